@@ -1,0 +1,15 @@
+"""CheckCloneStatus: poll the ticket; on COMPLETED store the mapping, pass on counts."""
+
+from ecwid_cloner.runtime import clone_steps, logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context) -> dict:
+    logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
+    state = clone_steps().check(event)
+    logger.info(
+        "Clone status checked",
+        extra={"status": state["status"], "poll": state["poll"], "result": state.get("result")},
+    )
+    return state

@@ -1,0 +1,12 @@
+"""RecordFailure: write a caught error on the job, for the Fail state to report."""
+
+from ecwid_cloner.runtime import clone_steps, logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context) -> dict:
+    logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
+    state = clone_steps().record_failure(event)
+    logger.warning("Clone failed", extra={"failure": state["failure"]})
+    return state

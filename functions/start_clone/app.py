@@ -1,0 +1,12 @@
+"""StartClone: record the intent, ask Ecwid to clone, hand the ticket on."""
+
+from ecwid_cloner.runtime import clone_steps, logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context) -> dict:
+    logger.append_keys(cloneId=event.get("cloneId"))
+    state = clone_steps().start(event)
+    logger.info("Clone started", extra={"ticket": state.get("ticket"), "status": state["status"]})
+    return state

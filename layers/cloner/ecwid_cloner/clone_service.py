@@ -1,0 +1,221 @@
+"""The clone's steps, as the state machine's Lambdas run them.
+
+Every step takes the small state the state machine carries and returns the
+next one. The state never holds a mapping or a credential: the mapping goes
+to DynamoDB, and only its counts travel on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from ecwid_cloner.ecwid_client import EcwidCloneClient
+from ecwid_cloner.errors import (
+    CloneError,
+    EcwidRateLimitedError,
+    EcwidRetryableError,
+    TargetBusyError,
+)
+from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
+from ecwid_cloner.mappings import MappingStore
+from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, scaled_wait_seconds
+
+TIMED_OUT_CODE = "CLONE_TIMED_OUT"
+FAILED_TICKET_CODE = "CLONE_FAILED"
+
+
+@dataclass
+class CloneSteps:
+    client_factory: Callable[[], EcwidCloneClient]  # lazy: the secret is read only when Ecwid is called
+    jobs: JobsRepository
+    mappings: MappingStore
+    poll_scale: float = 1.0
+    deadline_seconds: float = 3600.0
+    policy: PollingPolicy = DEFAULT_POLICY
+    clock: Callable[[], float] = field(default=time.time)
+
+    # -- StartClone -----------------------------------------------------------------
+
+    def start(self, state: dict[str, Any]) -> dict[str, Any]:
+        clone_id = state["cloneId"]
+        request = CloneRequest.from_state(state["request"])
+        # Intent first: if this Lambda dies after Ecwid accepted the clone, the
+        # retry finds the job and adopts the running ticket instead of failing.
+        job, created = self.jobs.record_intent(clone_id, request)
+        if job["status"] in FINAL_STATUSES:
+            return self._final_state(state, job)
+
+        now = self.clock()
+        ticket = job.get("ticket")
+        if not ticket:
+            try:
+                ticket = self.client_factory().start_clone(request)
+            except TargetBusyError as busy:
+                ticket = self._adoptable_ticket(busy, request, first_attempt=created)
+                if ticket is None:
+                    raise
+        started_at = float(job.get("startedAtEpoch") or now)
+        deadline_at = started_at + self.deadline_seconds * self.poll_scale
+        self.jobs.advance(
+            clone_id,
+            "QUEUED",
+            ticket=ticket,
+            startedAt=_iso(started_at),
+            startedAtEpoch=_decimal_seconds(started_at),
+        )
+        return {
+            "cloneId": clone_id,
+            "request": request.to_state(),
+            "ticket": ticket,
+            "status": "QUEUED",
+            "poll": {
+                "attempt": 0,
+                "startedAt": started_at,
+                "deadlineAt": deadline_at,
+                "transientErrors": 0,
+                "waitSeconds": self._wait(0, now - started_at, deadline_at - now),
+            },
+        }
+
+    def _adoptable_ticket(self, busy: TargetBusyError, request: CloneRequest, first_attempt: bool) -> str | None:
+        """The running ticket to follow, or None when it is somebody else's clone."""
+        if not busy.running_ticket:
+            return None
+        owner = self.jobs.find_by_ticket(busy.running_ticket)
+        if owner is not None:
+            # A clone we know: follow it only when it copies the same source.
+            return busy.running_ticket if int(owner["sourceStoreId"]) == request.source_store_id else None
+        # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
+        return None if first_attempt else busy.running_ticket
+
+    # -- CheckCloneStatus -----------------------------------------------------------
+
+    def check(self, state: dict[str, Any]) -> dict[str, Any]:
+        clone_id, ticket, poll = state["cloneId"], state["ticket"], dict(state["poll"])
+        request = CloneRequest.from_state(state["request"])
+        poll["attempt"] = int(poll["attempt"]) + 1
+        try:
+            answer = self.client_factory().get_status(ticket)
+        except EcwidRetryableError as exc:
+            # A failed poll is not a failed clone: the next poll is the retry.
+            # Only the deadline (or a terminal answer) ends the clone.
+            poll["transientErrors"] = int(poll.get("transientErrors", 0)) + 1
+            poll["lastError"] = exc.code
+            min_wait = exc.retry_after if isinstance(exc, EcwidRateLimitedError) else None
+            return self._keep_polling(state, poll, state["status"], min_wait)
+
+        poll.pop("lastError", None)
+        if answer.status == "COMPLETED":
+            counts = self.mappings.write(
+                clone_id,
+                request.target_store_id,
+                {"products": answer.products, "categories": answer.categories},
+            )
+            finished = self.clock()
+            self.jobs.advance(
+                clone_id,
+                "COMPLETED",
+                products=counts["products"],
+                categories=counts["categories"],
+                polls=poll["attempt"],
+                finishedAt=_iso(finished),
+                durationSeconds=_decimal_seconds(finished - float(poll["startedAt"])),
+            )
+            return {**_small(state), "status": "COMPLETED", "poll": poll, "result": counts}
+        if answer.status == "FAILED":
+            message = answer.error_message or "Ecwid reported the clone FAILED"
+            return self._fail(state, poll, "FAILED", FAILED_TICKET_CODE, message)
+        if answer.status != state["status"]:
+            self.jobs.advance(clone_id, answer.status, polls=poll["attempt"])
+        return self._keep_polling(state, poll, answer.status)
+
+    def _keep_polling(
+        self, state: dict[str, Any], poll: dict[str, Any], status: str, min_wait: float | None = None
+    ) -> dict[str, Any]:
+        now = self.clock()
+        remaining = float(poll["deadlineAt"]) - now
+        if remaining <= 0:
+            seconds = self.deadline_seconds
+            message = f"Ticket {state['ticket']} did not finish within {seconds:.0f} s"
+            return self._fail(state, poll, "TIMED_OUT", TIMED_OUT_CODE, message)
+        wait = self._wait(poll["attempt"], now - float(poll["startedAt"]), remaining)
+        if min_wait is not None:
+            wait = max(wait, math.ceil(min_wait))  # honour Retry-After
+        poll["waitSeconds"] = wait
+        return {**_small(state), "status": status, "poll": poll}
+
+    def _fail(self, state, poll, status: str, code: str, message: str) -> dict[str, Any]:
+        self.jobs.advance(
+            state["cloneId"], status, errorCode=code, errorMessage=message,
+            polls=poll["attempt"], finishedAt=_iso(self.clock()),
+        )
+        return {**_small(state), "status": status, "poll": poll,
+                "failure": {"errorCode": code, "errorMessage": message}}
+
+    def _wait(self, attempt: int, real_elapsed: float, remaining: float) -> int:
+        virtual_elapsed = real_elapsed / self.poll_scale
+        return scaled_wait_seconds(self.policy.next_wait(attempt, virtual_elapsed), self.poll_scale, remaining)
+
+    # -- RecordFailure --------------------------------------------------------------
+
+    def record_failure(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Record an error the state machine caught; returns the state for the Fail state."""
+        code, message = describe_caught_error(state.get("error") or {})
+        clone_id = state["cloneId"]
+        failed = {"errorCode": code, "errorMessage": message, "finishedAt": _iso(self.clock())}
+        if not self.jobs.advance(clone_id, "FAILED", **failed) and self.jobs.get(clone_id) is None:
+            # Failed before the intent was written: keep a record all the same.
+            self.jobs.record_intent(clone_id, CloneRequest.from_state(state["request"]))
+            self.jobs.advance(clone_id, "FAILED", **failed)
+        return {**_small(state), "status": "FAILED", "failure": {"errorCode": code, "errorMessage": message}}
+
+    def _final_state(self, state: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+        """A re-run of a finished clone: report what the job already says."""
+        out = {**_small(state), "ticket": job.get("ticket"), "status": job["status"]}
+        if job["status"] == "COMPLETED":
+            out["result"] = {"products": int(job.get("products", 0)), "categories": int(job.get("categories", 0))}
+        else:
+            out["failure"] = {"errorCode": job.get("errorCode"), "errorMessage": job.get("errorMessage")}
+        return out
+
+
+def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
+    """(code, message) of a Step Functions Catch result {"Error", "Cause"}.
+
+    Our own errors carry "CODE: message" as the Lambda's errorMessage; anything
+    else (a bug, a Lambda timeout) is recorded under its error name.
+    """
+    name = str(error.get("Error") or "UNKNOWN_ERROR")
+    cause = error.get("Cause") or ""
+    try:
+        cause_message = str(json.loads(cause).get("errorMessage", ""))
+    except (ValueError, AttributeError):
+        cause_message = str(cause)
+    code, separator, message = cause_message.partition(": ")
+    if separator and code.isupper() and code.replace("_", "").isalnum():
+        return code, message[:1000]
+    return name, (cause_message or name)[:1000]
+
+
+def _small(state: dict[str, Any]) -> dict[str, Any]:
+    """The fields every state carries forward (never a mapping, never an error blob)."""
+    return {key: state[key] for key in ("cloneId", "request", "ticket") if key in state}
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _decimal_seconds(seconds: float) -> Decimal:
+    return Decimal(str(round(seconds, 3)))
+
+
+__all__ = ["CloneSteps", "CloneError", "describe_caught_error"]

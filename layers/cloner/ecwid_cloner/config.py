@@ -1,0 +1,34 @@
+"""Settings read from the Lambda environment (set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    jobs_table: str
+    mappings_table: str
+    credentials_secret: str
+    ecwid_base_url: str = DEFAULT_BASE_URL
+    poll_scale: float = 1.0
+    deadline_seconds: float = 3600.0
+    ecwid_connect_timeout: float = 3.05
+    ecwid_read_timeout: float = 20.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            jobs_table=env["JOBS_TABLE_NAME"],
+            mappings_table=env["MAPPINGS_TABLE_NAME"],
+            credentials_secret=env["ECWID_CREDENTIALS_SECRET"],
+            ecwid_base_url=env.get("ECWID_API_BASE_URL") or DEFAULT_BASE_URL,
+            poll_scale=float(env.get("POLL_SCALE") or 1.0),
+            deadline_seconds=float(env.get("CLONE_DEADLINE_SECONDS") or 3600),
+            ecwid_connect_timeout=float(env.get("ECWID_CONNECT_TIMEOUT") or 3.05),
+            ecwid_read_timeout=float(env.get("ECWID_READ_TIMEOUT") or 20.0),
+        )

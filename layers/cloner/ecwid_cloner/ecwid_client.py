@@ -1,0 +1,174 @@
+"""HTTP client of the Ecwid Clone Store API (POST and GET /stores/clone)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ecwid_cloner.errors import (
+    CloneError,
+    EcwidRateLimitedError,
+    EcwidRetryableError,
+    EcwidTerminalError,
+    error_for_code,
+)
+from ecwid_cloner.models import CloneRequest, CloneStatus
+
+DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
+CLONE_PATH = "/stores/clone"
+TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
+KNOWN_STATUSES = frozenset({"QUEUED", "IN_PROGRESS"}) | TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class EcwidCredentials:
+    client_id: str
+    client_secret: str = field(repr=False)  # repr=False: never printed by accident
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-Ecwid-App-Client-Id": self.client_id,
+            "X-Ecwid-App-Secret-Key": self.client_secret,
+        }
+
+
+class EcwidCloneClient:
+    """One Ecwid app's view of the Clone API.
+
+    The client makes one attempt per call, apart from two cheap, safe retries:
+    a failed connect (the request never reached Ecwid) and a 429 whose
+    Retry-After is short enough to sleep through here. Everything else is
+    raised as a typed error and retried by the state machine, which waits
+    without paying for a running Lambda.
+    """
+
+    def __init__(
+        self,
+        credentials: EcwidCredentials,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 20.0,
+        max_retry_after_sleep: float = 5.0,
+        session: requests.Session | None = None,
+    ):
+        self._credentials = credentials
+        self._base_url = base_url.rstrip("/")
+        self._timeout = (connect_timeout, read_timeout)
+        self._max_retry_after_sleep = max_retry_after_sleep
+        self._session = session or _new_session()
+
+    def start_clone(self, request: CloneRequest) -> str:
+        """POST /stores/clone; returns the ticket."""
+        params: dict[str, Any] = {
+            "sourceStoreId": request.source_store_id,
+            "targetStoreId": request.target_store_id,
+        }
+        if request.scope:
+            params["scope"] = request.scope
+        if request.clone_demo_catalog:
+            params["cloneDemoCatalog"] = "true"
+        http_status, body = self._call("POST", params)
+        ticket = body.get("ticket")
+        if body.get("success") is not True or not isinstance(ticket, str) or not ticket:
+            raise EcwidRetryableError("MALFORMED_RESPONSE", "Clone start answer has no ticket", http_status)
+        return ticket
+
+    def get_status(self, ticket: str) -> CloneStatus:
+        """GET /stores/clone?ticket=…; the mapping is kept only when COMPLETED."""
+        http_status, body = self._call("GET", {"ticket": ticket})
+        status = body.get("status")
+        if status not in KNOWN_STATUSES:
+            raise EcwidRetryableError(
+                "MALFORMED_RESPONSE",
+                f"Clone status answer has an unknown status {str(status)[:40]!r}",
+                http_status,
+            )
+        if status != "COMPLETED":
+            return CloneStatus(status=status, error_message=body.get("errorMessage"))
+        mapping = body.get("clonedEntitiesMapping") or {}
+        products = mapping.get("products") or {} if isinstance(mapping, dict) else None
+        categories = mapping.get("categories") or {} if isinstance(mapping, dict) else None
+        if not isinstance(products, dict) or not isinstance(categories, dict):
+            raise EcwidRetryableError(
+                "MALFORMED_RESPONSE", "clonedEntitiesMapping is not an object of objects", http_status
+            )
+        return CloneStatus(status=status, products=products, categories=categories)
+
+    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        for attempt in range(2):
+            response = self._send(method, params)
+            if response.status_code == 429:
+                retry_after = _retry_after_seconds(response)
+                if attempt == 0 and retry_after is not None and retry_after <= self._max_retry_after_sleep:
+                    time.sleep(retry_after)
+                    continue
+                raise EcwidRateLimitedError(
+                    f"Ecwid rate limit hit on {method} (Retry-After: {retry_after})", retry_after
+                )
+            return response.status_code, _parse(method, response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, params: dict[str, Any]) -> requests.Response:
+        try:
+            return self._session.request(
+                method,
+                self._base_url + CLONE_PATH,
+                params=params,
+                headers=self._credentials.headers(),
+                timeout=self._timeout,
+            )
+        except requests.Timeout as exc:
+            raise EcwidRetryableError("TIMEOUT", f"Ecwid did not answer {method} in time: {type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            # The exception text may carry the URL (never the headers), but keep it short.
+            raise EcwidRetryableError("CONNECTION_ERROR", f"{method} failed: {type(exc).__name__}") from None
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Connect failures are safe to retry even for POST: nothing reached Ecwid.
+    retry = Retry(total=None, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2)
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.headers.update({"Accept": "application/json", "Accept-Encoding": "gzip"})
+    return session
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse(method: str, response: requests.Response) -> dict[str, Any]:
+    """The JSON body of an answer, or the typed error it stands for."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        error_class = EcwidTerminalError if 400 <= status < 500 and status not in (408, 425) else EcwidRetryableError
+        code = "MALFORMED_RESPONSE" if status < 300 else f"HTTP_{status}"
+        raise error_class(code, f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object", status)
+
+    error_code = body.get("errorCode")
+    if body.get("success") is False or error_code or status >= 300:
+        message = str(body.get("errorMessage") or f"HTTP {status}")[:500]
+        if error_code:
+            raise error_for_code(str(error_code), message, status)
+        if status >= 500 or status in (408, 425):
+            raise EcwidRetryableError(f"HTTP_{status}", message, status)
+        raise EcwidTerminalError(f"HTTP_{status}" if status >= 400 else "REQUEST_REJECTED", message, status)
+    return body
+
+
+__all__ = ["EcwidCloneClient", "EcwidCredentials", "CloneError", "DEFAULT_BASE_URL"]

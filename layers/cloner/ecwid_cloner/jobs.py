@@ -1,0 +1,98 @@
+"""The jobs table: one item per clone, moving only forward."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecwid_cloner.models import CloneRequest
+
+# Status order: a job may move only to a later rank, so a late or repeated
+# update can never turn a COMPLETED job back into IN_PROGRESS.
+STATUS_RANK = {"STARTING": 0, "QUEUED": 1, "IN_PROGRESS": 2, "COMPLETED": 3, "FAILED": 3, "TIMED_OUT": 3}
+FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == 3)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JobsRepository:
+    def __init__(self, table):
+        self._table = table  # a boto3 DynamoDB Table resource
+
+    def get(self, clone_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"cloneId": clone_id}, ConsistentRead=True).get("Item")
+
+    def record_intent(self, clone_id: str, request: CloneRequest) -> tuple[dict[str, Any], bool]:
+        """Create the job as STARTING before Ecwid is called.
+
+        Returns the job and whether this call created it; an existing job is
+        returned untouched, so a retried StartClone knows it has been here.
+        """
+        now = utc_now()
+        item = {
+            "cloneId": clone_id,
+            "status": "STARTING",
+            "sourceStoreId": request.source_store_id,
+            "targetStoreId": request.target_store_id,
+            "cloneDemoCatalog": request.clone_demo_catalog,
+            "polls": 0,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if request.scope:
+            item["scope"] = request.scope
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(cloneId)")
+            return item, True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return self.get(clone_id) or item, False
+
+    def find_by_ticket(self, ticket: str) -> dict[str, Any] | None:
+        answer = self._table.query(
+            IndexName="ticket-index",
+            KeyConditionExpression="ticket = :t",
+            ExpressionAttributeValues={":t": ticket},
+            Limit=1,
+        )
+        items = answer.get("Items") or []
+        return items[0] if items else None
+
+    def advance(self, clone_id: str, status: str, **attributes: Any) -> bool:
+        """Move the job to ``status`` and set ``attributes``, only forward.
+
+        The same status may be written again (a retried Lambda); an earlier
+        one, or any change of a final status, is refused. Returns False when
+        refused.
+        """
+        rank = STATUS_RANK[status]
+        allowed = [s for s, r in STATUS_RANK.items() if r < rank or s == status]
+        values: dict[str, Any] = {":status": status, ":now": utc_now()}
+        names = {"#status": "status"}
+        sets = ["#status = :status", "updatedAt = :now"]
+        for index, (name, value) in enumerate(attributes.items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = value
+            sets.append(f"#a{index} = :a{index}")
+        allowed_keys = []
+        for index, previous in enumerate(allowed):
+            values[f":p{index}"] = previous
+            allowed_keys.append(f":p{index}")
+        try:
+            self._table.update_item(
+                Key={"cloneId": clone_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"attribute_exists(cloneId) AND #status IN ({', '.join(allowed_keys)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise

@@ -1,0 +1,176 @@
+"""python -m local clone …: run one clone through the local stack, end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    clone = commands.add_parser("clone", help="clone one store into another on the local stack")
+    clone.add_argument("--source-store-id", type=positive_int, required=True)
+    clone.add_argument("--target-store-id", type=positive_int, required=True)
+    clone.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
+    clone.add_argument("--clone-demo-catalog", action="store_true")
+    clone.add_argument("--request-id", help="idempotency key (default: a new one per run)")
+    clone.add_argument(
+        "--ecwid-base-url",
+        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET",
+    )
+    clone.add_argument(
+        "--poll-scale", type=positive_float,
+        help="multiplies every wait (default 0.02 on the sandbox, 1 with --ecwid-base-url)",
+    )
+    clone.add_argument("--deadline-seconds", type=positive_float, help="clone deadline, before --poll-scale")
+    clone.add_argument("--sandbox-clone-seconds", type=positive_float, default=6.0,
+                       help="how long a sandbox clone takes (default 6)")
+    clone.add_argument("--show-mappings", type=int, default=3, metavar="N",
+                       help="print N mapped IDs per entity read back from DynamoDB (default 3)")
+    clone.add_argument("--log-file", help="write the handlers' JSON log lines to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on bad arguments
+    if args.source_store_id == args.target_store_id:
+        parser.error("--target-store-id: must differ from --source-store-id")
+    credentials = None
+    if args.ecwid_base_url:
+        missing = [name for name in ("ECWID_CLIENT_ID", "ECWID_CLIENT_SECRET") if not os.environ.get(name)]
+        if missing:
+            parser.error(f"--ecwid-base-url needs the environment variables {', '.join(missing)}")
+        credentials = (os.environ["ECWID_CLIENT_ID"], os.environ["ECWID_CLIENT_SECRET"])
+    return run_clone(args, credentials)
+
+
+def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
+    from local.ecwid_sandbox import SandboxConfig
+    from local.stack import LocalStack
+
+    poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
+    request = {
+        "sourceStoreId": args.source_store_id,
+        "targetStoreId": args.target_store_id,
+        "scope": args.scope,
+        "cloneDemoCatalog": args.clone_demo_catalog,
+    }
+    started = time.monotonic()
+    say(f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})")
+    with LocalStack(
+        ecwid_base_url=args.ecwid_base_url,
+        credentials=credentials,
+        poll_scale=poll_scale,
+        deadline_seconds=args.deadline_seconds,
+        sandbox_config=SandboxConfig(clone_seconds=args.sandbox_clone_seconds, queued_seconds=1.0),
+        log_path=args.log_file,
+    ) as stack:
+        from ecwid_cloner.models import clone_id_for
+
+        clone_id = clone_id_for(args.target_store_id, args.request_id or str(uuid.uuid4()))
+        say(f"Clone {clone_id}: store {args.source_store_id} -> store {args.target_store_id}, "
+            f"scope {args.scope or 'CATALOG+STORE_SETTINGS'}, poll scale {poll_scale}")
+        execution_arn = stack.start_clone(clone_id, request)
+        stack.wait(execution_arn, on_event=print_progress)
+        job = stack.job(clone_id) or {}
+        if job.get("status") == "COMPLETED" and args.show_mappings > 0:
+            print_mappings(stack, clone_id, args.target_store_id, args.show_mappings)
+    summary = {
+        "cloneId": clone_id,
+        "status": job.get("status"),
+        "ticket": job.get("ticket"),
+        "products": _int_or_none(job.get("products")),
+        "categories": _int_or_none(job.get("categories")),
+        "errorCode": job.get("errorCode"),
+        "errorMessage": job.get("errorMessage"),
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    print(json.dumps(summary), flush=True)
+    return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
+
+
+def print_progress(event: dict[str, Any]) -> None:
+    """One line per step worth seeing: states entered, Ecwid's answers, the next wait, errors."""
+    kind = event["type"]
+    if kind.endswith("StateEntered"):
+        name = event["stateEnteredEventDetails"]["name"]
+        if name in ("WaitForClone", "RouteByStatus"):
+            return  # the previous line already said where it goes and how long
+        say(f"-> {name}")
+    elif kind in ("LambdaFunctionSucceeded", "TaskSucceeded"):
+        details = event.get("lambdaFunctionSucceededEventDetails") or event.get("taskSucceededEventDetails") or {}
+        state = json.loads(details.get("output") or "{}")
+        line = f"   status {state.get('status')}"
+        if state.get("ticket"):
+            line += f", ticket {state['ticket']}"
+        poll = state.get("poll") or {}
+        if state.get("result"):
+            line += f", mapped {state['result']['products']} products and {state['result']['categories']} categories"
+        elif state.get("failure"):
+            line += f", {state['failure']['errorCode']}: {state['failure']['errorMessage']}"
+        elif "waitSeconds" in poll:
+            line += f", next poll in {poll['waitSeconds']} s (polls so far: {poll['attempt']})"
+        if poll.get("lastError"):
+            line += f" [last poll failed: {poll['lastError']}]"
+        say(line)
+    elif kind == "LambdaFunctionFailed":
+        details = event["lambdaFunctionFailedEventDetails"]
+        cause = details.get("cause") or ""
+        try:
+            cause = json.loads(cause).get("errorMessage", cause)
+        except ValueError:
+            pass
+        say(f"   error {details.get('error')}: {cause}")
+    elif kind == "ExecutionSucceeded":
+        say("Execution succeeded")
+    elif kind == "ExecutionFailed":
+        details = event.get("executionFailedEventDetails") or {}
+        say(f"Execution failed: {details.get('error')}: {details.get('cause')}")
+
+
+def print_mappings(stack, clone_id: str, target_store_id: int, count: int) -> None:
+    store = stack.mapping_store()
+    for entity in ("products", "categories"):
+        page, _ = store.page(clone_id, entity, limit=count)
+        for source_id, target_id in page.items():
+            # Read back through the lookup users make: target store + source ID.
+            looked_up = store.get(target_store_id, entity, source_id)
+            noun = "category" if entity == "categories" else "product"
+            say(f"   {noun} {source_id} -> {looked_up}  (read from DynamoDB {stack.mappings_table})")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if value is not None else None

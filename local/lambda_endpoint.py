@@ -1,0 +1,126 @@
+"""A local stand-in for the Lambda Invoke API that runs the project's real handlers.
+
+moto's Step Functions interpreter invokes Lambdas with boto3; pointing
+AWS_ENDPOINT_URL_LAMBDA here makes those calls run ``functions/*/app.py`` in
+this process, where moto also answers the handlers' own AWS calls.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+from local.template_model import ACCOUNT, REGION, ROOT, FunctionSpec
+
+sys.path.insert(0, str(ROOT / "layers" / "cloner"))  # what the layer puts on the Lambda's path
+
+
+class LambdaContext:
+    """The attributes Powertools reads from a real Lambda context."""
+
+    def __init__(self, function_name: str, timeout_seconds: float = 900):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(spec: FunctionSpec) -> Callable:
+    path = spec.code_dir / f"{spec.module}.py"
+    module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return getattr(module, spec.handler)
+
+
+class LambdaEndpoint:
+    def __init__(self, functions: dict[str, FunctionSpec]):
+        self._specs = functions
+        self._handlers: dict[str, Callable] = {}
+        self._lock = threading.Lock()
+        self.invocations: list[dict] = []  # function name, error type, seconds
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> "LambdaEndpoint":
+        threading.Thread(target=self._server.serve_forever, name="lambda-endpoint", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def handler(self, name: str) -> Callable:
+        with self._lock:
+            if name not in self._handlers:
+                self._handlers[name] = load_handler(self._specs[name])
+            return self._handlers[name]
+
+    def invoke(self, name: str, payload: bytes) -> tuple[bytes, str | None]:
+        """Run one invocation; returns (response payload, function error or None)."""
+        started = time.monotonic()
+        error_type = None
+        try:
+            result = self.handler(name)(json.loads(payload or b"{}"), LambdaContext(name))
+            body = json.dumps(result).encode()
+        except Exception as exc:  # what the Lambda runtime reports for an unhandled error
+            error_type = type(exc).__name__
+            body = json.dumps(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": error_type,
+                    "stackTrace": traceback.format_tb(exc.__traceback__),
+                }
+            ).encode()
+        self.invocations.append({"function": name, "error": error_type, "seconds": time.monotonic() - started})
+        return body, ("Unhandled" if error_type else None)
+
+    def _request_handler(self):
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # POST /2015-03-31/functions/{name or ARN}/invocations
+                parts = self.path.split("?")[0].split("/")
+                if len(parts) < 5 or parts[2] != "functions" or parts[4] != "invocations":
+                    self.send_error(404)
+                    return
+                name = unquote(parts[3]).split(":")[-1] if ":function:" in unquote(parts[3]) else unquote(parts[3])
+                if name not in endpoint._specs:
+                    body = json.dumps({"Type": "User", "message": f"Function not found: {name}"}).encode()
+                    self.send_response(404)
+                    self.send_header("x-amzn-ErrorType", "ResourceNotFoundException")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                payload = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body, function_error = endpoint.invoke(name, payload)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("X-Amz-Executed-Version", "$LATEST")
+                if function_error:
+                    self.send_header("X-Amz-Function-Error", function_error)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # quiet: the runner prints its own progress
+                pass
+
+        return Handler

@@ -1,0 +1,261 @@
+"""The whole pipeline in one process: moto, the tables, the secret and the
+state machine from template.yaml, the real handlers, and the Ecwid sandbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from local.template_model import ACCOUNT, REGION, ROOT, TemplateModel, substitute
+
+STACK = "store-cloner-local"
+ASYNC_EXECUTION_STATUSES = ("RUNNING",)
+
+
+class LocalStack:
+    """Start with ``with LocalStack() as stack:``; clones run through ``stack.clone(...)``.
+
+    ``ecwid_base_url``/``credentials`` point the pipeline at another Ecwid
+    endpoint; without them the sandbox is started (``sandbox_config`` tunes it).
+    """
+
+    def __init__(
+        self,
+        *,
+        ecwid_base_url: str | None = None,
+        credentials: tuple[str, str] | None = None,
+        poll_scale: float = 0.02,
+        deadline_seconds: float | None = None,
+        sandbox_config=None,
+        log_path: Path | None = None,
+    ):
+        self.ecwid_base_url = ecwid_base_url
+        self.credentials = credentials
+        self.poll_scale = poll_scale
+        self.deadline_seconds = deadline_seconds
+        self.sandbox_config = sandbox_config
+        self.log_path = log_path
+        self.sandbox = None
+        self._mock = None
+        self._lambda = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> "LocalStack":
+        from moto import mock_aws
+
+        from local.lambda_endpoint import LambdaEndpoint
+
+        if self.ecwid_base_url is None:
+            from local.ecwid_sandbox import EcwidSandbox, SandboxConfig
+
+            self.sandbox = EcwidSandbox(self.sandbox_config or SandboxConfig()).start()
+            self.ecwid_base_url = self.sandbox.base_url
+            self.credentials = (self.sandbox.config.client_id, self.sandbox.config.client_secret)
+        if not self.credentials:
+            raise ValueError("credentials are required with an Ecwid base URL")
+
+        # Fake AWS credentials: moto answers everything, nothing reaches AWS.
+        self._set_env(
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_SESSION_TOKEN="testing",
+            MOTO_ALLOW_NONEXISTENT_REGION="true",
+        )
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+
+        self.template = TemplateModel(parameters={"EcwidApiBaseUrl": self.ecwid_base_url})
+        physical = self._create_resources()
+        functions = self.template.functions()
+        self._lambda = LambdaEndpoint(functions).start()
+        self._set_env(AWS_ENDPOINT_URL_LAMBDA=self._lambda.url)
+        for spec in functions.values():
+            physical[f"{spec.logical_id}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.logical_id}"
+            self._apply_function_env(spec.environment, physical)
+        self._create_state_machine(physical)
+        self._route_handler_logs()
+        return self
+
+    def stop(self) -> None:
+        if self._lambda:
+            self._lambda.stop()
+        if self._mock:
+            self._mock.stop()
+        if self.sandbox:
+            self.sandbox.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def configure(self, **env: str) -> None:
+        """Change the handlers' environment (e.g. CLONE_DEADLINE_SECONDS) between clones."""
+        self._set_env(**{name: str(value) for name, value in env.items()})
+        self._reset_handler_caches()
+
+    # -- resources -----------------------------------------------------------------
+
+    def _create_resources(self) -> dict[str, str]:
+        import boto3
+
+        physical: dict[str, str] = {}
+        dynamodb = boto3.client("dynamodb")
+        for logical_id, resource in self.template.resources("AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            name = f"{STACK}-{logical_id}"
+            kwargs: dict[str, Any] = {
+                "TableName": name,
+                "KeySchema": props["KeySchema"],
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            dynamodb.create_table(**json.loads(json.dumps(kwargs)))
+            physical[logical_id] = name
+
+        secrets = boto3.client("secretsmanager")
+        for logical_id in self.template.resources("AWS::SecretsManager::Secret"):
+            client_id, client_secret = self.credentials
+            arn = secrets.create_secret(
+                Name=f"{STACK}/{logical_id}",
+                SecretString=json.dumps({"clientId": client_id, "clientSecret": client_secret}),
+            )["ARN"]
+            physical[logical_id] = arn
+        return physical
+
+    def _apply_function_env(self, environment: dict[str, Any], physical: dict[str, str]) -> None:
+        env = {name: str(self.template.resolve(value, physical)) for name, value in environment.items()}
+        env["POLL_SCALE"] = str(self.poll_scale)
+        if self.deadline_seconds is not None:
+            env["CLONE_DEADLINE_SECONDS"] = str(self.deadline_seconds)
+        env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        self._set_env(**env)
+        self._reset_handler_caches()
+
+    def _create_state_machine(self, physical: dict[str, str]) -> None:
+        import boto3
+
+        logical_id, path, substitutions = self.template.state_machine()
+        resolved = {name: self.template.resolve(value, physical) for name, value in substitutions.items()}
+        definition = substitute(path.read_text(), resolved)
+        self.state_machine_arn = boto3.client("stepfunctions").create_state_machine(
+            name=f"{STACK}-{logical_id}",
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{STACK}-state-machine",
+            type="STANDARD",
+        )["stateMachineArn"]
+        self.jobs_table = physical["JobsTable"]
+        self.mappings_table = physical["MappingsTable"]
+
+    def _route_handler_logs(self) -> None:
+        """Handler log lines go to a file (or nowhere), not between the runner's progress lines."""
+        import ecwid_cloner.runtime as runtime
+
+        # moto's interpreter logs every caught task error at ERROR: the history says it better.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+
+        target = open(self.log_path, "a") if self.log_path else open(os.devnull, "w")
+        for handler in logging.getLogger(runtime.logger.service).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(target)
+
+    @staticmethod
+    def _reset_handler_caches() -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        import ecwid_cloner.runtime as runtime
+
+        runtime.clone_steps.cache_clear()
+        parameters.clear_caches()
+
+    def _set_env(self, **env: str) -> None:
+        for name, value in env.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    # -- running clones ------------------------------------------------------------
+
+    def start_clone(self, clone_id: str, request: dict[str, Any]) -> str:
+        import boto3
+
+        return boto3.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=clone_id,
+            input=json.dumps({"cloneId": clone_id, "request": request}),
+        )["executionArn"]
+
+    def wait(
+        self,
+        execution_arn: str,
+        on_event: Callable[[dict], None] | None = None,
+        timeout: float = 600,
+        interval: float = 0.1,
+    ) -> dict[str, Any]:
+        """Wait for the execution to end; ``on_event`` sees each history event once."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions")
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = sfn.describe_execution(executionArn=execution_arn)
+            if on_event:
+                events = self.history(execution_arn)
+                for event in events[seen:]:
+                    on_event(event)
+                seen = len(events)
+            if execution["status"] not in ASYNC_EXECUTION_STATUSES:
+                return execution
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout} s")
+            time.sleep(interval)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        import boto3
+
+        sfn = boto3.client("stepfunctions")
+        events, token = [], None
+        while True:
+            kwargs = {"executionArn": execution_arn, "maxResults": 1000}
+            if token:
+                kwargs["nextToken"] = token
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def job(self, clone_id: str) -> dict[str, Any] | None:
+        import boto3
+
+        return boto3.resource("dynamodb").Table(self.jobs_table).get_item(
+            Key={"cloneId": clone_id}, ConsistentRead=True
+        ).get("Item")
+
+    def mapping_store(self):
+        import boto3
+
+        from ecwid_cloner.mappings import MappingStore
+
+        return MappingStore(boto3.client("dynamodb"), self.mappings_table)
+
+    @property
+    def invocations(self) -> list[dict]:
+        return self._lambda.invocations

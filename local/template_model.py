@@ -1,0 +1,91 @@
+"""Reads template.yaml so the local stack builds what the template declares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    module: str
+    handler: str
+    environment: dict[str, Any]
+
+
+class TemplateModel:
+    def __init__(self, path: Path = ROOT / "template.yaml", parameters: dict[str, str] | None = None):
+        self.path = path
+        self.doc = cfn_yaml.loads(path.read_text())
+        self.parameters = {
+            name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters or {})
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.doc["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        globals_env = self.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        specs = {}
+        for logical_id, resource in self.resources("AWS::Serverless::Function").items():
+            props = resource["Properties"]
+            module, _, handler = props["Handler"].rpartition(".")
+            env = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
+            specs[logical_id] = FunctionSpec(logical_id, ROOT / props["CodeUri"], module, handler, env)
+        return specs
+
+    def condition(self, name: str) -> bool:
+        expression = self.doc["Conditions"][name]
+        (function, args), = expression.items()
+        if function != "Fn::Equals":
+            raise NotImplementedError(f"condition function {function}")
+        left, right = (self.resolve(arg, {}) for arg in args)
+        return left == right
+
+    def resolve(self, value: Any, physical: dict[str, str]) -> Any:
+        """A template value with Ref, GetAtt and If resolved to local names."""
+        if isinstance(value, dict) and len(value) == 1:
+            (function, args), = value.items()
+            if function == "Ref":
+                if args in self.parameters:
+                    return self.parameters[args]
+                return physical[args]
+            if function == "Fn::GetAtt":
+                logical_id, attribute = args if isinstance(args, list) else args.split(".", 1)
+                if attribute != "Arn":
+                    raise NotImplementedError(f"GetAtt {attribute}")
+                return physical[f"{logical_id}.Arn"]
+            if function == "Fn::If":
+                condition, when_true, when_false = args
+                return self.resolve(when_true if self.condition(condition) else when_false, physical)
+        if isinstance(value, dict):
+            return {key: self.resolve(item, physical) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item, physical) for item in value]
+        return value
+
+    def state_machine(self) -> tuple[str, Path, dict[str, Any]]:
+        (logical_id, resource), = self.resources("AWS::Serverless::StateMachine").items()
+        props = resource["Properties"]
+        return logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+
+
+def substitute(definition: str, substitutions: dict[str, str]) -> str:
+    """What CloudFormation does with DefinitionSubstitutions: replace ${Name}."""
+    for name, value in substitutions.items():
+        definition = definition.replace("${" + name + "}", str(value))
+    return definition
