@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up
+# the virtual environment first when it is missing or out of date.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Lambda's runtime is python3.13; pyenv keeps it out of PATH unless selected.
+PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 "$$(command -v python3.13)"; do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)
+# sam build looks for python3.13 on PATH: the venv's own comes first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test test-unit test-integration test-template build validate clean
+
+$(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
+	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/python -m local clone --source-store-id 1003 --target-store-id 2001 --scope CATALOG --show-mappings 3
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+test-unit: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/unit tests/sandbox
+
+test-integration: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/integration
+
+test-template: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/template
+
+build: $(BIN)/.installed
+	sam build
+
+validate: $(BIN)/.installed
+	sam validate --lint && cfn-lint template.yaml
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache
