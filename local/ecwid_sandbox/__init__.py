@@ -1,0 +1,21 @@
+"""Ecwid Clone Store API sandbox: a local, spec-faithful stand-in for app.ecwid.com.
+
+    from local.ecwid_sandbox import EcwidSandbox, SandboxConfig, Faults
+
+    with EcwidSandbox(SandboxConfig(queued_seconds=0.1, clone_seconds=0.4)) as sbx:
+        requests.post(f"{sbx.base_url}/stores/clone", params={...}, headers={...})
+
+Default stores: 1003 template (500 products, 40 categories, 3 product types, 2 demo
+products, 3 destination zones); 1004 big template (5,000 products, 200 categories);
+1005 source that does not respond; 2001..2300 empty targets (2 demo products, 1 demo
+category each); 3001 not allowed to clone; 3002 products limit 10; 3003 categories
+limit 5; 3004 destination zones limit 0; 3005 one product; 3006 one category; 3007
+one product type; 3008 target that does not respond.
+
+Run it standalone: python -m local.ecwid_sandbox --port 8765 [--clone-seconds 20]
+"""
+
+from .faults import EndpointFaults, Faults
+from .server import EcwidSandbox, SandboxConfig
+
+__all__ = ["EcwidSandbox", "EndpointFaults", "Faults", "SandboxConfig"]

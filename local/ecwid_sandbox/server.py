@@ -1,0 +1,497 @@
+"""The HTTP face of the sandbox: the Clone Store API endpoints plus a small admin API.
+
+Request order on /api/v3/stores/clone: rate limit -> injected faults (slow, drop, 5xx,
+429, malformed) -> auth -> params -> pre-flight checks (stores.py) -> queued errorCode
+fault -> ticket. Faults come before auth because they stand for the network and the
+gateway in front of Ecwid, which answer whatever the request carries.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hmac
+import json
+import math
+import re
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .faults import DROP, ERROR_5XX, MALFORMED, RATE_429, Faults
+from .stores import CATALOG, SCOPES, STORE_SETTINGS, CloneError, StoreRegistry, seed_default_stores
+
+API_PREFIX = "/api/v3"
+CLONE_PATH = API_PREFIX + "/stores/clone"
+ADMIN_PREFIX = "/_sandbox"
+CLIENT_ID_HEADER = "X-Ecwid-App-Client-Id"
+SECRET_HEADER = "X-Ecwid-App-Secret-Key"
+JSON_TYPE = "application/json;charset=utf-8"
+REDACTED = "***"
+
+_STORE_ID = re.compile(r"[0-9]{1,18}")  # what the sandbox accepts as a store id
+
+
+@dataclass
+class SandboxConfig:
+    client_id: str = "sandbox-client-id"
+    client_secret: str = "sandbox-client-secret"
+    queued_seconds: float = 0.5  # time a ticket stays QUEUED
+    clone_seconds: float = 3.0  # time from the POST to COMPLETED (total duration)
+    seed: int = 1  # random seed for ticket ids and fault draws
+    rate_limit_per_minute: int | None = None  # per client id; past it: 429 + Retry-After
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = pick a free port
+
+
+class _BadParam(Exception):
+    pass
+
+
+class _RateLimiter:
+    """A sliding 60 s window per client id. Rejected requests do not take a slot."""
+
+    WINDOW = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+
+    def check(self, key: str, limit: int | None) -> int | None:
+        """None if the request may go on, else the seconds until a slot frees."""
+        if limit is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.WINDOW:
+                hits.popleft()
+            if len(hits) >= limit:
+                if not hits:  # limit 0: nothing ever passes
+                    return int(self.WINDOW)
+                return max(1, math.ceil(hits[0] + self.WINDOW - now))
+            hits.append(now)
+            return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a slow (sleeping) request never blocks stop()
+    sandbox: EcwidSandbox
+
+    def handle_error(self, request, client_address) -> None:
+        # Clients that time out and hang up are normal here; keep stderr quiet.
+        if self.sandbox.log_to_stderr:
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real API gateway does
+    server_version = "EcwidSandbox/1.0"
+    server: _Server
+
+    # ---- plumbing -------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def log_message(self, format: str, *args) -> None:
+        # The request line holds the path and query only; headers (the secret) are never logged.
+        if self.server.sandbox.log_to_stderr:
+            sys.stderr.write(f"[ecwid-sandbox] {self.address_string()} {format % args}\n")
+
+    def _dispatch(self, method: str) -> None:
+        sbx = self.server.sandbox
+        url = urlsplit(self.path)
+        self._query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        self._entry = {
+            "time": time.time(),
+            "method": method,
+            "path": url.path,
+            "query": sbx._redact(self._query, self.headers.get(SECRET_HEADER)),
+            "clientId": sbx._redact_value(self.headers.get(CLIENT_ID_HEADER), self.headers.get(SECRET_HEADER)),
+            "status": None,
+            "errorCode": None,
+            "fault": None,
+        }
+        self._recorded = False
+        try:
+            self._body = self._read_body()
+            if url.path == CLONE_PATH and method in ("GET", "POST"):
+                self._clone_endpoint(method)
+            elif url.path.startswith(ADMIN_PREFIX + "/"):
+                self._admin(method, url.path[len(ADMIN_PREFIX) :])
+            else:
+                self._send_json(404, {"errorMessage": f"Resource not found: {method} {url.path}"})
+        finally:
+            self._record()  # answers that sent nothing (a dropped connection, an exception)
+
+    def _record(self) -> None:
+        if not self._recorded:
+            self._recorded = True
+            self.server.sandbox._record(self._entry)
+
+    def _read_body(self) -> bytes:
+        # Read it even when unused, or the next request on this connection would parse it.
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self._entry["status"] = status
+        if body and self._accepts_gzip():
+            body = gzip.compress(body)
+            headers = {**(headers or {}), "Content-Encoding": "gzip"}
+        # Record before writing: once the client has the answer, the log already shows it.
+        self._record()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (e.g. its timeout hit)
+
+    def _send_json(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        self._entry["errorCode"] = payload.get("errorCode")
+        self._send(status, json.dumps(payload).encode(), JSON_TYPE, headers)
+
+    def _accepts_gzip(self) -> bool:
+        for part in (self.headers.get("Accept-Encoding") or "").split(","):
+            coding, _, params = part.partition(";")
+            if coding.strip().lower() == "gzip":
+                return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        return False
+
+    # ---- the Clone Store API ----------------------------------------------------
+
+    def _clone_endpoint(self, method: str) -> None:
+        sbx = self.server.sandbox
+        client_id = self.headers.get(CLIENT_ID_HEADER) or ""
+        retry_after = sbx._limiter.check(client_id, sbx.config.rate_limit_per_minute)
+        if retry_after is not None:
+            self._entry["fault"] = "rate_limit"
+            self._send_json(429, {"errorMessage": "Too many requests"}, {"Retry-After": str(retry_after)})
+            return
+
+        name = method.lower()
+        faults = sbx.faults
+        slow = faults.draw_slow(name)
+        if slow is not None:
+            self._entry["fault"] = "slow"
+            time.sleep(slow)
+        fault = faults.draw_request_fault(name)
+        if fault is not None:
+            self._entry["fault"] = fault
+            self._answer_fault(fault, faults, faults.endpoint(name).retry_after_seconds)
+            return
+
+        if not self._authorized():
+            body = CloneError.of("AUTH_APP_DOESNT_EXIST")
+            self._send_json(body.status, body.body())
+            return
+        if method == "POST":
+            self._post_clone()
+        else:
+            self._get_clone()
+
+    def _answer_fault(self, fault: str, faults: Faults, retry_after: int | None) -> None:
+        if fault == DROP:
+            # No status line at all: the client sees the connection close.
+            self.close_connection = True
+            self._entry["status"] = None
+        elif fault == ERROR_5XX:
+            status = faults.choice([500, 502, 503])
+            if faults.choice([True, False]):
+                body, ctype = f"{status} Server Error".encode(), "text/plain;charset=utf-8"
+            else:
+                body = f"<html><body><h1>{status}</h1><p>Server error</p></body></html>".encode()
+                ctype = "text/html;charset=utf-8"
+            self._send(status, body, ctype)
+        elif fault == RATE_429:
+            headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+            self._send_json(429, {"errorMessage": "Too many requests"}, headers)
+        elif fault == MALFORMED:
+            # Claims JSON but is not: clients must not trust the Content-Type.
+            body = faults.choice([b"<html>oops</html>", b'{"ticket": "', b"null garbage"])
+            self._send(200, body, JSON_TYPE)
+
+    def _authorized(self) -> bool:
+        cfg = self.server.sandbox.config
+        client_id = self.headers.get(CLIENT_ID_HEADER)
+        secret = self.headers.get(SECRET_HEADER)
+        if client_id is None or secret is None:
+            return False
+        # Constant-time compare, so the sandbox does not model a timing leak.
+        same_id = hmac.compare_digest(client_id.encode(), cfg.client_id.encode())
+        same_secret = hmac.compare_digest(secret.encode(), cfg.client_secret.encode())
+        return same_id and same_secret
+
+    def _post_clone(self) -> None:
+        sbx = self.server.sandbox
+        try:
+            source_id, target_id, scope, clone_demo = self._clone_params()
+        except _BadParam as exc:
+            self._send_json(400, {"success": False, "errorMessage": str(exc)})
+            return
+        try:
+            ticket = sbx._registry.start_clone(
+                source_id,
+                target_id,
+                scope,
+                clone_demo,
+                queued_seconds=sbx.config.queued_seconds,
+                clone_seconds=sbx.config.clone_seconds,
+                injected_error=sbx.faults.pop_error_code,
+                draw_outcome=sbx.faults.draw_ticket_outcome,
+            )
+        except CloneError as exc:
+            self._send_json(exc.status, exc.body())
+            return
+        self._entry["ticket"] = ticket.ticket
+        self._send_json(200, {"ticket": ticket.ticket, "success": True})
+
+    def _clone_params(self) -> tuple[int, int, frozenset[str], bool]:
+        q = self._query
+
+        def store_id(name: str) -> int:
+            value = q.get(name)
+            if value is None or value == "":
+                raise _BadParam(f"Parameter {name} is required")
+            if not _STORE_ID.fullmatch(value) or int(value) == 0:
+                raise _BadParam(f"Parameter {name} must be a positive integer, got {value[:40]!r}")
+            return int(value)
+
+        source_id = store_id("sourceStoreId")
+        target_id = store_id("targetStoreId")
+        raw_scope = q.get("scope")
+        if raw_scope is None or raw_scope == "":
+            scope = frozenset(SCOPES)  # the spec: not specified = settings and catalog
+        elif raw_scope in (CATALOG, STORE_SETTINGS):
+            scope = frozenset([raw_scope])
+        else:
+            raise _BadParam(f"Parameter scope must be CATALOG or STORE_SETTINGS, got {raw_scope[:40]!r}")
+        raw_demo = q.get("cloneDemoCatalog")
+        if raw_demo is None or raw_demo == "":
+            clone_demo = False
+        elif raw_demo.lower() in ("true", "false"):
+            clone_demo = raw_demo.lower() == "true"
+        else:
+            raise _BadParam(f"Parameter cloneDemoCatalog must be true or false, got {raw_demo[:40]!r}")
+        return source_id, target_id, scope, clone_demo
+
+    def _get_clone(self) -> None:
+        ticket = self._query.get("ticket")
+        if not ticket:
+            self._send_json(400, {"success": False, "errorMessage": "Parameter ticket is required"})
+            return
+        answer = self.server.sandbox._registry.answer(ticket)
+        if answer is None:
+            self._send_json(404, {"errorMessage": f"Ticket {ticket[:100]} not found"})
+            return
+        self._send_json(200, answer)
+
+    # ---- admin API (no auth: it only listens where the sandbox does) -----------
+
+    def _admin(self, method: str, path: str) -> None:
+        sbx = self.server.sandbox
+        parts = [p for p in path.split("/") if p]
+        try:
+            if method == "GET" and len(parts) == 2 and parts[0] == "stores":
+                if not _STORE_ID.fullmatch(parts[1]):
+                    raise ValueError(f"store id must be an integer, got {parts[1][:40]!r}")
+                try:
+                    self._send_json(200, sbx.store(int(parts[1])))
+                except KeyError:
+                    self._send_json(404, {"errorMessage": f"Store #{parts[1]} not found"})
+            elif method == "POST" and parts == ["stores"]:
+                kwargs = self._json_body()
+                if "storeId" not in kwargs:
+                    raise ValueError("storeId is required")
+                store_id = kwargs.pop("storeId")
+                try:
+                    sbx.add_store(store_id, **kwargs)
+                except TypeError as exc:
+                    raise ValueError(str(exc)) from None
+                self._send_json(201, sbx.store(store_id))
+            elif method == "PUT" and parts == ["faults"]:
+                sbx.faults.update(self._json_body())
+                self._send_json(200, sbx.faults.to_dict())
+            elif method == "GET" and parts == ["faults"]:
+                self._send_json(200, sbx.faults.to_dict())
+            elif method == "GET" and parts == ["stats"]:
+                self._send_json(200, sbx.stats())
+            else:
+                self._send_json(404, {"errorMessage": f"Resource not found: {method} {ADMIN_PREFIX}{path}"})
+        except ValueError as exc:
+            self._send_json(400, {"errorMessage": str(exc)})
+
+    def _json_body(self) -> dict:
+        try:
+            data = json.loads(self._body or b"{}")
+        except ValueError:
+            raise ValueError("body must be JSON") from None
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        return data
+
+
+class EcwidSandbox:
+    """An in-process Ecwid Clone Store API on 127.0.0.1, for the local stack and tests."""
+
+    def __init__(self, config: SandboxConfig | None = None, seed_default_stores: bool = True):
+        self.config = config or SandboxConfig()
+        self.faults = Faults()
+        self.faults.reseed(self.config.seed)
+        self.log_to_stderr = False  # the CLI's --verbose turns it on
+        self._registry = StoreRegistry(seed=self.config.seed)
+        self._limiter = _RateLimiter()
+        self._log: list[dict] = []
+        self._log_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        if seed_default_stores:
+            _seed(self._registry)
+
+    # ---- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> EcwidSandbox:
+        if self._server is not None:
+            return self
+        server = _Server((self.config.host, self.config.port), _Handler)
+        server.sandbox = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="ecwid-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> EcwidSandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base, like https://app.ecwid.com/api/v3 (no trailing slash)."""
+        return self.root_url + API_PREFIX
+
+    @property
+    def admin_url(self) -> str:
+        return self.root_url + ADMIN_PREFIX
+
+    # ---- state, for tests -------------------------------------------------------
+
+    def add_store(
+        self,
+        store_id: int,
+        *,
+        products: int = 0,
+        categories: int = 0,
+        product_types: int = 0,
+        demo_products: int = 0,
+        demo_categories: int = 0,
+        products_limit: int | None = None,
+        categories_limit: int | None = None,
+        destination_zones: int = 0,
+        destination_zones_limit: int | None = None,
+        clone_allowed: bool = True,
+        responding: bool = True,
+        clone_seconds: float | None = None,
+    ) -> None:
+        """Add a store (an existing id is replaced). Counts make fresh unique ids;
+        limits of None mean unlimited; clone_seconds overrides the clone duration
+        when this store is the source."""
+        self._registry.add_store(
+            store_id,
+            products=products,
+            categories=categories,
+            product_types=product_types,
+            demo_products=demo_products,
+            demo_categories=demo_categories,
+            products_limit=products_limit,
+            categories_limit=categories_limit,
+            destination_zones=destination_zones,
+            destination_zones_limit=destination_zones_limit,
+            clone_allowed=clone_allowed,
+            responding=responding,
+            clone_seconds=clone_seconds,
+        )
+
+    def store(self, store_id: int) -> dict:
+        return self._registry.snapshot(store_id)
+
+    def accepted_clones(self, target_store_id: int | None = None) -> int:
+        return self._registry.accepted_clones(target_store_id)
+
+    def set_ticket_outcome(self, ticket: str, outcome: str) -> None:
+        self._registry.set_ticket_outcome(ticket, outcome)
+
+    def request_log(self) -> list[dict]:
+        with self._log_lock:
+            return [dict(e, query=dict(e["query"])) for e in self._log]
+
+    def stats(self) -> dict:
+        with self._log_lock:
+            requests = len(self._log)
+            rate_limited = sum(1 for e in self._log if e["fault"] == "rate_limit")
+        return {
+            **self._registry.stats(),
+            "faultCounts": dict(self.faults.counts),
+            "requests": requests,
+            "rateLimited": rate_limited,
+        }
+
+    # ---- internals ------------------------------------------------------------------
+
+    def _record(self, entry: dict) -> None:
+        with self._log_lock:
+            self._log.append(entry)
+
+    def _redact_value(self, value: str | None, presented_secret: str | None) -> str | None:
+        # A secret pasted into the wrong place must not land in the log either.
+        secrets = {s for s in (self.config.client_secret, presented_secret) if s}
+        if value is not None and value in secrets:
+            return REDACTED
+        return value
+
+    def _redact(self, query: dict[str, str], presented_secret: str | None) -> dict[str, str | None]:
+        return {k: self._redact_value(v, presented_secret) for k, v in query.items()}
+
+
+_seed = seed_default_stores  # the constructor's parameter shadows the function's name
