@@ -1,0 +1,113 @@
+"""python -m local clone, as a person runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from local.ecwid_sandbox import EcwidSandbox, SandboxConfig
+from local.template_model import ROOT
+
+SUMMARY_KEYS = {"cloneId", "status", "ticket", "products", "categories", "errorCode", "errorMessage", "seconds"}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECWID_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "local", *args],
+        cwd=ROOT, env={**clean_env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def summary(result: subprocess.CompletedProcess) -> dict:
+    last = result.stdout.strip().splitlines()[-1]
+    data = json.loads(last)
+    assert set(data) == SUMMARY_KEYS
+    return data
+
+
+@pytest.fixture(scope="module")
+def external_ecwid():
+    """An Ecwid endpoint the CLI does not start itself."""
+    with EcwidSandbox(SandboxConfig(client_id="partner-app", client_secret="s3cr3t-partner-key",
+                                    queued_seconds=0.3, clone_seconds=2.0)) as sandbox:
+        yield sandbox
+
+
+def test_clone_on_the_embedded_sandbox_completes(tmp_path):
+    log_file = tmp_path / "lambda.log"
+    result = run_cli("clone", "--source-store-id", "1003", "--target-store-id", "2002",
+                     "--scope", "CATALOG", "--sandbox-clone-seconds", "3", "--log-file", str(log_file))
+
+    assert result.returncode == 0, result.stderr
+    data = summary(result)
+    assert (data["status"], data["products"], data["categories"]) == ("COMPLETED", 500, 40)
+    assert data["errorCode"] is None and data["ticket"]
+    assert "-> StartClone" in result.stdout and "-> CheckCloneStatus" in result.stdout
+    assert "status IN_PROGRESS" in result.stdout and "next poll in" in result.stdout
+    assert result.stdout.count("read from DynamoDB") == 6  # 3 products, 3 categories
+    # The handlers' structured logs went to the file, each line JSON with the clone id.
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert lines and all(line.get("cloneId") == data["cloneId"] for line in lines)
+
+
+def test_clone_against_a_given_ecwid_endpoint(external_ecwid):
+    result = run_cli(
+        "clone", "--source-store-id", "1003", "--target-store-id", "2003", "--poll-scale", "0.02",
+        "--ecwid-base-url", external_ecwid.base_url,
+        env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "s3cr3t-partner-key"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert summary(result)["status"] == "COMPLETED"
+    assert external_ecwid.accepted_clones(2003) == 1
+    assert "s3cr3t-partner-key" not in result.stdout + result.stderr
+
+
+def test_wrong_credentials_fail_at_once_with_the_auth_code(external_ecwid):
+    result = run_cli(
+        "clone", "--source-store-id", "1003", "--target-store-id", "2004", "--poll-scale", "0.02",
+        "--ecwid-base-url", external_ecwid.base_url,
+        env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "wrong-key"},
+    )
+
+    assert result.returncode == 1
+    data = summary(result)
+    assert (data["status"], data["errorCode"]) == ("FAILED", "AUTH_APP_DOESNT_EXIST")
+    # Terminal at once: one POST, never retried (Ecwid blocks keys that keep failing).
+    posts = [r for r in external_ecwid.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == "2004"]
+    assert len(posts) == 1
+
+
+def test_failed_clone_exits_1_with_the_ecwid_code():
+    result = run_cli("clone", "--source-store-id", "1003", "--target-store-id", "3001")
+
+    assert result.returncode == 1
+    data = summary(result)
+    assert (data["status"], data["errorCode"]) == ("FAILED", "TARGET_NOT_ALLOWED_TO_CLONE")
+    assert data["errorMessage"] == "Target store is not allowed to clone"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "names"),
+    [
+        (["--source-store-id", "1003", "--target-store-id", "1003"], {}, "--target-store-id"),
+        (["--source-store-id", "-4", "--target-store-id", "2001"], {}, "--source-store-id"),
+        (["--source-store-id", "abc", "--target-store-id", "2001"], {}, "--source-store-id"),
+        (["--source-store-id", "1003"], {}, "--target-store-id"),
+        (["--source-store-id", "1003", "--target-store-id", "2001", "--scope", "EVERYTHING"], {}, "--scope"),
+        (["--source-store-id", "1003", "--target-store-id", "2001", "--poll-scale", "0"], {}, "--poll-scale"),
+        (["--source-store-id", "1003", "--target-store-id", "2001", "--ecwid-base-url", "http://127.0.0.1:9"],
+         {"ECWID_CLIENT_ID": "x"}, "ECWID_CLIENT_SECRET"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_argument(args, env, names):
+    result = run_cli("clone", *args, env=env)
+
+    assert result.returncode == 2
+    assert names in result.stderr
+    assert result.stdout == ""  # nothing was started

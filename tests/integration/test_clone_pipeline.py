@@ -1,0 +1,232 @@
+"""The state machine, end to end, on the local stack against the Ecwid sandbox."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import boto3
+import pytest
+import requests
+
+from tests.integration.conftest import (
+    failure_error,
+    lambda_errors,
+    read_mapping,
+    run_clone,
+    state_outputs,
+)
+
+TEMPLATE = 1003
+
+
+def assert_mapping_matches_sandbox(stack, run, source: int, target: int) -> None:
+    """Every source product and category mapped once, onto what the target now holds."""
+    source_store, target_store = stack.sandbox.store(source), stack.sandbox.store(target)
+    for entity in ("products", "categories"):
+        mapping = read_mapping(stack, run.clone_id, entity)
+        assert sorted(mapping) == sorted(str(i) for i in source_store[entity])
+        assert sorted(mapping.values()) == sorted(str(i) for i in target_store[entity])
+        # The lookup users make: target store + source ID, one GetItem.
+        some_source = next(iter(mapping))
+        assert stack.mapping_store().get(target, entity, some_source) == mapping[some_source]
+
+
+def test_catalog_clone_completes_and_maps_every_entity(stack, empty_target):
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.execution["status"] == "SUCCEEDED"
+    job = run.job
+    assert job["status"] == "COMPLETED"
+    assert (int(job["products"]), int(job["categories"])) == (500, 40)
+    assert job["scope"] == "CATALOG" and job["ticket"] and job["finishedAt"] >= job["startedAt"]
+    assert int(job["polls"]) >= 2  # QUEUED/IN_PROGRESS seen before COMPLETED
+    assert_mapping_matches_sandbox(stack, run, TEMPLATE, empty_target)
+    assert stack.sandbox.accepted_clones(empty_target) == 1
+    # The scope reached Ecwid as asked.
+    posts = [r for r in stack.sandbox.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == str(empty_target)]
+    assert [p["query"].get("scope") for p in posts] == ["CATALOG"]
+
+
+def test_full_clone_without_scope_completes(stack, empty_target):
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target})
+
+    assert run.job["status"] == "COMPLETED"
+    assert "scope" not in run.job
+    assert_mapping_matches_sandbox(stack, run, TEMPLATE, empty_target)
+    posts = [r for r in stack.sandbox.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == str(empty_target)]
+    assert "scope" not in posts[0]["query"]
+
+
+def test_settings_only_clone_maps_nothing(stack, empty_target):
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "STORE_SETTINGS"})
+
+    assert run.job["status"] == "COMPLETED"
+    assert (int(run.job["products"]), int(run.job["categories"])) == (0, 0)
+    assert read_mapping(stack, run.clone_id, "products") == {}
+
+
+def test_clone_demo_catalog_maps_the_demo_products_too(stack, empty_target):
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "cloneDemoCatalog": True})
+
+    assert run.job["status"] == "COMPLETED"
+    source = stack.sandbox.store(TEMPLATE)
+    assert int(run.job["products"]) == len(source["products"]) + len(source["demoProducts"])
+
+
+def test_non_empty_target_fails_with_the_ecwid_code(stack):
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": 3005, "scope": "CATALOG"})
+
+    assert run.execution["status"] == "FAILED"
+    assert failure_error(run) == "TARGET_PRODUCTS_NOT_EMPTY"
+    assert run.job["status"] == "FAILED"
+    assert run.job["errorCode"] == "TARGET_PRODUCTS_NOT_EMPTY"
+    assert run.job["errorMessage"] == "Target store products should be empty"
+    assert "ticket" not in run.job
+    # Terminal: tried once, never retried.
+    assert lambda_errors(run) == ["EcwidTerminalError"]
+    assert stack.sandbox.accepted_clones(3005) == 0
+    assert read_mapping(stack, run.clone_id, "products") == {}
+
+
+def test_second_clone_into_a_filled_target_is_refused(stack, empty_target):
+    first = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+    second = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert first.job["status"] == "COMPLETED"
+    assert second.job["errorCode"] == "TARGET_PRODUCTS_NOT_EMPTY"
+    # The first clone's mapping is untouched by the refused one.
+    assert len(read_mapping(stack, first.clone_id, "products")) == 500
+
+
+def test_failed_ticket_is_recorded(stack, empty_target):
+    stack.sandbox.faults.failed_ticket_rate = 1.0
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.execution["status"] == "FAILED"
+    assert failure_error(run) == "CLONE_FAILED"
+    assert run.job["status"] == "FAILED"
+    assert run.job["errorCode"] == "CLONE_FAILED"
+    assert run.job["errorMessage"]  # Ecwid's errorMessage, kept
+    assert read_mapping(stack, run.clone_id, "products") == {}
+
+
+@pytest.mark.parametrize("code", ["UNKNOWN_INTERNAL_ERROR", "SOURCE_NOT_RESPONDING", "UNKNOWN_IMPORT_FAILED_TO_START"])
+def test_retryable_start_error_is_retried_and_the_clone_completes(stack, empty_target, code):
+    stack.sandbox.faults.post.error_codes = [code]
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.job["status"] == "COMPLETED"
+    assert lambda_errors(run) == ["EcwidRetryableError"]
+    assert stack.sandbox.accepted_clones(empty_target) == 1
+
+
+def test_failing_status_polls_do_not_fail_the_clone(stack, empty_target):
+    faults = stack.sandbox.faults
+    faults.get.error_5xx_rate = 0.5
+    faults.get.malformed_rate = 0.2
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.job["status"] == "COMPLETED"
+    transient = max(o["poll"].get("transientErrors", 0) for o in state_outputs(run) if "poll" in o)
+    assert transient >= 1 and transient == faults.counts.get("get.5xx", 0) + faults.counts.get("get.malformed", 0)
+    assert_mapping_matches_sandbox(stack, run, TEMPLATE, empty_target)
+
+
+def test_rate_limited_poll_waits_at_least_retry_after(stack, empty_target):
+    faults = stack.sandbox.faults
+    faults.get.rate_429 = 1.0
+    faults.get.retry_after_seconds = 3
+
+    def lift():
+        # Every GET meets a 429 until two have been answered so.
+        while faults.counts.get("get.429", 0) < 2:
+            time.sleep(0.05)
+        faults.get.rate_429 = 0.0
+
+    lifter = threading.Thread(target=lift, daemon=True)
+    lifter.start()
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.job["status"] == "COMPLETED"
+    limited = [o for o in state_outputs(run) if o.get("poll", {}).get("lastError") == "RATE_LIMITED"]
+    assert limited and all(o["poll"]["waitSeconds"] >= 3 for o in limited)
+
+
+def test_timed_out_ticket_is_recorded_as_timed_out(stack, empty_target):
+    stack.sandbox.faults.stuck_ticket_rate = 1.0
+    stack.configure(CLONE_DEADLINE_SECONDS="200")  # 200 s at poll scale 0.02: 4 s
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.execution["status"] == "FAILED"
+    assert failure_error(run) == "CLONE_TIMED_OUT"
+    assert run.job["status"] == "TIMED_OUT"
+    assert run.job["errorCode"] == "CLONE_TIMED_OUT"
+    assert run.job["ticket"] in run.job["errorMessage"]
+
+
+def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, empty_target):
+    """The Lambda died after the POST: the retry finds its intent and follows the ticket."""
+    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.models import CloneRequest, clone_id_for
+
+    clone_id = clone_id_for(empty_target, "lambda-died-after-post")
+    request = CloneRequest(TEMPLATE, empty_target, "CATALOG")
+    JobsRepository(boto3.resource("dynamodb").Table(stack.jobs_table)).record_intent(clone_id, request)
+    sandbox = stack.sandbox
+    accepted = requests.post(
+        f"{sandbox.base_url}/stores/clone",
+        params={"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"},
+        headers={"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret},
+        timeout=5,
+    ).json()
+
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
+
+    assert run.job["status"] == "COMPLETED"
+    assert run.job["ticket"] == accepted["ticket"]
+    assert sandbox.accepted_clones(empty_target) == 1
+
+
+def test_someone_elses_running_clone_is_not_adopted(stack, empty_target):
+    sandbox = stack.sandbox
+    sandbox.add_store(990001, products=5, categories=1)
+    requests.post(
+        f"{sandbox.base_url}/stores/clone",
+        params={"sourceStoreId": 990001, "targetStoreId": empty_target},
+        headers={"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret},
+        timeout=5,
+    ).raise_for_status()
+
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target})
+
+    assert run.job["status"] == "FAILED"
+    assert run.job["errorCode"] == "TARGET_ALREADY_USED_IN_ANOTHER_CLONE_TICKET"
+
+
+def test_state_stays_small_for_a_large_mapping(stack, empty_target):
+    stack.sandbox.add_store(990002, products=20_000, categories=2_000)
+    run = run_clone(stack, {"sourceStoreId": 990002, "targetStoreId": empty_target, "scope": "CATALOG"}, timeout=300)
+
+    assert run.job["status"] == "COMPLETED"
+    assert int(run.job["products"]) == 20_000
+    assert len(read_mapping(stack, run.clone_id, "products")) == 20_000
+    assert run.largest_state_bytes() < 4096
+
+
+def test_rerun_of_a_finished_clone_starts_nothing(stack, empty_target):
+    """A second execution for a clone id that already finished reports the job as it is."""
+    first = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+    # Step Functions refuses a second execution of the same name; a replay
+    # under a new execution name with the same clone id must still not re-clone.
+    arn = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=stack.state_machine_arn,
+        name=first.clone_id + "-replay",
+        input=json.dumps({"cloneId": first.clone_id, "request": {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}}),
+    )["executionArn"]
+    execution = stack.wait(arn)
+
+    assert execution["status"] == "SUCCEEDED"
+    assert json.loads(execution["output"])["result"] == {"products": 500, "categories": 40}
+    assert stack.sandbox.accepted_clones(empty_target) == 1

@@ -1,0 +1,109 @@
+"""template.yaml, the ASL and the handlers fit together, and the tools accept them."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.template_model import ROOT, TemplateModel
+
+ASL = ROOT / "statemachine" / "clone_store.asl.json"
+TOOLS = Path(sys.executable).parent  # cfn-lint and sam live in the venv
+
+
+def tool(name: str) -> str:
+    path = TOOLS / name
+    return str(path) if path.exists() else (shutil.which(name) or pytest.fail(f"{name} is not installed"))
+
+
+def run(*command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env_path = f"{TOOLS}:{subprocess.os.environ.get('PATH', '')}"  # sam build needs python3.13 on PATH
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**subprocess.os.environ, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"})
+
+
+def test_cfn_lint_is_clean():
+    result = run(tool("cfn-lint"), "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_passes():
+    result = run(tool("sam"), "validate", "--lint", "--region", "us-east-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_build_succeeds(tmp_path):
+    build_dir = tmp_path / "build"
+    result = run(tool("sam"), "build", "--build-dir", str(build_dir), "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    model = TemplateModel()
+    for logical_id in model.functions():
+        assert (build_dir / logical_id / "app.py").is_file()
+        # Functions carry their code only; dependencies live in the layer.
+        assert not (build_dir / logical_id / "requests").exists()
+    layer = build_dir / "ClonerLayer" / "python"
+    for package in ("ecwid_cloner", "aws_lambda_powertools", "requests"):
+        assert (layer / package).is_dir(), package
+
+
+def test_every_handler_imports_and_is_callable():
+    sys.path.insert(0, str(ROOT / "layers" / "cloner"))
+    for logical_id, spec in TemplateModel().functions().items():
+        path = spec.code_dir / f"{spec.module}.py"
+        module_spec = importlib.util.spec_from_file_location(f"check_{logical_id}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        assert callable(getattr(module, spec.handler)), logical_id
+
+
+def test_asl_substitutions_match_the_template():
+    used = set(re.findall(r"\$\{(\w+)\}", ASL.read_text()))
+    _, _, substitutions = TemplateModel().state_machine()
+    assert used == set(substitutions)
+
+
+def test_asl_is_valid_json_with_reachable_states():
+    definition = json.loads(ASL.read_text())
+    states = definition["States"]
+    targets = {definition["StartAt"]}
+    for state in states.values():
+        targets.update(filter(None, [state.get("Next"), state.get("Default")]))
+        targets.update(choice["Next"] for choice in state.get("Choices", []))
+        targets.update(catch["Next"] for catch in state.get("Catch", []))
+    assert targets == set(states), "every state is reachable and every Next exists"
+
+
+def test_template_environment_names_the_settings_the_code_reads():
+    from ecwid_cloner.config import Settings
+
+    env = TemplateModel().doc["Globals"]["Function"]["Environment"]["Variables"]
+    Settings.from_env({name: "1" for name in env})  # raises KeyError if a required one is missing
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_handlers_import_only_the_domain_package():
+    for app in (ROOT / "functions").glob("*/app.py"):
+        assert imports_of(app) <= {"ecwid_cloner", "__future__", "json", "typing"}, app
+
+
+def test_domain_never_imports_handlers_or_local():
+    for module in (ROOT / "layers" / "cloner" / "ecwid_cloner").glob("*.py"):
+        assert not imports_of(module) & {"local", "functions", "app", "moto"}, module
