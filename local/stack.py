@@ -256,6 +256,16 @@ class LocalStack:
 
         return MappingStore(boto3.client("dynamodb"), self.mappings_table)
 
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Invoke one function through the local Lambda endpoint, as Step Functions does."""
+        import boto3
+
+        answer = boto3.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        payload = json.loads(answer["Payload"].read())
+        if answer.get("FunctionError"):
+            raise RuntimeError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+        return payload
+
     @property
     def invocations(self) -> list[dict]:
         return self._lambda.invocations
