@@ -1,0 +1,171 @@
+"""JobsRepository on moto, with the table template.yaml declares."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ecwid_cloner.jobs import FINAL_STATUSES, STATUS_RANK, JobsRepository
+from ecwid_cloner.models import CloneRequest
+
+CLONE_ID = "9001-abcdef0123456789abcdef01"
+REQUEST = CloneRequest(1003, 9001, scope="CATALOG", clone_demo_catalog=True)
+ORDER = ["STARTING", "QUEUED", "IN_PROGRESS"]
+
+
+@pytest.fixture
+def jobs(jobs_table) -> JobsRepository:
+    return JobsRepository(jobs_table)
+
+
+@pytest.fixture
+def started(jobs) -> JobsRepository:
+    jobs.record_intent(CLONE_ID, REQUEST)
+    return jobs
+
+
+def test_the_table_is_the_templates(jobs_table):
+    description = jobs_table.meta.client.describe_table(TableName=jobs_table.name)["Table"]
+    assert description["KeySchema"] == [{"AttributeName": "cloneId", "KeyType": "HASH"}]
+    (index,) = description["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "ticket-index"
+    assert index["KeySchema"] == [{"AttributeName": "ticket", "KeyType": "HASH"}]
+
+
+def test_record_intent_creates_the_job_once(jobs, jobs_table):
+    item, created = jobs.record_intent(CLONE_ID, REQUEST)
+    assert created is True
+    assert item["cloneId"] == CLONE_ID
+    assert item["status"] == "STARTING"
+    stored = jobs.get(CLONE_ID)
+    assert stored["status"] == "STARTING"
+    assert (stored["sourceStoreId"], stored["targetStoreId"]) == (1003, 9001)
+    assert stored["scope"] == "CATALOG"
+    assert stored["cloneDemoCatalog"] is True
+    assert stored["polls"] == 0
+    assert stored["createdAt"] == stored["updatedAt"]
+    assert stored["createdAt"].endswith("Z")
+
+
+def test_record_intent_a_second_time_returns_the_existing_job(jobs, jobs_table):
+    jobs.record_intent(CLONE_ID, REQUEST)
+    assert jobs.advance(CLONE_ID, "QUEUED", ticket="t-1")
+    before = jobs.get(CLONE_ID)
+
+    # A retried StartClone, even with different parameters, must not reset the job.
+    item, created = jobs.record_intent(CLONE_ID, CloneRequest(1, 2))
+    assert created is False
+    assert item == before
+    assert item["status"] == "QUEUED"
+    assert item["ticket"] == "t-1"
+    assert jobs.get(CLONE_ID) == before
+    assert jobs_table.scan()["Count"] == 1
+
+
+def test_record_intent_without_scope_stores_no_scope(jobs):
+    jobs.record_intent("c-2", CloneRequest(1, 2))
+    assert "scope" not in jobs.get("c-2")
+
+
+def test_get_of_an_unknown_job_is_none(jobs):
+    assert jobs.get("nope") is None
+
+
+@pytest.mark.parametrize("target", ["QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT"])
+def test_advance_moves_forward_and_sets_attributes(started, target):
+    assert started.advance(CLONE_ID, target, ticket="t-1", polls=4, durationSeconds=Decimal("12.5")) is True
+    job = started.get(CLONE_ID)
+    assert job["status"] == target
+    assert job["ticket"] == "t-1"
+    assert job["polls"] == 4
+    assert job["durationSeconds"] == Decimal("12.5")
+    assert job["sourceStoreId"] == 1003  # untouched
+
+
+def test_advance_walks_the_whole_way(started):
+    for status in ["QUEUED", "IN_PROGRESS", "COMPLETED"]:
+        assert started.advance(CLONE_ID, status) is True
+        assert started.get(CLONE_ID)["status"] == status
+
+
+def test_advance_refuses_to_go_back_from_completed(started):
+    assert started.advance(CLONE_ID, "IN_PROGRESS", ticket="t-1")
+    assert started.advance(CLONE_ID, "COMPLETED", products=10, categories=3)
+    before = started.get(CLONE_ID)
+
+    assert started.advance(CLONE_ID, "IN_PROGRESS", polls=99, ticket="other") is False
+    assert started.get(CLONE_ID) == before
+
+
+@pytest.mark.parametrize(
+    ("current", "earlier"),
+    [("QUEUED", "STARTING"), ("IN_PROGRESS", "QUEUED"), ("IN_PROGRESS", "STARTING"), ("FAILED", "QUEUED"), ("TIMED_OUT", "IN_PROGRESS")],
+)
+def test_advance_refuses_every_earlier_status(started, current, earlier):
+    assert started.advance(CLONE_ID, current)
+    before = started.get(CLONE_ID)
+    assert started.advance(CLONE_ID, earlier, polls=7) is False
+    assert started.get(CLONE_ID) == before
+
+
+@pytest.mark.parametrize("status", ["QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED"])
+def test_the_same_status_may_be_written_again(started, status):
+    assert started.advance(CLONE_ID, status, polls=1)
+    assert started.advance(CLONE_ID, status, polls=2) is True
+    job = started.get(CLONE_ID)
+    assert job["status"] == status
+    assert job["polls"] == 2
+
+
+@pytest.mark.parametrize(
+    ("final", "other"), [(a, b) for a in sorted(FINAL_STATUSES) for b in sorted(FINAL_STATUSES) if a != b]
+)
+def test_a_final_status_cannot_change_to_another_final_one(started, final, other):
+    assert started.advance(CLONE_ID, final, errorCode="X")
+    before = started.get(CLONE_ID)
+    assert started.advance(CLONE_ID, other, errorCode="Y") is False
+    assert started.get(CLONE_ID) == before
+
+
+def test_the_final_statuses_are_completed_failed_and_timed_out():
+    assert FINAL_STATUSES == {"COMPLETED", "FAILED", "TIMED_OUT"}
+    assert all(STATUS_RANK[s] > STATUS_RANK[p] for s in FINAL_STATUSES for p in ORDER)
+
+
+def test_advance_of_an_unknown_job_is_refused_and_creates_nothing(jobs, jobs_table):
+    assert jobs.advance("missing", "QUEUED", ticket="t") is False
+    assert jobs.get("missing") is None
+    assert jobs_table.scan()["Count"] == 0
+
+
+def test_advance_sets_updated_at_but_keeps_created_at(started):
+    created = started.get(CLONE_ID)["createdAt"]
+    started.advance(CLONE_ID, "QUEUED")
+    job = started.get(CLONE_ID)
+    assert job["createdAt"] == created
+    assert job["updatedAt"].endswith("Z")
+    assert job["status"] == "QUEUED"
+
+
+def test_attribute_names_that_are_dynamodb_reserved_words_work(started):
+    # "status", "name", "count" are reserved words in DynamoDB expressions.
+    assert started.advance(CLONE_ID, "QUEUED", name="n", count=3, comment="c")
+    job = started.get(CLONE_ID)
+    assert (job["name"], job["count"], job["comment"]) == ("n", 3, "c")
+
+
+def test_find_by_ticket_uses_the_ticket_index(jobs):
+    jobs.record_intent("clone-a", CloneRequest(1003, 9001))
+    jobs.record_intent("clone-b", CloneRequest(2004, 9002))
+    jobs.record_intent("clone-c", CloneRequest(3005, 9003))  # no ticket yet
+    jobs.advance("clone-a", "QUEUED", ticket="ticket-a")
+    jobs.advance("clone-b", "IN_PROGRESS", ticket="ticket-b")
+
+    found = jobs.find_by_ticket("ticket-b")
+    assert found["cloneId"] == "clone-b"
+    assert found["sourceStoreId"] == 2004
+    assert found["targetStoreId"] == 9002
+    assert found["status"] == "IN_PROGRESS"
+    assert jobs.find_by_ticket("ticket-a")["cloneId"] == "clone-a"
+    assert jobs.find_by_ticket("ticket-unknown") is None

@@ -1,0 +1,115 @@
+"""The plain data (models.py) and the settings read from the environment (config.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ecwid_cloner.config import Settings
+from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
+from ecwid_cloner.models import CloneRequest, CloneStatus, clone_id_for
+
+EXECUTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+def test_clone_request_round_trips_through_the_state():
+    request = CloneRequest(1003, 9001, scope="CATALOG", clone_demo_catalog=True)
+    state = request.to_state()
+    assert state == {"sourceStoreId": 1003, "targetStoreId": 9001, "scope": "CATALOG", "cloneDemoCatalog": True}
+    assert CloneRequest.from_state(state) == request
+
+
+def test_clone_request_from_state_converts_ids_and_defaults():
+    request = CloneRequest.from_state({"sourceStoreId": "1003", "targetStoreId": "9001"})
+    assert request == CloneRequest(1003, 9001, scope=None, clone_demo_catalog=False)
+
+
+def test_clone_request_from_state_needs_both_stores():
+    with pytest.raises(KeyError):
+        CloneRequest.from_state({"sourceStoreId": 1})
+
+
+@pytest.mark.parametrize(("status", "finished"), [("QUEUED", False), ("IN_PROGRESS", False), ("COMPLETED", True), ("FAILED", True)])
+def test_clone_status_finished(status, finished):
+    assert CloneStatus(status).finished is finished
+
+
+def test_clone_status_mappings_are_not_shared_between_instances():
+    first, second = CloneStatus("COMPLETED"), CloneStatus("COMPLETED")
+    first.products["1"] = "2"
+    assert second.products == {}
+
+
+def test_clone_id_is_stable_per_request():
+    assert clone_id_for(9001, "req-1") == clone_id_for(9001, "req-1")
+
+
+def test_clone_id_differs_per_request_and_per_target():
+    ids = {clone_id_for(9001, "req-1"), clone_id_for(9001, "req-2"), clone_id_for(9002, "req-1")}
+    assert len(ids) == 3
+
+
+@pytest.mark.parametrize("request_id", ["r", "x" * 500, "spaces and / slashes?", "ünïcödé", "9001:req"])
+def test_clone_id_is_a_valid_execution_name_starting_with_the_target(request_id):
+    clone_id = clone_id_for(99928003, request_id)
+    assert EXECUTION_NAME.fullmatch(clone_id), clone_id
+    assert clone_id.startswith("99928003-")
+
+
+ENV = {
+    "JOBS_TABLE_NAME": "jobs",
+    "MAPPINGS_TABLE_NAME": "mappings",
+    "ECWID_CREDENTIALS_SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecwid",
+}
+
+
+def test_settings_defaults():
+    settings = Settings.from_env(dict(ENV))
+    assert settings == Settings(
+        jobs_table="jobs",
+        mappings_table="mappings",
+        credentials_secret=ENV["ECWID_CREDENTIALS_SECRET"],
+        ecwid_base_url=DEFAULT_BASE_URL,
+        poll_scale=1.0,
+        deadline_seconds=3600.0,
+        ecwid_connect_timeout=3.05,
+        ecwid_read_timeout=20.0,
+    )
+    assert DEFAULT_BASE_URL == "https://app.ecwid.com/api/v3"
+
+
+def test_settings_read_every_variable():
+    env = {
+        **ENV,
+        "ECWID_API_BASE_URL": "http://127.0.0.1:8765/api/v3",
+        "POLL_SCALE": "0.02",
+        "CLONE_DEADLINE_SECONDS": "1800",
+        "ECWID_CONNECT_TIMEOUT": "1.5",
+        "ECWID_READ_TIMEOUT": "9",
+    }
+    settings = Settings.from_env(env)
+    assert settings.ecwid_base_url == "http://127.0.0.1:8765/api/v3"
+    assert settings.poll_scale == 0.02
+    assert settings.deadline_seconds == 1800.0
+    assert (settings.ecwid_connect_timeout, settings.ecwid_read_timeout) == (1.5, 9.0)
+
+
+def test_settings_treat_empty_optional_variables_as_unset():
+    env = {**ENV, "ECWID_API_BASE_URL": "", "POLL_SCALE": "", "CLONE_DEADLINE_SECONDS": ""}
+    settings = Settings.from_env(env)
+    assert (settings.ecwid_base_url, settings.poll_scale, settings.deadline_seconds) == (DEFAULT_BASE_URL, 1.0, 3600.0)
+
+
+@pytest.mark.parametrize("missing", sorted(ENV))
+def test_settings_require_the_table_and_secret_names(missing):
+    env = {key: value for key, value in ENV.items() if key != missing}
+    with pytest.raises(KeyError, match=missing):
+        Settings.from_env(env)
+
+
+def test_settings_read_os_environ_by_default(monkeypatch):
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("POLL_SCALE", "0.5")
+    assert Settings.from_env().poll_scale == 0.5
