@@ -61,9 +61,10 @@ class MappingStore:
             # Bounded in-flight work: a 200,000-entry mapping is never built as
             # one list of request objects.
             while window := list(islice(batches, self._workers * 4)):
-                for unprocessed in pool.map(self._write_batch, window):
-                    if unprocessed:
-                        raise MappingWriteError(unprocessed)
+                # A window that leaves items behind ends the write: the table is
+                # throttling, and the state machine's Retry rewrites it all later.
+                if unprocessed := sum(pool.map(self._write_batch, window)):
+                    raise MappingWriteError(unprocessed)
         return {entity: len(mapping) for entity, mapping in mapping_by_entity.items()}
 
     def get(self, target_store_id: int, entity: str, source_id: str) -> str | None:
@@ -121,12 +122,13 @@ class MappingStore:
         """
         pending = {self._table: batch}
         for attempt in range(self._max_attempts):
+            if attempt:
+                # Full jitter: throttled writers spread out instead of retrying in step.
+                time.sleep(random.uniform(0, min(self._max_delay, self._base_delay * 2 ** (attempt - 1))))
             answer = self._client.batch_write_item(RequestItems=pending)
             pending = answer.get("UnprocessedItems") or {}
             if not pending:
                 return 0
-            # Full jitter: throttled writers spread out instead of retrying in step.
-            time.sleep(random.uniform(0, min(self._max_delay, self._base_delay * 2**attempt)))
         return sum(len(items) for items in pending.values())
 
 
