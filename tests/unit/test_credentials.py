@@ -101,3 +101,22 @@ def test_the_value_is_cached_for_five_minutes(secrets):
     assert credentials_module.CACHE_SECONDS == 300
     parameters.clear_caches()
     assert load_credentials(SECRET_NAME).client_secret == "rotated"
+
+
+def test_missing_secret_is_terminal_and_names_it(secrets):
+    with pytest.raises(EcwidTerminalError) as caught:
+        load_credentials("store-cloner/does-not-exist")
+    assert caught.value.code == "CREDENTIALS_MISSING"
+    assert "store-cloner/does-not-exist" in caught.value.message
+
+
+def test_unreadable_secret_is_retryable(monkeypatch):
+    from ecwid_cloner.errors import EcwidRetryableError
+
+    def throttled(*args, **kwargs):
+        raise parameters.exceptions.GetParameterError("An error occurred (ThrottlingException): Rate exceeded")
+
+    monkeypatch.setattr(parameters, "get_secret", throttled)
+    with pytest.raises(EcwidRetryableError) as caught:
+        load_credentials("store-cloner/app")
+    assert caught.value.code == "CREDENTIALS_UNAVAILABLE"

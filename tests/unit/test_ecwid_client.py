@@ -377,7 +377,9 @@ def test_429_just_over_the_sleep_limit_is_raised(credentials, mock_api, sleeps):
     assert sleeps == []
 
 
-@pytest.mark.parametrize("headers", [{}, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, {"Retry-After": "inf"}, {"Retry-After": "nan"}]
+)
 def test_429_without_a_usable_retry_after_is_raised_at_once(client, mock_api, sleeps, headers):
     mock_api.get(URL, status=429, headers=headers)
     with pytest.raises(EcwidRateLimitedError) as caught:

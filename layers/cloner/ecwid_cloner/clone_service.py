@@ -148,7 +148,8 @@ class CloneSteps:
             return self._fail(state, poll, "TIMED_OUT", TIMED_OUT_CODE, message)
         wait = self._wait(poll["attempt"], now - float(poll["startedAt"]), remaining)
         if min_wait is not None:
-            wait = max(wait, math.ceil(min_wait))  # honour Retry-After
+            # Honour Retry-After, but never sleep past the deadline check.
+            wait = max(wait, min(math.ceil(min_wait), math.ceil(remaining)))
         poll["waitSeconds"] = wait
         return {**_small(state), "status": status, "poll": poll}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,9 +144,10 @@ def _new_session() -> requests.Session:
 def _retry_after_seconds(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
-        return max(0.0, float(value)) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
-        return None
+        return None  # an HTTP date, or junk: fall back to our own backoff
+    return max(0.0, seconds) if seconds is not None and math.isfinite(seconds) else None
 
 
 def _parse(method: str, response: requests.Response) -> dict[str, Any]:
