@@ -17,8 +17,10 @@ SANDBOX = SandboxConfig(queued_seconds=0.3, clone_seconds=2.5)
 _targets = itertools.count(2100)  # empty sandbox stores 2001..2300; 2001..2099 left to the demo
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory):
+    # Package scope: moto's mock ends with this package, before the unit tests
+    # start mocks of their own.
     log_path = tmp_path_factory.mktemp("logs") / "lambda.log"
     with LocalStack(sandbox_config=SANDBOX, poll_scale=0.02, log_path=log_path) as running:
         running.log_path = log_path
