@@ -13,24 +13,24 @@ from typing import Any
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def positive(number_type: type):
+    """An argparse type: a number of ``number_type`` above zero."""
+
+    def parse(text: str):
+        try:
+            value = number_type(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            kind = "integer" if number_type is int else "number"
+            raise argparse.ArgumentTypeError(f"must be a positive {kind}, got {text!r}")
+        return value
+
+    parse.__name__ = f"positive {number_type.__name__}"
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+positive_int, positive_float = positive(int), positive(float)
 
 
 def build_parser() -> argparse.ArgumentParser:
