@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/pytho
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-unit test-integration test-template build validate clean
+.PHONY: demo test test-unit test-integration test-template build validate bench clean
 
 $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -41,3 +41,6 @@ validate: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/large_clone.py

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,16 @@ class LocalStack:
 
     # -- running clones ------------------------------------------------------------
 
+    def clone(self, request: dict[str, Any], clone_id: str | None = None, timeout: float = 600) -> "CloneRun":
+        """Run one clone to its end and gather what it left: execution, history, job."""
+        from ecwid_cloner.models import clone_id_for
+
+        clone_id = clone_id or clone_id_for(int(request["targetStoreId"]), str(uuid.uuid4()))
+        request = {"scope": None, "cloneDemoCatalog": False, **request}
+        arn = self.start_clone(clone_id, request)
+        execution = self.wait(arn, timeout=timeout)
+        return CloneRun(self, clone_id, execution, self.history(arn))
+
     def start_clone(self, clone_id: str, request: dict[str, Any]) -> str:
         import boto3
 
@@ -269,3 +280,25 @@ class LocalStack:
     @property
     def invocations(self) -> list[dict]:
         return self._lambda.invocations
+
+
+class CloneRun:
+    """One finished clone on the local stack."""
+
+    def __init__(self, stack: LocalStack, clone_id: str, execution: dict, history: list[dict]):
+        self.stack, self.clone_id, self.execution, self.history = stack, clone_id, execution, history
+        self.job = stack.job(clone_id)
+
+    def events(self, kind: str) -> list[dict]:
+        return [event for event in self.history if event["type"] == kind]
+
+    def largest_state_bytes(self) -> int:
+        """The largest input or output any state of the execution carried."""
+        sizes = [0]
+        for event in self.history:
+            for details in event.values():
+                if isinstance(details, dict):
+                    for key in ("input", "output"):
+                        if isinstance(details.get(key), str):
+                            sizes.append(len(details[key].encode()))
+        return max(sizes)

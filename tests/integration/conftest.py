@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import uuid
 
 import pytest
 
 from local.ecwid_sandbox import SandboxConfig
-from local.stack import LocalStack
+from local.stack import CloneRun, LocalStack
 
 # Short sandbox clones and a 0.02 poll scale: each clone takes a few seconds.
 SANDBOX = SandboxConfig(queued_seconds=0.3, clone_seconds=2.5)
@@ -41,34 +40,8 @@ def empty_target() -> int:
     return next(_targets)
 
 
-class CloneRun:
-    def __init__(self, stack: LocalStack, clone_id: str, execution: dict, history: list[dict]):
-        self.stack, self.clone_id, self.execution, self.history = stack, clone_id, execution, history
-        self.job = stack.job(clone_id)
-
-    def events(self, kind: str) -> list[dict]:
-        return [event for event in self.history if event["type"] == kind]
-
-    def largest_state_bytes(self) -> int:
-        """The largest input or output any state of the execution carried."""
-        sizes = [0]
-        for event in self.history:
-            for details in event.values():
-                if isinstance(details, dict):
-                    for key in ("input", "output"):
-                        if isinstance(details.get(key), str):
-                            sizes.append(len(details[key].encode()))
-        return max(sizes)
-
-
 def run_clone(stack: LocalStack, request: dict, clone_id: str | None = None, timeout: float = 120) -> CloneRun:
-    from ecwid_cloner.models import clone_id_for
-
-    clone_id = clone_id or clone_id_for(request["targetStoreId"], str(uuid.uuid4()))
-    request = {"scope": None, "cloneDemoCatalog": False, **request}
-    arn = stack.start_clone(clone_id, request)
-    execution = stack.wait(arn, timeout=timeout)
-    return CloneRun(stack, clone_id, execution, stack.history(arn))
+    return stack.clone(request, clone_id=clone_id, timeout=timeout)
 
 
 def read_mapping(stack: LocalStack, clone_id: str, entity: str) -> dict[str, str]:
