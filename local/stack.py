@@ -84,6 +84,10 @@ class LocalStack:
         functions = self.template.functions()
         self._lambda = LambdaEndpoint(functions).start()
         self._set_env(AWS_ENDPOINT_URL_LAMBDA=self._lambda.url)
+        machine_id, _, _ = self.template.state_machine()
+        self.state_machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STACK}-{machine_id}"
+        physical[machine_id] = self.state_machine_arn  # Ref of a state machine is its ARN
+        self.queues = {logical_id: physical[logical_id] for logical_id in self.template.resources("AWS::SQS::Queue")}
         for spec in functions.values():
             physical[f"{spec.logical_id}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.logical_id}"
             self._apply_function_env(spec.environment, physical)
@@ -130,6 +134,20 @@ class LocalStack:
             dynamodb.create_table(**json.loads(json.dumps(kwargs)))
             physical[logical_id] = name
 
+        sqs = boto3.client("sqs")
+        queues = self.template.resources("AWS::SQS::Queue")
+        # Dead-letter queues first: the others' redrive policies name them.
+        for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
+            props = queues[logical_id]["Properties"]
+            attributes = {}
+            if "RedrivePolicy" in props:
+                attributes["RedrivePolicy"] = json.dumps(self.template.resolve(props["RedrivePolicy"], physical))
+            if "VisibilityTimeout" in props:
+                attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+            url = sqs.create_queue(QueueName=f"{STACK}-{logical_id}", Attributes=attributes)["QueueUrl"]
+            physical[logical_id] = url
+            physical[f"{logical_id}.Arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
         secrets = boto3.client("secretsmanager")
         for logical_id in self.template.resources("AWS::SecretsManager::Secret"):
             client_id, client_secret = self.credentials
@@ -156,12 +174,13 @@ class LocalStack:
         logical_id, path, substitutions = self.template.state_machine()
         resolved = {name: self.template.resolve(value, physical) for name, value in substitutions.items()}
         definition = substitute(path.read_text(), resolved)
-        self.state_machine_arn = boto3.client("stepfunctions").create_state_machine(
+        created = boto3.client("stepfunctions").create_state_machine(
             name=f"{STACK}-{logical_id}",
             definition=definition,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/{STACK}-state-machine",
             type="STANDARD",
         )["stateMachineArn"]
+        assert created == self.state_machine_arn, (created, self.state_machine_arn)
         self.jobs_table = physical["JobsTable"]
         self.mappings_table = physical["MappingsTable"]
 
@@ -183,7 +202,7 @@ class LocalStack:
 
         import ecwid_cloner.runtime as runtime
 
-        runtime.clone_steps.cache_clear()
+        runtime.reset_caches()
         parameters.clear_caches()
 
     def _set_env(self, **env: str) -> None:

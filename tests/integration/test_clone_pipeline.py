@@ -173,7 +173,10 @@ def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, emp
 
     clone_id = clone_id_for(empty_target, "lambda-died-after-post")
     request = CloneRequest(TEMPLATE, empty_target, "CATALOG")
-    JobsRepository(boto3.resource("dynamodb").Table(stack.jobs_table)).record_intent(clone_id, request)
+    # What the lost attempt left: its intent, its POST counted, no ticket.
+    jobs = JobsRepository(boto3.resource("dynamodb").Table(stack.jobs_table))
+    jobs.record_intent(clone_id, request)
+    jobs.begin_post(clone_id)
     sandbox = stack.sandbox
     accepted = requests.post(
         f"{sandbox.base_url}/stores/clone",
@@ -187,6 +190,28 @@ def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, emp
     assert run.job["status"] == "COMPLETED"
     assert run.job["ticket"] == accepted["ticket"]
     assert sandbox.accepted_clones(empty_target) == 1
+
+
+def test_a_job_created_before_start_does_not_adopt_a_foreign_ticket(stack, empty_target):
+    """The API records the job before StartClone runs: that alone is no claim on a running ticket."""
+    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.models import CloneRequest, clone_id_for
+
+    clone_id = clone_id_for(empty_target, "recorded-by-the-api")
+    JobsRepository(boto3.resource("dynamodb").Table(stack.jobs_table)).record_intent(
+        clone_id, CloneRequest(TEMPLATE, empty_target, "CATALOG")
+    )
+    sandbox = stack.sandbox
+    requests.post(
+        f"{sandbox.base_url}/stores/clone",
+        params={"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"},
+        headers={"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret},
+        timeout=5,
+    ).raise_for_status()
+
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
+
+    assert run.job["errorCode"] == "TARGET_ALREADY_USED_IN_ANOTHER_CLONE_TICKET"
 
 
 def test_someone_elses_running_clone_is_not_adopted(stack, empty_target):

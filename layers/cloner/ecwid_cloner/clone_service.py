@@ -49,17 +49,18 @@ class CloneSteps:
         request = CloneRequest.from_state(state["request"])
         # Intent first: if this Lambda dies after Ecwid accepted the clone, the
         # retry finds the job and adopts the running ticket instead of failing.
-        job, created = self.jobs.record_intent(clone_id, request)
+        job, _ = self.jobs.record_intent(clone_id, request)
         if job["status"] in FINAL_STATUSES:
             return self._final_state(state, job)
 
         now = self.clock()
         ticket = job.get("ticket")
         if not ticket:
+            earlier_posts = self.jobs.begin_post(clone_id)
             try:
                 ticket = self.client_factory().start_clone(request)
             except TargetBusyError as busy:
-                ticket = self._adoptable_ticket(busy, request, first_attempt=created)
+                ticket = self._adoptable_ticket(busy, request, earlier_posts=earlier_posts)
                 if ticket is None:
                     raise
         started_at = float(job.get("startedAtEpoch") or now)
@@ -85,7 +86,7 @@ class CloneSteps:
             },
         }
 
-    def _adoptable_ticket(self, busy: TargetBusyError, request: CloneRequest, first_attempt: bool) -> str | None:
+    def _adoptable_ticket(self, busy: TargetBusyError, request: CloneRequest, earlier_posts: int) -> str | None:
         """The running ticket to follow, or None when it is somebody else's clone."""
         if not busy.running_ticket:
             return None
@@ -94,7 +95,7 @@ class CloneSteps:
             # A clone we know: follow it only when it copies the same source.
             return busy.running_ticket if int(owner["sourceStoreId"]) == request.source_store_id else None
         # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
-        return None if first_attempt else busy.running_ticket
+        return busy.running_ticket if earlier_posts else None
 
     # -- CheckCloneStatus -----------------------------------------------------------
 

@@ -53,6 +53,34 @@ class JobsRepository:
                 raise
         return self.get(clone_id) or item, False
 
+    def begin_post(self, clone_id: str) -> int:
+        """Count a POST about to be sent; returns how many earlier attempts got this far.
+
+        An earlier attempt may have had its clone accepted by Ecwid before its
+        Lambda died: then a busy target is most likely busy with our clone.
+        """
+        answer = self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression="ADD postAttempts :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_OLD",
+        )
+        return int(answer.get("Attributes", {}).get("postAttempts", 0))
+
+    def running_for_target(self, target_store_id: int) -> dict[str, Any] | None:
+        """The newest job into this target that has not finished, if any."""
+        answer = self._table.query(
+            IndexName="target-index",
+            KeyConditionExpression="targetStoreId = :t",
+            ExpressionAttributeValues={":t": target_store_id},
+            ScanIndexForward=False,  # newest first
+            Limit=10,
+        )
+        for item in answer.get("Items") or []:
+            if item["status"] not in FINAL_STATUSES:
+                return item
+        return None
+
     def find_by_ticket(self, ticket: str) -> dict[str, Any] | None:
         answer = self._table.query(
             IndexName="ticket-index",

@@ -1,0 +1,114 @@
+"""The HTTP API: start a clone, read its status, look up mappings."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from ecwid_cloner import runtime
+from ecwid_cloner.clone_queries import clone_links, decode_page_token, encode_page_token, job_view
+from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
+from ecwid_cloner.mappings import clone_partition
+
+logger, tracer = runtime.logger, runtime.tracer
+app = APIGatewayRestResolver(enable_validation=True)
+Entity = Literal["products", "categories"]
+SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
+
+
+@app.post("/clones")
+def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response:
+    try:
+        job, started = runtime.clone_launcher().launch(body.clone_request(), body.requestId)
+    except CloneConflictError as conflict:
+        return _error(409, "A clone into this store is already running", [
+            {"field": "targetStoreId", "reason": f"store {body.targetStoreId} is being cloned by {conflict.running['cloneId']}"}
+        ])
+    logger.info("Clone requested", extra={"cloneId": job["cloneId"], "started": started})
+    return Response(
+        status_code=202 if started else 200,
+        content_type="application/json",
+        body={"cloneId": job["cloneId"], "status": job["status"], "links": clone_links(job["cloneId"])},
+    )
+
+
+@app.get("/clones/<cloneId>")
+def get_clone(cloneId: str) -> dict:
+    job = runtime.jobs_repository().get(cloneId)
+    if job is None:
+        raise NotFoundError(f"clone {cloneId} not found")
+    return job_view(job)
+
+
+@app.get("/clones/<cloneId>/mappings")
+def list_mappings(
+    cloneId: str,
+    entity: Annotated[Entity, Query()],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    nextToken: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict | Response:
+    if runtime.jobs_repository().get(cloneId) is None:
+        raise NotFoundError(f"clone {cloneId} not found")
+    start_key = None
+    if nextToken:
+        try:
+            start_key = decode_page_token(nextToken, clone_partition(cloneId, entity))
+        except ValueError as bad:
+            return _error(400, "Invalid request", [{"field": "nextToken", "reason": str(bad)}])
+    page, last_key = runtime.mapping_store().page(cloneId, entity, limit=limit, start_key=start_key)
+    return {
+        "cloneId": cloneId,
+        "entity": entity,
+        "mappings": [{"sourceId": source, "targetId": target} for source, target in page.items()],
+        "nextToken": encode_page_token(last_key),
+    }
+
+
+@app.get("/stores/<targetStoreId>/mappings/<entity>/<sourceId>")
+def lookup_mapping(
+    targetStoreId: Annotated[int, Path(gt=0)],
+    entity: Annotated[Entity, Path()],
+    sourceId: Annotated[str, Path(pattern=SOURCE_ID_PATTERN)],
+) -> dict:
+    target_id = runtime.mapping_store().get(targetStoreId, entity, sourceId)
+    if target_id is None:
+        raise NotFoundError(f"no {entity} mapping for source ID {sourceId} in store {targetStoreId}")
+    return {"targetStoreId": targetStoreId, "entity": entity, "sourceId": sourceId, "targetId": target_id}
+
+
+@app.exception_handler(RequestValidationError)
+def bad_request(error: RequestValidationError) -> Response:
+    # One entry per bad field: where it is, and why (pydantic's reason).
+    problems = [
+        {"field": ".".join(str(part) for part in problem["loc"][1:]) or problem["loc"][0], "reason": problem["msg"]}
+        for problem in error.errors()
+    ]
+    return _error(400, "Invalid request", problems)
+
+
+@app.exception_handler(NotFoundError)
+def not_found(error: NotFoundError) -> Response:
+    return _error(404, str(error.msg), [])
+
+
+def _error(status: int, message: str, errors: list[dict]) -> Response:
+    return Response(status_code=status, content_type="application/json", body={"message": message, "errors": errors})
+
+
+@logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context) -> dict:
+    body = event.get("body") or ""
+    if len(body.encode()) > MAX_BODY_BYTES:  # refused before anything parses it
+        problem = {"field": "body", "reason": f"must be at most {MAX_BODY_BYTES} bytes"}
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"message": "Request body too large", "errors": [problem]}),
+        }
+    return app.resolve(event, context)
