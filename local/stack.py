@@ -195,6 +195,10 @@ class LocalStack:
         for handler in logging.getLogger(runtime.logger.service).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(target)
+        # Powertools' own loggers (the batch processor logs each failed record's traceback).
+        powertools = logging.getLogger("aws_lambda_powertools")
+        powertools.handlers[:] = [logging.StreamHandler(target)]
+        powertools.propagate = False
 
     @staticmethod
     def _reset_handler_caches() -> None:
@@ -296,6 +300,74 @@ class LocalStack:
             raise RuntimeError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
         return payload
 
+    # -- entry points ---------------------------------------------------------------
+
+    def api(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """One HTTP API call through API Gateway's proxy event, to the real ApiFunction."""
+        from local.api_gateway import response_parts, rest_event
+
+        if body is not None and not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+        result = self.invoke("ApiFunction", rest_event(method, path, body, {"Content-Type": "application/json", **(headers or {})}))
+        status, _, raw = response_parts(result)
+        return status, json.loads(raw) if raw else None
+
+    def send_signup(self, message: Any) -> str:
+        """Put one message (a dict, or any string) on the signup queue."""
+        import boto3
+
+        body = message if isinstance(message, str) else json.dumps(message)
+        return boto3.client("sqs").send_message(QueueUrl=self.queues["SignupQueue"], MessageBody=body)["MessageId"]
+
+    def drain_signups(self, batch_size: int = 10, max_rounds: int = 100) -> dict[str, int]:
+        """Do what Lambda's event source mapping does until the queue is empty:
+        receive a batch, invoke the consumer, delete what succeeded. A failed
+        item becomes visible again at once (not after the visibility timeout),
+        and SQS moves it to the dead-letter queue after maxReceiveCount."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        url, arn = self.queues["SignupQueue"], None
+        counts = {"batches": 0, "records": 0, "failures": 0}
+        for _ in range(max_rounds):
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return counts
+            arn = arn or sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            event = {"Records": [_sqs_record(message, arn) for message in messages]}
+            answer = self.invoke("SignupConsumerFunction", event)
+            failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+            counts["batches"] += 1
+            counts["records"] += len(messages)
+            counts["failures"] += len(failed)
+            for message in messages:
+                if message["MessageId"] in failed:
+                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return counts
+
+    def dead_letters(self) -> list[str]:
+        """Bodies of the messages in the signup dead-letter queue (left in place)."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        answer = sqs.receive_message(QueueUrl=self.queues["SignupDeadLetterQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return [message["Body"] for message in answer.get("Messages", [])]
+
+    def executions(self) -> list[dict]:
+        import boto3
+
+        sfn = boto3.client("stepfunctions")
+        return sfn.list_executions(stateMachineArn=self.state_machine_arn, maxResults=1000)["executions"]
+
+    def wait_for_clone(self, clone_id: str, timeout: float = 120) -> dict[str, Any]:
+        """Wait for the execution named ``clone_id`` to end; returns the job."""
+        self.wait(f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{clone_id}", timeout=timeout)
+        return self.job(clone_id)
+
     @property
     def invocations(self) -> list[dict]:
         return self._lambda.invocations
@@ -321,3 +393,18 @@ class CloneRun:
                         if isinstance(details.get(key), str):
                             sizes.append(len(details[key].encode()))
         return max(sizes)
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A message as Lambda's SQS event source mapping hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }

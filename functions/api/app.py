@@ -22,7 +22,7 @@ SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
 
 
 @app.post("/clones")
-def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response:
+def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     try:
         job, started = runtime.clone_launcher().launch(body.clone_request(), body.requestId)
     except CloneConflictError as conflict:
@@ -51,7 +51,7 @@ def list_mappings(
     entity: Annotated[Entity, Query()],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     nextToken: Annotated[str | None, Query(max_length=2048)] = None,
-) -> dict | Response:
+) -> Response[dict]:
     if runtime.jobs_repository().get(cloneId) is None:
         raise NotFoundError(f"clone {cloneId} not found")
     start_key = None
@@ -61,12 +61,12 @@ def list_mappings(
         except ValueError as bad:
             return _error(400, "Invalid request", [{"field": "nextToken", "reason": str(bad)}])
     page, last_key = runtime.mapping_store().page(cloneId, entity, limit=limit, start_key=start_key)
-    return {
+    return Response(200, "application/json", {
         "cloneId": cloneId,
         "entity": entity,
         "mappings": [{"sourceId": source, "targetId": target} for source, target in page.items()],
         "nextToken": encode_page_token(last_key),
-    }
+    })
 
 
 @app.get("/stores/<targetStoreId>/mappings/<entity>/<sourceId>")
@@ -84,10 +84,7 @@ def lookup_mapping(
 @app.exception_handler(RequestValidationError)
 def bad_request(error: RequestValidationError) -> Response:
     # One entry per bad field: where it is, and why (pydantic's reason).
-    problems = [
-        {"field": ".".join(str(part) for part in problem["loc"][1:]) or problem["loc"][0], "reason": problem["msg"]}
-        for problem in error.errors()
-    ]
+    problems = [{"field": _field_name(problem), "reason": problem["msg"]} for problem in error.errors()]
     return _error(400, "Invalid request", problems)
 
 
@@ -96,7 +93,14 @@ def not_found(error: NotFoundError) -> Response:
     return _error(404, str(error.msg), [])
 
 
-def _error(status: int, message: str, errors: list[dict]) -> Response:
+def _field_name(problem: dict) -> str:
+    location = problem.get("loc") or ("body",)
+    if problem.get("type") == "json_invalid" or len(location) == 1:
+        return str(location[0])  # the whole body (or query string) is the problem
+    return ".".join(str(part) for part in location[1:])
+
+
+def _error(status: int, message: str, errors: list[dict]) -> Response[dict]:
     return Response(status_code=status, content_type="application/json", body={"message": message, "errors": errors})
 
 

@@ -11,7 +11,9 @@ from ecwid_cloner import runtime
 from ecwid_cloner.clone_requests import SignupMessage
 
 logger, tracer = runtime.logger, runtime.tracer
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch of bad messages is reported item by item, not as a Lambda error:
+# the Errors alarm should mean a bug, and the DLQ alarm catches bad messages.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @tracer.capture_method
