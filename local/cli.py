@@ -56,12 +56,37 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("--show-mappings", type=int, default=3, metavar="N",
                        help="print N mapped IDs per entity read back from DynamoDB (default 3)")
     clone.add_argument("--log-file", help="write the handlers' JSON log lines to this file")
+
+    api = commands.add_parser("api", help="serve the HTTP API on 127.0.0.1, clones running on the local stack")
+    api.add_argument("--port", type=int, default=8080)
+    _add_stack_options(api)
+
+    signup = commands.add_parser("send-signup", help="put a signup message on the local queue and run the consumer")
+    signup.add_argument("--target-store-id", type=positive_int)
+    signup.add_argument("--signup-id", help="default: a new one")
+    signup.add_argument("--source-store-id", type=positive_int, help="default: the template store (TemplateStoreId)")
+    signup.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
+    signup.add_argument("--message", help="send this raw message body instead (e.g. a malformed one)")
+    signup.add_argument("--times", type=positive_int, default=1, help="deliver the message this many times")
+    _add_stack_options(signup)
     return parser
+
+
+def _add_stack_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--poll-scale", type=positive_float, default=0.02)
+    command.add_argument("--sandbox-clone-seconds", type=positive_float, default=6.0)
+    command.add_argument("--log-file", help="write the handlers' JSON log lines to this file")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on bad arguments
+    if args.command == "api":
+        return serve_api(args)
+    if args.command == "send-signup":
+        if args.message is None and args.target_store_id is None:
+            parser.error("send-signup: --target-store-id is required (or give a raw --message)")
+        return send_signup(args)
     if args.source_store_id == args.target_store_id:
         parser.error("--target-store-id: must differ from --source-store-id")
     credentials = None
@@ -116,6 +141,103 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
     }
     print(json.dumps(summary), flush=True)
     return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
+
+
+def _local_stack(args: argparse.Namespace):
+    from local.ecwid_sandbox import SandboxConfig
+    from local.stack import LocalStack
+
+    return LocalStack(
+        poll_scale=args.poll_scale,
+        sandbox_config=SandboxConfig(clone_seconds=args.sandbox_clone_seconds, queued_seconds=1.0),
+        log_path=args.log_file,
+    )
+
+
+def serve_api(args: argparse.Namespace) -> int:
+    """Turn each HTTP request into API Gateway's proxy event for the real ApiFunction."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from local.api_gateway import response_parts, rest_event
+
+    with _local_stack(args) as stack:
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                event = rest_event(self.command, self.path, body, dict(self.headers.items()))
+                status, headers, payload = response_parts(stack.invoke_raw("ApiFunction", event))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, format, *values):
+                say(f"{self.command} {self.path} -> {values[1] if len(values) > 1 else ''}")
+
+        server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+        say(f"store-cloner API on http://127.0.0.1:{server.server_address[1]}/v1 "
+            f"(Ecwid sandbox at {stack.ecwid_base_url}; Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0
+
+
+def send_signup(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    if args.message is not None:
+        message: Any = args.message
+    else:
+        message = {"signupId": args.signup_id or f"signup-{uuid.uuid4()}", "targetStoreId": args.target_store_id}
+        if args.source_store_id:
+            message["sourceStoreId"] = args.source_store_id
+        if args.scope:
+            message["scope"] = args.scope
+    with _local_stack(args) as stack:
+        for _ in range(args.times):
+            say(f"Sent {message if isinstance(message, str) else json.dumps(message)} as message {stack.send_signup(message)}")
+            counts = stack.drain_signups()
+            say(f"Consumer: {counts['batches']} batches, {counts['records']} deliveries, {counts['failures']} item failures")
+        dead = stack.dead_letters()
+        executions = stack.executions()
+        say(f"Dead-letter queue: {len(dead)} messages; executions started: {len(executions)}")
+        jobs = []
+        for execution in executions:
+            say(f"Waiting for clone {execution['name']}")
+            stack.wait(execution["executionArn"], on_event=print_progress)
+            jobs.append(stack.job(execution["name"]) or {})
+    job = jobs[0] if jobs else {}
+    summary = {
+        "signupId": _signup_id(message),
+        "cloneId": job.get("cloneId"),
+        "status": job.get("status"),
+        "executions": len(executions),
+        "deadLetters": len(dead),
+        "products": _int_or_none(job.get("products")),
+        "categories": _int_or_none(job.get("categories")),
+        "errorCode": job.get("errorCode"),
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    print(json.dumps(summary), flush=True)
+    return EXIT_COMPLETED if summary["status"] == "COMPLETED" and not dead else EXIT_FAILED
+
+
+def _signup_id(message: Any) -> str | None:
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    return message.get("signupId") if isinstance(message, dict) else None
 
 
 def print_progress(event: dict[str, Any]) -> None:

@@ -300,6 +300,13 @@ class LocalStack:
             raise RuntimeError(f"{function} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
         return payload
 
+    def invoke_raw(self, function: str, event: dict[str, Any]) -> Any:
+        """Like invoke, but a failed function gives API Gateway's 502 instead of raising."""
+        try:
+            return self.invoke(function, event)
+        except RuntimeError:
+            return {"statusCode": 502, "body": json.dumps({"message": "Internal server error"})}
+
     # -- entry points ---------------------------------------------------------------
 
     def api(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:

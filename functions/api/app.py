@@ -33,7 +33,7 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     return Response(
         status_code=202 if started else 200,
         content_type="application/json",
-        body={"cloneId": job["cloneId"], "status": job["status"], "links": clone_links(job["cloneId"])},
+        body={"cloneId": job["cloneId"], "status": job["status"], "links": clone_links(job["cloneId"], _stage_path())},
     )
 
 
@@ -42,7 +42,7 @@ def get_clone(cloneId: str) -> dict:
     job = runtime.jobs_repository().get(cloneId)
     if job is None:
         raise NotFoundError(f"clone {cloneId} not found")
-    return job_view(job)
+    return job_view(job, _stage_path())
 
 
 @app.get("/clones/<cloneId>/mappings")
@@ -93,6 +93,11 @@ def not_found(error: NotFoundError) -> Response:
     return _error(404, str(error.msg), [])
 
 
+def _stage_path() -> str:
+    stage = app.current_event.request_context.stage
+    return f"/{stage}" if stage and stage != "$default" else ""
+
+
 def _field_name(problem: dict) -> str:
     location = problem.get("loc") or ("body",)
     if problem.get("type") == "json_invalid" or len(location) == 1:
@@ -107,12 +112,20 @@ def _error(status: int, message: str, errors: list[dict]) -> Response[dict]:
 @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context) -> dict:
+    # Refused before anything parses the body.
     body = event.get("body") or ""
-    if len(body.encode()) > MAX_BODY_BYTES:  # refused before anything parses it
-        problem = {"field": "body", "reason": f"must be at most {MAX_BODY_BYTES} bytes"}
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"message": "Request body too large", "errors": [problem]}),
-        }
+    if len(body.encode()) > MAX_BODY_BYTES:
+        return _raw_error(413, "Request body too large", "body", f"must be at most {MAX_BODY_BYTES} bytes")
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if body and content_type != "application/json":
+        return _raw_error(415, "Unsupported media type", "Content-Type", "must be application/json")
     return app.resolve(event, context)
+
+
+def _raw_error(status: int, message: str, field: str, reason: str) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"message": message, "errors": [{"field": field, "reason": reason}]}),
+    }

@@ -15,18 +15,20 @@ PUBLIC_JOB_FIELDS = (
 )
 
 
-def job_view(job: dict[str, Any]) -> dict[str, Any]:
+def job_view(job: dict[str, Any], base_path: str = "") -> dict[str, Any]:
     """The job as the API shows it: public fields only, numbers as numbers."""
     view = {name: _plain(job.get(name)) for name in PUBLIC_JOB_FIELDS}
-    view["links"] = clone_links(job["cloneId"])
+    view["links"] = clone_links(job["cloneId"], base_path)
     return view
 
 
-def clone_links(clone_id: str) -> dict[str, str]:
+def clone_links(clone_id: str, base_path: str = "") -> dict[str, str]:
+    """Paths from the host: ``base_path`` is the API stage, e.g. "/v1"."""
+    clone = f"{base_path}/clones/{clone_id}"
     return {
-        "self": f"/clones/{clone_id}",
-        "products": f"/clones/{clone_id}/mappings?entity=products",
-        "categories": f"/clones/{clone_id}/mappings?entity=categories",
+        "self": clone,
+        "products": f"{clone}/mappings?entity=products",
+        "categories": f"{clone}/mappings?entity=categories",
     }
 
 
