@@ -283,6 +283,20 @@ class LocalStack:
             Key={"cloneId": clone_id}, ConsistentRead=True
         ).get("Item")
 
+    def job_for_target(self, target_store_id: int) -> dict[str, Any] | None:
+        """The newest job into a target store."""
+        import boto3
+
+        answer = boto3.resource("dynamodb").Table(self.jobs_table).query(
+            IndexName="target-index",
+            KeyConditionExpression="targetStoreId = :t",
+            ExpressionAttributeValues={":t": target_store_id},
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = answer.get("Items") or []
+        return self.job(items[0]["cloneId"]) if items else None
+
     def mapping_store(self):
         import boto3
 

@@ -111,3 +111,60 @@ def test_bad_arguments_exit_2_naming_the_argument(args, env, names):
     assert result.returncode == 2
     assert names in result.stderr
     assert result.stdout == ""  # nothing was started
+
+
+def test_send_signup_delivered_twice_clones_once(tmp_path):
+    result = run_cli("send-signup", "--target-store-id", "2005", "--signup-id", "acme-0001", "--times", "2",
+                     "--sandbox-clone-seconds", "2")
+
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (data["status"], data["executions"], data["deadLetters"]) == ("COMPLETED", 1, 0)
+    assert data["signupId"] == "acme-0001" and data["products"] == 500
+
+
+def test_send_signup_with_a_bad_message_ends_in_the_dead_letter_queue():
+    result = run_cli("send-signup", "--message", '{"signupId": "acme-0002", "targetStoreId": "abc"}')
+
+    assert result.returncode == 1
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (data["executions"], data["deadLetters"], data["signupId"]) == (0, 1, "acme-0002")
+
+
+def test_api_command_serves_the_routes_over_http():
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECWID_"))}
+    server = subprocess.Popen([sys.executable, "-m", "local", "api", "--port", str(port), "--sandbox-clone-seconds", "2"],
+                              cwd=ROOT, env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"{base}/clones/none", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        created = requests.post(f"{base}/clones", json={"sourceStoreId": 1003, "targetStoreId": 2006, "requestId": "http-1"}, timeout=10)
+        assert created.status_code == 202
+        clone = created.json()
+        assert clone["links"]["self"] == f"/v1/clones/{clone['cloneId']}"
+        for _ in range(300):
+            status = requests.get(f"http://127.0.0.1:{port}{clone['links']['self']}", timeout=5).json()["status"]
+            if status in ("COMPLETED", "FAILED", "TIMED_OUT"):
+                break
+            time.sleep(0.1)
+        assert status == "COMPLETED"
+        lookup = requests.get(f"{base}/stores/2006/mappings/products/100000000", timeout=5)
+        assert lookup.status_code == 200 and lookup.json()["targetId"]
+        not_json = requests.post(f"{base}/clones", data="sourceStoreId=1", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+        assert not_json.status_code == 415
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -34,3 +34,44 @@ def test_sample_events_run_the_task_handlers_in_order(stack):
         "errorMessage": "Target store products should be empty",
     }
     assert stack.job(request["cloneId"])["status"] == "FAILED"
+
+
+def test_api_sample_events_reach_their_routes(stack, empty_target):
+    post = load("api_post_clones.json")
+    body = json.loads(post["body"])
+    body["targetStoreId"] = empty_target
+    post["body"] = json.dumps(body)
+
+    created = stack.invoke("ApiFunction", post)
+    assert created["statusCode"] == 202
+    clone_id = json.loads(created["body"])["cloneId"]
+    stack.wait_for_clone(clone_id)
+
+    for name in ("api_get_clone.json", "api_get_clone_mappings.json"):
+        event = load(name)
+        event["path"] = event["path"].replace(event["pathParameters"]["cloneId"], clone_id)
+        event["pathParameters"]["cloneId"] = clone_id
+        answer = stack.invoke("ApiFunction", event)
+        assert answer["statusCode"] == 200, (name, answer)
+        assert json.loads(answer["body"])["cloneId"] == clone_id
+
+    lookup = load("api_get_store_mapping.json")
+    lookup["path"] = lookup["path"].replace(f"/stores/{lookup['pathParameters']['targetStoreId']}/", f"/stores/{empty_target}/")
+    lookup["pathParameters"]["targetStoreId"] = str(empty_target)
+    answer = stack.invoke("ApiFunction", lookup)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["sourceId"] == lookup["pathParameters"]["sourceId"]
+
+
+def test_sqs_sample_batch_fails_only_its_bad_record(stack, empty_target):
+    event = load("sqs_signups.json")
+    good, bad = event["Records"]
+    message = json.loads(good["body"])
+    message["targetStoreId"] = empty_target
+    good["body"] = json.dumps(message)
+
+    answer = stack.invoke("SignupConsumerFunction", event)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    job = stack.wait_for_clone(stack.job_for_target(empty_target)["cloneId"])
+    assert job["status"] == "COMPLETED"
