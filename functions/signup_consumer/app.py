@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -22,7 +20,7 @@ def start_clone_for(record: SQSRecord) -> str:
     # redelivered, and ends in the dead-letter queue; the batch goes on.
     try:
         signup = SignupMessage.model_validate_json(record.body)
-        request = signup.clone_request(int(os.environ["TEMPLATE_STORE_ID"]))
+        request = signup.clone_request(runtime.settings().template_store_id)
     except ValueError as bad:  # pydantic's ValidationError is a ValueError
         logger.warning("Bad signup message", extra={"messageId": record.message_id, "problems": str(bad)})
         raise

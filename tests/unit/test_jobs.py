@@ -28,9 +28,33 @@ def started(jobs) -> JobsRepository:
 def test_the_table_is_the_templates(jobs_table):
     description = jobs_table.meta.client.describe_table(TableName=jobs_table.name)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "cloneId", "KeyType": "HASH"}]
-    (index,) = description["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "ticket-index"
-    assert index["KeySchema"] == [{"AttributeName": "ticket", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index["KeySchema"] for index in description["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        "ticket-index": [{"AttributeName": "ticket", "KeyType": "HASH"}],
+        "target-index": [
+            {"AttributeName": "targetStoreId", "KeyType": "HASH"},
+            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+        ],
+    }
+
+
+def test_begin_post_counts_earlier_attempts(jobs):
+    jobs.record_intent(CLONE_ID, REQUEST)
+    assert [jobs.begin_post(CLONE_ID) for _ in range(3)] == [0, 1, 2]
+    assert int(jobs.get(CLONE_ID)["postAttempts"]) == 3
+
+
+def test_running_for_target_is_the_newest_unfinished_job(jobs):
+    from ecwid_cloner.models import CloneRequest
+
+    assert jobs.running_for_target(9001) is None
+    jobs.record_intent("first", REQUEST)
+    jobs.advance("first", "COMPLETED")
+    assert jobs.running_for_target(9001) is None  # finished jobs do not count
+    jobs.record_intent("second", REQUEST)
+    jobs.record_intent("elsewhere", CloneRequest(1003, 9002, "CATALOG"))
+    running = jobs.running_for_target(9001)
+    assert running["cloneId"] == "second" and running["status"] == "STARTING"
 
 
 def test_record_intent_creates_the_job_once(jobs, jobs_table):

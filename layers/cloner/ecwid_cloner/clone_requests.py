@@ -56,8 +56,10 @@ class SignupMessage(BaseModel):
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
 
-    def clone_request(self, template_store_id: int) -> CloneRequest:
+    def clone_request(self, template_store_id: int | None) -> CloneRequest:
         source = self.sourceStoreId or template_store_id
+        if source is None:
+            raise ValueError("sourceStoreId: required, as no template store is configured")
         if source == self.targetStoreId:
             raise ValueError(f"targetStoreId: must differ from the template store {template_store_id}")
         return CloneRequest(source, self.targetStoreId, self.scope)

@@ -18,6 +18,7 @@ class Settings:
     deadline_seconds: float = 3600.0
     ecwid_connect_timeout: float = 3.05
     ecwid_read_timeout: float = 20.0
+    template_store_id: int | None = None  # the source of signups that name none
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -31,4 +32,5 @@ class Settings:
             deadline_seconds=float(env.get("CLONE_DEADLINE_SECONDS") or 3600),
             ecwid_connect_timeout=float(env.get("ECWID_CONNECT_TIMEOUT") or 3.05),
             ecwid_read_timeout=float(env.get("ECWID_READ_TIMEOUT") or 20.0),
+            template_store_id=int(env["TEMPLATE_STORE_ID"]) if env.get("TEMPLATE_STORE_ID") else None,
         )
