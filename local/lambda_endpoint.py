@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import random
 import sys
 import threading
 import time
@@ -54,6 +55,11 @@ class LambdaEndpoint:
         self._handlers: dict[str, Callable] = {}
         self._lock = threading.Lock()
         self.invocations: list[dict] = []  # function name, error type, seconds
+        # Fault switch: per function, the share of invocations whose handler runs to
+        # the end but whose result is lost, as when a Lambda times out after its
+        # last side effect. Step Functions then sees Sandbox.Timedout.
+        self.lost_result_rate: dict[str, float] = {}
+        self._random = random.Random(7)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -76,8 +82,9 @@ class LambdaEndpoint:
         """Run one invocation; returns (response payload, function error or None)."""
         started = time.monotonic()
         error_type = None
+        context = LambdaContext(name)
         try:
-            result = self.handler(name)(json.loads(payload or b"{}"), LambdaContext(name))
+            result = self.handler(name)(json.loads(payload or b"{}"), context)
             body = json.dumps(result).encode()
         except Exception as exc:  # what the Lambda runtime reports for an unhandled error
             error_type = type(exc).__name__
@@ -87,6 +94,11 @@ class LambdaEndpoint:
                     "errorType": error_type,
                     "stackTrace": traceback.format_tb(exc.__traceback__),
                 }
+            ).encode()
+        if error_type is None and self._random.random() < self.lost_result_rate.get(name, 0.0):
+            error_type = "Sandbox.Timedout"
+            body = json.dumps(
+                {"errorType": error_type, "errorMessage": f"RequestId: {context.aws_request_id} Error: Task timed out"}
             ).encode()
         self.invocations.append({"function": name, "error": error_type, "seconds": time.monotonic() - started})
         return body, ("Unhandled" if error_type else None)

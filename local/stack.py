@@ -390,6 +390,11 @@ class LocalStack:
         return self.job(clone_id)
 
     @property
+    def lambda_faults(self) -> dict[str, float]:
+        """Per function name, the share of invocations whose result is lost (see LambdaEndpoint)."""
+        return self._lambda.lost_result_rate
+
+    @property
     def invocations(self) -> list[dict]:
         return self._lambda.invocations
 

@@ -279,3 +279,50 @@ def test_mapping_write_error_counts_every_unwritten_item_of_the_window(dynamodb_
         store.write(CLONE_ID, TARGET, {"products": {str(i): str(i) for i in range(3 * BATCH_SIZE)}})
     assert count_items(dynamodb_client, mappings_table_name) == 0
     assert caught.value.message.startswith(f"{3 * BATCH_SIZE} mapping items")
+
+
+class ThrottledClient:
+    """The real (moto) client, except that the first ``throttled_calls`` BatchWriteItem
+    calls fail as a throttled table does once botocore has given up retrying."""
+
+    def __init__(self, real, throttled_calls: int, code: str = "ProvisionedThroughputExceededException"):
+        self._real, self._left, self._code = real, throttled_calls, code
+        self._lock = threading.Lock()
+
+    def batch_write_item(self, RequestItems):  # noqa: N803 - boto3's spelling
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            throttled, self._left = self._left > 0, self._left - 1
+        if throttled:
+            raise ClientError({"Error": {"Code": self._code, "Message": "slow down"}}, "BatchWriteItem")
+        return self._real.batch_write_item(RequestItems=RequestItems)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_throttling_errors_are_backed_off_and_every_item_written(dynamodb_client, mappings_table_name, sleeps):
+    store = MappingStore(ThrottledClient(dynamodb_client, throttled_calls=3), mappings_table_name, workers=1)
+    mapping = {str(i): str(10_000 + i) for i in range(60)}
+
+    assert store.write(CLONE_ID, TARGET, {"products": mapping}) == {"products": 60}
+
+    assert count_items(dynamodb_client, mappings_table_name) == 60
+    assert len(sleeps) == 3
+
+
+def test_a_table_that_stays_throttled_ends_in_a_retryable_error(dynamodb_client, mappings_table_name, sleeps):
+    store = MappingStore(ThrottledClient(dynamodb_client, throttled_calls=10**6), mappings_table_name, workers=1, max_attempts=4)
+
+    with pytest.raises(MappingWriteError) as caught:
+        store.write(CLONE_ID, TARGET, {"products": {"1": "2"}})
+    assert caught.value.retryable
+
+
+def test_other_client_errors_are_not_swallowed(dynamodb_client, mappings_table_name, sleeps):
+    from botocore.exceptions import ClientError
+
+    store = MappingStore(ThrottledClient(dynamodb_client, 1, code="ValidationException"), mappings_table_name)
+    with pytest.raises(ClientError):
+        store.write(CLONE_ID, TARGET, {"products": {"1": "2"}})

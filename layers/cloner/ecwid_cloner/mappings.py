@@ -17,9 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ecwid_cloner.errors import MappingWriteError
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"}
+)
 
 
 def mapping_key(target_store_id: int, entity: str, source_id: str) -> str:
@@ -125,7 +130,14 @@ class MappingStore:
             if attempt:
                 # Full jitter: throttled writers spread out instead of retrying in step.
                 time.sleep(random.uniform(0, min(self._max_delay, self._base_delay * 2 ** (attempt - 1))))
-            answer = self._client.batch_write_item(RequestItems=pending)
+            try:
+                answer = self._client.batch_write_item(RequestItems=pending)
+            except ClientError as exc:
+                # botocore already retried these; past that, back off as for
+                # unprocessed items instead of failing the whole clone.
+                if exc.response["Error"]["Code"] not in THROTTLING_CODES:
+                    raise
+                continue
             pending = answer.get("UnprocessedItems") or {}
             if not pending:
                 return 0
