@@ -49,6 +49,13 @@ def load_handler(spec: FunctionSpec) -> Callable:
     return getattr(module, spec.handler)
 
 
+class _Server(ThreadingHTTPServer):
+    # Dozens of executions invoke at once: the default listen backlog of 5
+    # would refuse connections that real Lambda would have taken.
+    request_queue_size = 512
+    daemon_threads = True
+
+
 class LambdaEndpoint:
     def __init__(self, functions: dict[str, FunctionSpec]):
         self._specs = functions
@@ -60,7 +67,7 @@ class LambdaEndpoint:
         # last side effect. Step Functions then sees Sandbox.Timedout.
         self.lost_result_rate: dict[str, float] = {}
         self._random = random.Random(7)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler())
+        self._server = _Server(("127.0.0.1", 0), self._request_handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 

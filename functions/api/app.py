@@ -120,6 +120,9 @@ def lambda_handler(event: dict, context) -> dict:
     content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if body and content_type != "application/json":
         return _raw_error(415, "Unsupported media type", "Content-Type", "must be application/json")
+    if body and body.lstrip().startswith("["):
+        # Powertools would read a JSON array as its first element.
+        return _raw_error(400, "Invalid request", "body", "Input should be a valid dictionary (a JSON object)")
     return app.resolve(event, context)
 
 

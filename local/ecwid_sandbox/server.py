@@ -79,6 +79,7 @@ class _RateLimiter:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a slow (sleeping) request never blocks stop()
+    request_queue_size = 512  # a burst of clients must queue, not be refused
     sandbox: EcwidSandbox
 
     def handle_error(self, request, client_address) -> None:

@@ -384,12 +384,6 @@ def test_without_request_id_a_running_clone_is_found_and_another_one_is_409(stac
     assert stack.sandbox.accepted_clones(empty_target) == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: the conflict check only runs without a requestId; a new requestId with a different "
-    "scope or source into a target with a running clone gets 202 and starts a second execution "
-    "(the different-scope one then adopts the running clone's ticket and reports COMPLETED)",
-    strict=True,
-)
 def test_with_a_new_request_id_another_clone_into_a_busy_target_is_409(stack, empty_target):
     running = clone_body(empty_target, sourceStoreId=TEMPLATE, scope="CATALOG")
     status, first = post(stack, running)
@@ -448,11 +442,6 @@ BAD_BODIES = [
     pytest.param([], "body", "dictionary", id="empty JSON array"),
     pytest.param(
         [VALID], "body", "dictionary", id="JSON array of a valid request",
-        marks=pytest.mark.xfail(
-            reason="BUG: a JSON array body is taken as its first element (Powertools' body normalisation): "
-            "[{...valid request...}] gets 202 and starts a clone, extra elements are ignored",
-            strict=True,
-        ),
     ),
     pytest.param('"a string"', "body", "dictionary", id="JSON string"),
     pytest.param(None, "body", "required", id="no body"),

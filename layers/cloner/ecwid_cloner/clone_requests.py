@@ -15,7 +15,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationInfo, field_validator
 
-from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
+from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.models import CloneRequest, clone_id_for
 
 MAX_BODY_BYTES = 4096  # a clone request is a few dozen bytes; refuse anything much larger
@@ -82,23 +82,23 @@ class CloneLauncher:
     def launch(self, request: CloneRequest, request_id: str | None) -> tuple[dict[str, Any], bool]:
         """Start the clone (once); returns its job and whether this call started it.
 
-        With a request ID the clone ID is derived from it. Without one, a running
-        clone of the same source, target and scope is the answer; a running
-        clone of anything else into that target is a conflict.
+        A request ID seen before returns its clone. Otherwise a target that is
+        being cloned allows no second clone: without a request ID, the running
+        clone of the same source, target and scope is the answer; anything else
+        is a conflict.
         """
-        if request_id is None:
-            running = self._jobs.running_for_target(request.target_store_id)
-            if running is not None:
-                same = (
-                    int(running["sourceStoreId"]) == request.source_store_id
-                    and running.get("scope") == request.scope
-                )
-                if not same:
-                    raise CloneConflictError(running)
+        if request_id is not None:
+            existing = self._jobs.get(clone_id_for(request.target_store_id, request_id))
+            if existing is not None:
+                self._start_execution(existing["cloneId"], CloneRequest.from_state(existing))
+                return existing, False
+        running = self._jobs.running_for_target(request.target_store_id)
+        if running is not None:
+            if request_id is None and _same_clone(running, request):
                 self._start_execution(running["cloneId"], CloneRequest.from_state(running))
                 return running, False
-            request_id = f"auto-{uuid.uuid4()}"
-        clone_id = clone_id_for(request.target_store_id, request_id)
+            raise CloneConflictError(running)
+        clone_id = clone_id_for(request.target_store_id, request_id or f"auto-{uuid.uuid4()}")
         job, created = self._jobs.record_intent(clone_id, request)
         # Starting again is harmless: the execution name is the clone ID.
         self._start_execution(clone_id, CloneRequest.from_state(job))
@@ -113,5 +113,5 @@ class CloneLauncher:
                 raise
 
 
-def is_final(job: dict[str, Any]) -> bool:
-    return job["status"] in FINAL_STATUSES
+def _same_clone(job: dict[str, Any], request: CloneRequest) -> bool:
+    return int(job["sourceStoreId"]) == request.source_store_id and job.get("scope") == request.scope

@@ -92,8 +92,9 @@ class CloneSteps:
             return None
         owner = self.jobs.find_by_ticket(busy.running_ticket)
         if owner is not None:
-            # A clone we know: follow it only when it copies the same source.
-            return busy.running_ticket if int(owner["sourceStoreId"]) == request.source_store_id else None
+            # A clone we know: follow it only when it is the same clone (source and scope).
+            same = int(owner["sourceStoreId"]) == request.source_store_id and owner.get("scope") == request.scope
+            return busy.running_ticket if same else None
         # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
         return busy.running_ticket if earlier_posts else None
 

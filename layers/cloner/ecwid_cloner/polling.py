@@ -4,12 +4,57 @@ A clone takes 1 to 15 minutes, so the first look comes at the earliest
 likely finish. After that, the wait grows with the time already spent: a
 finish at time T is seen at most max(min_interval, growth * T) late, and a
 900 s clone costs about 20 polls instead of 30 for a fixed 30 s poller.
+
+Partners clone the same template again and again, so the durations of the
+earlier clones of a source say when the next one will finish.
+``expected_duration`` turns them into E, the earliest finish to expect, and
+``next_wait(..., expected=E)`` skips the polls before E: the first look comes
+at E + max(min_interval, growth * E), which still sees any finish after E
+within max(min_interval, growth * T); inside the expected window [E,
+learned_window * E] polls come denser (learned_growth of the elapsed time);
+past it, the plain policy takes over. Only a clone that finishes before E,
+faster than its recent history allows, is seen later than that bound: at the
+first poll.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
+
+HISTORY_SIZE = 10  # how many recent clones of a source speak for the next one
+MIN_HISTORY = 5  # fewer than this: no estimate, the plain policy
+FASTEST_SHARE = 0.85  # E is at most this share of the fastest recent duration...
+MEDIAN_SHARE = 0.6  # ...and of the median one (few samples can all be slow ones)
+
+
+def expected_duration(
+    previous_durations: Iterable[float],
+    *,
+    last: int = HISTORY_SIZE,
+    min_samples: int = MIN_HISTORY,
+) -> float | None:
+    """E, the earliest finish to expect from the durations of earlier clones
+    of the same source, or None when there are fewer than ``min_samples``.
+
+    ``previous_durations``: seconds from start to the poll that saw COMPLETED
+    (the jobs table's ``durationSeconds``), most recent first; only the first
+    ``last`` usable ones count. Non-numbers, non-finite and non-positive
+    values are skipped (DynamoDB's Decimals are fine).
+
+    A low estimate on purpose: min(FASTEST_SHARE * fastest, MEDIAN_SHARE *
+    median). An odd fast clone only lowers it (more polls, never a late
+    detection), an odd slow one does not raise it, and the margins absorb the
+    detection lag the recorded durations carry and clones a little faster
+    than any recent one.
+    """
+    usable = (seconds for seconds in map(_seconds, previous_durations) if seconds is not None)
+    recent = list(islice(usable, last))
+    if len(recent) < max(1, min_samples):
+        return None
+    return min(FASTEST_SHARE * min(recent), MEDIAN_SHARE * _median(recent))
 
 
 @dataclass(frozen=True)
@@ -18,16 +63,53 @@ class PollingPolicy:
     min_interval: float = 15.0
     growth: float = 0.15  # each wait is at most this share of the time spent so far
     max_interval: float = 240.0
+    # With an expected duration E (see expected_duration):
+    learned_growth: float = 0.13  # inside the expected window, waits of this share of the time spent
+    learned_min_interval: float = 10.0  # ...and at least this
+    learned_window: float = 2.0  # the expected window ends at this multiple of E
 
-    def next_wait(self, attempt: int, elapsed: float) -> float:
+    def next_wait(self, attempt: int, elapsed: float, expected: float | None = None) -> float:
         """Seconds to wait before status poll number ``attempt + 1``.
 
         ``attempt`` is the number of polls made so far, ``elapsed`` the
-        seconds since the clone was started.
+        seconds since the clone was started, ``expected`` the clone's E from
+        ``expected_duration`` (None, or not a positive number: the plain policy).
         """
+        expected_seconds = _seconds(expected)
+        if expected_seconds is not None:
+            return self._learned_wait(attempt, elapsed, expected_seconds)
         if attempt <= 0:
             return max(0.0, self.first_wait - elapsed)
+        return self._growing_wait(elapsed)
+
+    def _growing_wait(self, elapsed: float) -> float:
         return min(self.max_interval, max(self.min_interval, self.growth * elapsed))
+
+    def _learned_wait(self, attempt: int, elapsed: float, expected: float) -> float:
+        if attempt <= 0:
+            # Any finish after E is seen within what the plain policy allows.
+            first_look = expected + max(self.min_interval, self.growth * expected)
+            return max(0.0, first_look - elapsed)
+        if elapsed < self.learned_window * expected:
+            dense = max(self.learned_min_interval, self.learned_growth * elapsed)
+            return min(self._growing_wait(elapsed), dense)
+        return self._growing_wait(elapsed)  # past the expected window: the plain policy
+
+
+def _median(values: list[float]) -> float:
+    # statistics.median, without importing statistics (and fractions) at every cold start
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _seconds(value: object) -> float | None:
+    """A positive, finite number of seconds, or None."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def scaled_wait_seconds(virtual_wait: float, scale: float, remaining: float | None = None) -> int:
