@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/pytho
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-unit test-integration test-template build validate bench clean
+.PHONY: demo test test-unit test-integration test-reliability test-template build validate bench clean
 
 $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -29,6 +29,9 @@ test-unit: $(BIN)/.installed
 
 test-integration: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/integration
+
+test-reliability: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/reliability
 
 test-template: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/template

@@ -1,0 +1,131 @@
+"""Faults survived, nothing lost, nothing cloned twice."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.conftest import read_mapping
+from tests.reliability.conftest import SECRET, in_parallel, retries_made, wait_all
+
+TEMPLATE = 1003
+
+
+def faulted_twenty_percent(faults) -> None:
+    """20 % of the calls to each endpoint fail, spread over every kind of fault."""
+    for endpoint in (faults.post, faults.get):
+        endpoint.error_5xx_rate = 0.04
+        endpoint.rate_429 = 0.04
+        endpoint.retry_after_seconds = 1
+        endpoint.slow_rate = 0.04
+        endpoint.slow_seconds = 1.5  # past the 1 s read timeout the suite sets
+        endpoint.drop_rate = 0.04
+        endpoint.malformed_rate = 0.04
+
+
+def assert_complete_mapping(stack, clone_id: str) -> None:
+    source = stack.sandbox.store(TEMPLATE)
+    for entity in ("products", "categories"):
+        mapping = read_mapping(stack, clone_id, entity)  # asserts no source ID twice
+        assert sorted(mapping) == sorted(str(i) for i in source[entity]), entity
+
+
+def test_fifty_clones_complete_with_a_fifth_of_ecwid_calls_faulted(stack, report):
+    faults = stack.sandbox.faults
+    faulted_twenty_percent(faults)
+    faults.post.error_codes = ["UNKNOWN_INTERNAL_ERROR", "SOURCE_NOT_RESPONDING", "UNKNOWN_IMPORT_FAILED_TO_START"] * 2
+    # And Lambdas that die after their work is done (the retry must not clone twice).
+    stack.lambda_faults.update({"StartCloneFunction": 0.15, "CheckCloneStatusFunction": 0.05})
+    targets = list(range(2001, 2051))
+
+    answers = in_parallel(lambda target: stack.api("POST", "/clones", {
+        "sourceStoreId": TEMPLATE, "targetStoreId": target, "scope": "CATALOG", "requestId": f"fault-{target}",
+    }), targets)
+    stack.api_answers.extend(body for _, body in answers)
+    assert {status for status, _ in answers} == {202}
+    clone_ids = [body["cloneId"] for _, body in answers]
+    jobs = wait_all(stack, clone_ids)
+
+    completed = [job for job in jobs.values() if job["status"] == "COMPLETED"]
+    accepted = {target: stack.sandbox.accepted_clones(target) for target in targets}
+    report("50 clones, 20 % of Ecwid calls faulted", {
+        "clones": len(clone_ids),
+        "faults injected by kind": dict(sorted(faults.counts.items())),
+        "Lambda results lost": sum(1 for i in stack.invocations if i["error"] == "Sandbox.Timedout"),
+        **retries_made(stack, clone_ids),
+        "clones completed": len(completed),
+        "targets cloned twice": sum(1 for n in accepted.values() if n > 1),
+    })
+    assert len(completed) == 50, {j["cloneId"]: (j.get("errorCode"), j.get("errorMessage")) for j in jobs.values() if j["status"] != "COMPLETED"}
+    assert set(accepted.values()) == {1}, "every target accepted exactly one clone"
+    assert sum(faults.counts.values()) >= 50  # the faults really happened
+    for clone_id in clone_ids:
+        assert_complete_mapping(stack, clone_id)
+
+
+def test_fifty_signups_delivered_twice_make_fifty_clones(stack, report):
+    targets = list(range(2051, 2101))
+    executions_before = len(stack.executions())
+    for delivery in range(2):
+        for target in targets:
+            stack.send_signup({"signupId": f"twice-{target}", "targetStoreId": target, "scope": "CATALOG"})
+        stack.drain_signups()
+
+    new_executions = len(stack.executions()) - executions_before
+    clone_ids = [stack.job_for_target(target)["cloneId"] for target in targets]
+    jobs = wait_all(stack, clone_ids)
+    report("50 signups delivered twice", {
+        "messages sent": 100,
+        "executions started": new_executions,
+        "clones completed": sum(1 for j in jobs.values() if j["status"] == "COMPLETED"),
+        "dead letters": len(stack.dead_letters()),
+    })
+    assert new_executions == 50
+    assert all(job["status"] == "COMPLETED" for job in jobs.values())
+    assert all(stack.sandbox.accepted_clones(target) == 1 for target in targets)
+    assert stack.dead_letters() == []
+
+
+def test_a_burst_of_200_signups_against_a_rate_limit_all_complete(stack, report):
+    sandbox = stack.sandbox
+    sandbox.config.rate_limit_per_minute = 600  # Ecwid's documented limit per token
+    sandbox.add_store(990200, products=60, categories=6, clone_seconds=3.0)  # a small template, quick clones
+    targets = list(range(2101, 2301))
+    for target in targets:
+        stack.send_signup({"signupId": f"burst-{target}", "targetStoreId": target, "sourceStoreId": 990200, "scope": "CATALOG"})
+    counts = stack.drain_signups()
+
+    clone_ids = [stack.job_for_target(target)["cloneId"] for target in targets]
+    jobs = wait_all(stack, clone_ids, timeout=900)
+    rate_limited = sandbox.stats().get("rateLimited", 0)
+    sandbox.config.rate_limit_per_minute = None
+    report("burst of 200 signups, 600 requests per minute", {
+        "signups": len(targets),
+        "consumer item failures": counts["failures"],
+        "answers 429 from the rate limit": rate_limited,
+        **retries_made(stack, clone_ids),
+        "clones completed": sum(1 for j in jobs.values() if j["status"] == "COMPLETED"),
+        "dead letters": len(stack.dead_letters()),
+    })
+    assert all(job["status"] == "COMPLETED" for job in jobs.values())
+    assert rate_limited > 0, "the burst really met the rate limit"
+    assert stack.dead_letters() == []
+    assert all(sandbox.accepted_clones(target) == 1 for target in targets)
+
+
+def test_the_secret_never_shows(stack, report):
+    """After the suite: no log line, error body or execution input/output holds the app secret."""
+    # A failing clone too, so error paths have been through.
+    status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": 3005})
+    stack.api_answers.append(body)
+    stack.wait_for_clone(body["cloneId"])
+
+    places = {"lambda log": stack.log_path.read_text()}
+    places["api answers"] = json.dumps(stack.api_answers)
+    histories = [json.dumps(stack.history(e["executionArn"]), default=str) for e in stack.executions()]
+    places["execution histories"] = "\n".join(histories)
+    places["jobs table"] = json.dumps([stack.job(e["name"]) for e in stack.executions()], default=str)
+    places["sandbox request log"] = json.dumps(stack.sandbox.request_log(), default=str)
+    report("secrets", {"places searched": ", ".join(places), "bytes searched": sum(map(len, places.values()))})
+    assert histories and stack.log_path.stat().st_size > 0
+    for place, text in places.items():
+        assert SECRET not in text, place
