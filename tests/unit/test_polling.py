@@ -6,22 +6,25 @@ import math
 
 import pytest
 
-from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, scaled_wait_seconds
+from decimal import Decimal
+
+from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
 
 POLICY = PollingPolicy()
 DURATIONS = range(60, 901, 10)  # the spec: clones take 1 to 15 minutes
 
 
-def simulate(policy: PollingPolicy, duration: float) -> tuple[int, float]:
+def simulate(policy: PollingPolicy, duration: float, expected: float | None = None) -> tuple[int, float]:
     """Poll a clone that finishes ``duration`` s after its start, as the state machine
     does: wait next_wait(0, 0), poll, wait next_wait(polls, elapsed), poll, ...
+    (with ``expected``, the learned policy: next_wait(..., expected=expected)).
 
     Returns (polls made, seconds between the finish and the poll that saw it).
     """
-    elapsed = policy.next_wait(0, 0.0)
+    elapsed = policy.next_wait(0, 0.0, expected=expected)
     polls = 1
     while elapsed < duration:
-        wait = policy.next_wait(polls, elapsed)
+        wait = policy.next_wait(polls, elapsed, expected=expected)
         assert wait > 0, f"zero wait after poll {polls} at {elapsed} s: the loop would spin"
         elapsed += wait
         polls += 1
@@ -141,3 +144,113 @@ def test_the_wait_is_never_negative(remaining, scale):
 
 def test_the_wait_past_the_deadline_is_zero_at_full_scale():
     assert scaled_wait_seconds(60.0, 1.0, remaining=-5.0) == 0
+
+
+# -- expected_duration: what earlier clones of the same source say ---------------------------
+
+
+def test_no_estimate_without_enough_history():
+    assert expected_duration([]) is None
+    assert expected_duration([300.0] * 4) is None
+    assert expected_duration([300.0] * 5) is not None
+    assert expected_duration([300.0, 310.0], min_samples=2) is not None
+
+
+def test_the_estimate_is_a_low_one_below_the_fastest_and_the_median():
+    # min(0.85 * fastest, 0.6 * median)
+    assert expected_duration([300.0, 320.0, 280.0, 310.0, 290.0]) == pytest.approx(min(0.85 * 280, 0.6 * 300))
+    # History all about the same: the fastest bounds it...
+    assert expected_duration([500.0, 500.0, 500.0, 500.0, 500.0]) == pytest.approx(0.6 * 500)
+    # ...a wide spread: the fastest bounds it.
+    assert expected_duration([100.0, 400.0, 420.0, 430.0, 440.0]) == pytest.approx(0.85 * 100)
+
+
+def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two():
+    assert expected_duration([100.0, 200.0, 300.0, 400.0], min_samples=4) == pytest.approx(
+        min(0.85 * 100, 0.6 * 250)
+    )
+
+
+def test_only_the_most_recent_durations_count():
+    recent_first = [600.0] * 10 + [60.0] * 10  # the template grew: old fast clones are forgotten
+    assert expected_duration(recent_first) == pytest.approx(0.6 * 600)
+    assert expected_duration(recent_first, last=11) == pytest.approx(0.85 * 60)
+
+
+def test_an_odd_fast_clone_lowers_the_estimate_an_odd_slow_one_does_not_raise_it():
+    usual = [400.0, 410.0, 390.0, 405.0, 395.0, 400.0]
+    assert expected_duration([120.0, *usual]) < expected_duration(usual)
+    assert expected_duration([3000.0, *usual]) == pytest.approx(expected_duration(usual))
+
+
+def test_unusable_durations_are_skipped_and_decimals_are_read():
+    junk = [None, "soon", float("nan"), float("inf"), 0, -5.0]
+    assert expected_duration([*junk, 300.0, 300.0, 300.0, 300.0]) is None
+    assert expected_duration([*junk, *[Decimal("300.5")] * 5]) == pytest.approx(0.6 * 300.5)
+
+
+# -- next_wait with an expected duration ----------------------------------------------------
+
+
+@pytest.mark.parametrize("expected", [None, 0, -10.0, float("nan"), float("inf"), "abc"])
+def test_without_a_usable_expected_duration_the_plain_policy_runs(expected):
+    for attempt in (0, 1, 5):
+        for elapsed in (0.0, 30.0, 60.0, 400.0, 2000.0):
+            assert POLICY.next_wait(attempt, elapsed, expected=expected) == POLICY.next_wait(attempt, elapsed)
+
+
+@pytest.mark.parametrize(("expected", "first"), [(400.0, 460.0), (50.0, 65.0), (100.0, 115.0), (1000.0, 1150.0)])
+def test_the_first_look_comes_when_any_finish_after_e_is_still_seen_in_time(expected, first):
+    # E + max(min_interval, growth * E)
+    assert POLICY.next_wait(0, 0.0, expected=expected) == pytest.approx(first)
+    assert POLICY.next_wait(0, 100.0, expected=expected) == pytest.approx(max(0.0, first - 100.0))
+    assert POLICY.next_wait(0, 5000.0, expected=expected) == 0.0
+
+
+def test_the_first_look_is_never_before_the_plain_first_wait():
+    assert POLICY.next_wait(0, 0.0, expected=30.0) == POLICY.first_wait
+    assert POLICY.next_wait(0, 20.0, expected=30.0) == POLICY.first_wait - 20.0
+
+
+def test_after_the_first_poll_the_waits_are_the_plain_ones():
+    # The plain waits are already the longest the lag bound allows.
+    for expected in (30.0, 90.0, 300.0, 700.0):
+        for attempt in (1, 2, 7):
+            for elapsed in range(0, 3000, 7):
+                assert POLICY.next_wait(attempt, float(elapsed), expected=expected) == POLICY.next_wait(
+                    attempt, float(elapsed)
+                )
+
+
+@pytest.mark.parametrize("expected", [30.0, 63.0, 200.0, 450.0, 700.0])
+def test_no_finish_time_costs_more_polls_than_the_plain_policy(expected):
+    for duration in range(60, 1801, 3):
+        assert simulate(POLICY, duration, expected=expected)[0] <= simulate(POLICY, duration)[0]
+
+
+@pytest.mark.parametrize("expected", [40.0, 63.0, 200.0, 450.0, 700.0])
+def test_every_finish_after_e_is_seen_within_the_plain_guarantee(expected):
+    for duration in range(int(max(expected, POLICY.first_wait)), 1801, 3):
+        polls, late = simulate(POLICY, duration, expected=expected)
+        assert 0 <= late <= max(15.0, 0.15 * duration), f"E={expected}: {duration} s clone seen {late:.1f} s late"
+
+
+def test_a_clone_faster_than_e_is_seen_by_the_first_poll():
+    expected = 400.0
+    first = POLICY.next_wait(0, 0.0, expected=expected)
+    assert simulate(POLICY, 250.0, expected=expected) == (1, pytest.approx(first - 250.0))
+
+
+@pytest.mark.parametrize("mean", [90.0, 150.0, 240.0, 360.0, 480.0, 660.0])
+def test_repeat_clones_take_a_median_of_at_most_4_polls_and_are_seen_in_time(mean):
+    # Earlier clones within +-30 % of the template's mean, most recent first; the next one too.
+    history = [mean * share for share in (1.1, 0.8, 1.25, 0.95, 0.72, 1.05, 1.3, 0.9, 1.0, 0.85)]
+    expected = expected_duration(history)
+    durations = [mean * (0.7 + 0.6 * i / 60) for i in range(61)]
+    outcomes = [simulate(POLICY, duration, expected=expected) for duration in durations]
+    polls = sorted(p for p, _ in outcomes)
+    assert polls[len(polls) // 2] <= 4
+    assert all(late <= max(15.0, 0.15 * d) for (_, late), d in zip(outcomes, durations))
+    assert sorted(late / d for (_, late), d in zip(outcomes, durations))[len(outcomes) // 2] <= 0.10
+    plain = [simulate(POLICY, duration)[0] for duration in durations]
+    assert sum(polls) < sum(plain)

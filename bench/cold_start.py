@@ -1,0 +1,320 @@
+"""Cold start of every Lambda: a fresh interpreter per run, beside an interpreter that only imports boto3.
+
+    .venv/bin/python bench/cold_start.py [--runs 10] [--sam-build] [--code-root DIR]
+
+Each run is a new ``python -I -S`` process whose sys.path is what Lambda
+gives the function: its code (functions/<name>, as /var/task), the layer's
+own package (layers/cloner, as /opt/python) and the layer's dependencies:
+``pip install --target`` of layers/cloner/requirements.txt for this machine,
+made once under /tmp/store-cloner-bench (sam build makes them for arm64,
+which cannot be imported here).
+
+Two ways to ship the code, measured side by side:
+- as deployed: ``sam build`` ships no .pyc at all (the layer is unpacked
+  wheels, the functions their sources) and /var/task and /opt are
+  read-only, so every cold start compiles every module it imports. Emulated
+  with copies free of __pycache__ and ``python -B``.
+- with .pyc: the same with bytecode compiled beforehand (what
+  ``python -m compileall --invalidation-mode unchecked-hash`` in the build
+  would ship).
+
+The environment is the template's (table names, secret, Ecwid URL, deadline,
+Powertools settings, STATE_MACHINE_ARN / TEMPLATE_STORE_ID where the template
+sets them) with dummy values, plus what Lambda sets: LAMBDA_TASK_ROOT, the
+region, the function name, the X-Ray daemon address and context-missing
+mode. So the Powertools Tracer is on, as deployed (not
+POWERTOOLS_TRACE_DISABLED): it imports aws_xray_sdk and patches botocore and
+requests at import. It opens no connection doing so: the child counts every
+socket connect/send during init and the table shows it.
+
+Measured inside each child with perf_counter:
+- init: ``import app``, Lambda's INIT of the handler module (the target);
+- +wiring: init plus what the first invocation builds (runtime's cached
+  boto3 clients/resources, settings), without calling AWS;
+- baseline: ``import boto3`` alone, from the same site, shipped the same way.
+Runs take turns round-robin; medians, and ratios to the baseline of the same
+shipping. A handler over 1.5x is broken down with ``python -X importtime``:
+what it imports beyond the baseline, and which of our modules pulls it in.
+``--code-root DIR`` measures the layers/cloner and functions/ of another
+checkout (e.g. one with a proposed lazy-import change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 1.5
+SAM_BUILD_DIR = Path("/tmp/bench-sam-build")
+CACHE = Path("/tmp/store-cloner-bench")
+
+# What each handler's first invocation builds (runtime's functools caches).
+WIRING = {
+    "start_clone": "runtime.clone_steps()",
+    "check_clone_status": "runtime.clone_steps()",
+    "record_failure": "runtime.clone_steps()",
+    "api": "runtime.clone_launcher(); runtime.jobs_repository(); runtime.mapping_store()",
+    "signup_consumer": "runtime.clone_launcher(); runtime.settings()",
+}
+
+# template.yaml's Globals and per-function variables, with dummy values.
+TEMPLATE_ENV = {
+    "JOBS_TABLE_NAME": "store-cloner-JobsTable-BENCH",
+    "MAPPINGS_TABLE_NAME": "store-cloner-MappingsTable-BENCH",
+    "ECWID_CREDENTIALS_SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf",
+    "ECWID_API_BASE_URL": "https://app.ecwid.com/api/v3",
+    "CLONE_DEADLINE_SECONDS": "3600",
+    "POLL_SCALE": "1",
+    "POWERTOOLS_SERVICE_NAME": "store-cloner",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "POWERTOOLS_METRICS_NAMESPACE": "StoreCloner",
+}
+FUNCTION_ENV = {
+    "api": {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench"},
+    "signup_consumer": {
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
+        "TEMPLATE_STORE_ID": "1003",
+    },
+}
+
+# Runs in the child: count network use during init, time the imports.
+CHILD = r"""
+import json, socket, sys, time
+sys.path[:0] = {paths!r}
+calls = []
+for name in ("connect", "connect_ex", "sendto", "sendall", "send"):
+    original = getattr(socket.socket, name)
+    def spy(self, *args, _original=original, _name=name):
+        calls.append(_name)
+        return _original(self, *args)
+    setattr(socket.socket, name, spy)
+start = time.perf_counter()
+{imports}
+init = time.perf_counter()
+{wiring}
+wired = time.perf_counter()
+print(json.dumps({{"init": init - start, "wired": wired - start, "network": calls,
+                   "tracer_on": {tracer_on}}}))
+"""
+
+
+def layer_site(compiled: bool = True) -> tuple[Path, str]:
+    """The layer's dependencies for this machine, with or without .pyc, and how they were made."""
+    requirements = ROOT / "layers" / "cloner" / "requirements.txt"
+    tag = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:12]
+    plain, with_pyc = CACHE / f"layer-{tag}-nopyc", CACHE / f"layer-{tag}-pyc"
+    how = f"pip install --no-compile --target {plain} -r layers/cloner/requirements.txt"
+    if not (plain / ".complete").exists():
+        print(f"(installing layers/cloner/requirements.txt into {plain} once ...)", flush=True)
+        shutil.rmtree(plain, ignore_errors=True)
+        installed = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+             "--no-warn-conflicts", "--target", str(plain), "-r", str(requirements)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        )
+        if installed.returncode:
+            raise SystemExit(f"pip could not install the layer's requirements:\n{installed.stderr}")
+        (plain / ".complete").touch()
+    if not compiled:
+        return plain, how
+    if not (with_pyc / ".complete").exists():
+        shutil.rmtree(with_pyc, ignore_errors=True)
+        shutil.copytree(plain, with_pyc)
+        compile_tree(with_pyc)
+        (with_pyc / ".complete").touch()
+    return with_pyc, f"{how}, compiled into {with_pyc}"
+
+
+def compile_tree(path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash",
+                    str(path)], check=True, stdout=subprocess.DEVNULL)
+
+
+def code_copy(root: Path, compiled: bool, into: Path) -> Path:
+    """layers/cloner and functions/ of ``root``, free of stale __pycache__, compiled or not."""
+    for part in ("layers/cloner", "functions"):
+        shutil.copytree(root / part, into / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if compiled:
+        compile_tree(into)
+    return into
+
+
+@dataclass(frozen=True)
+class Setup:
+    site: Path  # the layer's dependencies
+    root: Path  # holds the layers/cloner and functions/ measured
+    compiled: bool  # .pyc shipped (else: none, and none written: -B)
+
+    def function_dir(self, name: str | None) -> Path:
+        return self.root / "functions" / (name or "")
+
+    def env(self, name: str | None) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TMPDIR")}
+        env.update(TEMPLATE_ENV)
+        env.update(FUNCTION_ENV.get(name or "", {}))
+        env.update({
+            "LAMBDA_TASK_ROOT": str(self.function_dir(name)),
+            "AWS_LAMBDA_FUNCTION_NAME": f"store-cloner-{name or 'baseline'}",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_SESSION_TOKEN": "bench",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "_HANDLER": "app.lambda_handler",
+        })
+        return env
+
+    def code(self, name: str | None) -> str:
+        if name is None:
+            return CHILD.format(paths=[str(self.site)], imports="import boto3", wiring="pass", tracer_on="None")
+        return CHILD.format(
+            paths=[str(self.function_dir(name)), str(self.root / "layers" / "cloner"), str(self.site)],
+            imports="import app",
+            wiring=f"from ecwid_cloner import runtime; {WIRING[name]}",
+            tracer_on="not runtime.tracer.disabled",
+        )
+
+    def run(self, name: str | None, *flags: str) -> subprocess.CompletedProcess:
+        """One fresh interpreter: isolated, no site-packages but the layer's."""
+        no_bytecode = () if self.compiled else ("-B",)
+        return subprocess.run(
+            [sys.executable, "-I", "-S", *no_bytecode, *flags, "-c", self.code(name)],
+            env=self.env(name), cwd=self.function_dir(name), capture_output=True, text=True, check=False,
+        )
+
+
+def run_once(setup: Setup, name: str | None) -> dict:
+    out = setup.run(name)
+    if out.returncode:
+        raise SystemExit(f"{name or 'baseline'} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def import_tree(setup: Setup, name: str | None) -> list[tuple[int, int, str]]:
+    """(self us, depth, module) of one ``-X importtime`` run, in its order (children before parents)."""
+    rows = []
+    for line in setup.run(name, "-X", "importtime").stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if line.startswith("import time:") and len(fields) == 3 and fields[0].strip().isdigit():
+            module = fields[2].rstrip()
+            rows.append((int(fields[0]), len(module) - len(module.lstrip()), module.strip()))
+    return rows
+
+
+def ours(module: str) -> bool:
+    return module == "app" or module.startswith("ecwid_cloner")
+
+
+def import_breakdown(setup: Setup, name: str, top: int = 12) -> list[tuple[str, str, float]]:
+    """What the handler imports and the boto3 baseline does not: (package, which of our modules
+    pulls it in, ms of self time), largest first."""
+    baseline = {module for _, _, module in import_tree(setup, None)}
+    tree = import_tree(setup, name)
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for index, (self_us, depth, module) in enumerate(tree):
+        if module in baseline:
+            continue
+        via, level = module, depth  # the nearest of our modules above it (a parent comes later, one level up)
+        for _, parent_depth, parent in tree[index + 1:]:
+            if ours(via) and via != module:
+                break
+            if parent_depth < level:
+                via, level = parent, parent_depth
+        package = module if ours(module) else module.split(".")[0]
+        totals[(package, via if via != module else "")] += self_us / 1000
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:top]
+    return [(package, via, ms) for (package, via), ms in ranked]
+
+
+def sam_build_sizes() -> None:
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}", "SAM_CLI_TELEMETRY": "0"}
+    print(f"\n$ sam build --build-dir {SAM_BUILD_DIR}   (in {ROOT})", flush=True)
+    subprocess.run(["sam", "build", "--build-dir", str(SAM_BUILD_DIR)], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"{'artifact':<26} {'du -sk':>10} {'files':>6} {'.pyc':>5}")
+    for artifact in sorted(p for p in SAM_BUILD_DIR.iterdir() if p.is_dir()):
+        kib = int(subprocess.run(["du", "-sk", str(artifact)], capture_output=True, text=True, check=True).stdout.split()[0])
+        files = [p for p in artifact.rglob("*") if p.is_file()]
+        pyc = sum(p.suffix == ".pyc" for p in files)
+        print(f"{artifact.name:<26} {kib:>7,} KiB {len(files):>6} {pyc:>5}")
+    layer_packages = SAM_BUILD_DIR / "ClonerLayer" / "python"
+    if layer_packages.is_dir():
+        sizes = []
+        for package in layer_packages.iterdir():
+            if package.is_dir() and not package.name.endswith((".dist-info", "__pycache__")):
+                sizes.append((sum(p.stat().st_size for p in package.rglob("*") if p.is_file()), package.name))
+        largest = ", ".join(f"{name} {size / 2**20:.1f} MB" for size, name in sorted(sizes, reverse=True)[:5])
+        print(f"  largest in the layer (apparent size): {largest}; "
+              "a function and its layers may hold 250 MB unzipped")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10, help="runs per target and shipping, at least 10 (default 10)")
+    parser.add_argument("--sam-build", action="store_true", help="also run sam build and report artifact sizes")
+    parser.add_argument("--code-root", type=Path, default=ROOT, help="measure this checkout's code (default: this one)")
+    args = parser.parse_args()
+    root = args.code_root.resolve()
+    names = sorted(p.parent.name for p in (root / "functions").glob("*/app.py"))
+    targets: list[str | None] = [None, *names]
+    with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
+        setups = {}
+        for compiled, label in ((False, "as deployed (no .pyc)"), (True, "with .pyc")):
+            site, origin = layer_site(compiled)  # the second says both
+            setups[label] = Setup(site, code_copy(root, compiled, Path(scratch) / label.split()[0]), compiled)
+        samples: dict[tuple[str, str | None], list[dict]] = defaultdict(list)
+        for _ in range(max(1, args.runs)):
+            for label, setup in setups.items():
+                for target in targets:  # round-robin: drift hits every target alike
+                    samples[label, target].append(run_once(setup, target))
+        print(f"== Cold start: median of {args.runs} fresh interpreters per target and shipping "
+              f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs); code of {root}; "
+              f"layer dependencies: {origin}")
+        print(f"{'target':<22} {'shipping':<22} {'init ms':>8} {'x boto3':>8} {'+wiring ms':>11} {'x boto3':>8} "
+              f"{'tracer':>7} {'net calls':>9}  init <= {TARGET_RATIO}x boto3")
+        missed = []
+        for name in targets:
+            for label in setups:
+                baseline = statistics.median(s["init"] for s in samples[label, None]) * 1000
+                runs = samples[label, name]
+                init = statistics.median(s["init"] for s in runs) * 1000
+                if name is None:
+                    print(f"{'baseline: import boto3':<22} {label:<22} {init:>8.0f} {1:>8.2f}")
+                    continue
+                wired = statistics.median(s["wired"] for s in runs) * 1000
+                network = sum(len(s["network"]) for s in runs)
+                tracer = "on" if all(s["tracer_on"] for s in runs) else "off"
+                ratio = init / baseline
+                verdict = "MET" if ratio <= TARGET_RATIO else f"MISSED by {ratio / TARGET_RATIO - 1:.0%}"
+                print(f"{name:<22} {label:<22} {init:>8.0f} {ratio:>8.2f} {wired:>11.0f} {wired / baseline:>8.2f} "
+                      f"{tracer:>7} {network:>9}  {verdict}")
+                if ratio > TARGET_RATIO and name not in missed:
+                    missed.append(name)
+        print("  init = import app (Lambda's INIT of the handler module); +wiring = init and the clients/resources "
+              "the first invocation builds (no AWS call); net calls = socket connects/sends, all runs")
+        for name in missed:
+            print(f"\n  {name}: imported beyond the boto3 baseline (self ms in one -X importtime run with .pyc), "
+                  "and which of our modules pulls it in:")
+            for package, via, ms in import_breakdown(setups["with .pyc"], name):
+                print(f"    {package:<30} {ms:6.1f} ms  {('via ' + via) if via else ''}")
+    if args.sam_build:
+        sam_build_sizes()
+
+
+if __name__ == "__main__":
+    main()
