@@ -22,8 +22,8 @@ def stack(tmp_path_factory):
     # Real clones take a minute or more, far longer than a retry's backoff: a
     # POST whose answer was lost is retried while its clone still runs, and the
     # retry follows the running ticket. Sandbox clones here outlast the backoff.
-    config = SandboxConfig(client_id="reliability-app", client_secret=SECRET, queued_seconds=1.0, clone_seconds=8.0)
-    with LocalStack(sandbox_config=config, poll_scale=0.02, log_path=log_path) as running:
+    config = SandboxConfig(client_id="reliability-app", client_secret=SECRET, queued_seconds=2.0, clone_seconds=20.0)
+    with LocalStack(sandbox_config=config, poll_scale=0.1, log_path=log_path) as running:
         # A slow answer must outlast the client's read timeout.
         running.configure(ECWID_READ_TIMEOUT="1", ECWID_CONNECT_TIMEOUT="1")
         running.log_path = log_path
