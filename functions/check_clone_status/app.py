@@ -1,6 +1,7 @@
 """CheckCloneStatus: poll the ticket; on COMPLETED store the mapping, pass on counts."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
+from ecwid_cloner.telemetry import record_outcome
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -12,4 +13,5 @@ def lambda_handler(event: dict, context) -> dict:
         "Clone status checked",
         extra={"status": state["status"], "poll": state["poll"], "result": state.get("result")},
     )
+    record_outcome(state)
     return state

@@ -1,6 +1,7 @@
 """StartClone: record the intent, ask Ecwid to clone, hand the ticket on."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
+from ecwid_cloner.telemetry import record_started
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -9,4 +10,5 @@ def lambda_handler(event: dict, context) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = clone_steps().start(event)
     logger.info("Clone started", extra={"ticket": state.get("ticket"), "status": state["status"]})
+    record_started(state)
     return state

@@ -1,0 +1,43 @@
+"""The clone metrics, as CloudWatch embedded metric format lines (Powertools).
+
+ClonesStarted, ClonesCompleted, ClonesFailed (dimension ErrorCode),
+CloneDurationSeconds and PollsPerClone: each emitted once per clone, by the
+step that sees it happen. Each is flushed on its own (single_metric), so a
+poll that changes nothing emits nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+NAMESPACE = "StoreCloner"
+SERVICE = {"service": "store-cloner"}
+
+
+def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions=SERVICE) as metric:
+        for key, dimension in dimensions.items():
+            metric.add_dimension(name=key, value=dimension)
+
+
+def record_started(state: dict[str, Any]) -> None:
+    if state.get("status") == "QUEUED" and state.get("poll", {}).get("attempt") == 0:
+        _emit("ClonesStarted", MetricUnit.Count, 1)
+
+
+def record_outcome(state: dict[str, Any]) -> None:
+    """Metrics of a state that ended the clone; nothing for one still polling."""
+    poll = state.get("poll") or {}
+    if state.get("status") == "COMPLETED":
+        _emit("ClonesCompleted", MetricUnit.Count, 1)
+        if poll.get("startedAt"):
+            _emit("CloneDurationSeconds", MetricUnit.Seconds, round(time.time() - float(poll["startedAt"]), 1))
+        _emit("PollsPerClone", MetricUnit.Count, int(poll.get("attempt", 0)))
+    elif state.get("failure"):
+        # By Ecwid error code: a wrong request and an Ecwid outage look different.
+        _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=str(state["failure"].get("errorCode") or "UNKNOWN")[:255])
+        if poll.get("attempt"):
+            _emit("PollsPerClone", MetricUnit.Count, int(poll["attempt"]))

@@ -1,0 +1,55 @@
+"""The clone metrics come out as CloudWatch EMF lines, once per clone event."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from ecwid_cloner.telemetry import record_outcome, record_started
+
+
+@pytest.fixture
+def emitted(monkeypatch, capsys):
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+
+    def read() -> list[dict]:
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+    return read
+
+
+def metric_names(lines: list[dict]) -> list[str]:
+    return [m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+
+
+def test_a_new_ticket_counts_one_clone_started(emitted):
+    record_started({"status": "QUEUED", "poll": {"attempt": 0}})
+    record_started({"status": "COMPLETED"})  # a re-run of a finished clone starts nothing
+
+    lines = emitted()
+    assert metric_names(lines) == ["ClonesStarted"]
+    assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "StoreCloner"
+
+
+def test_a_completed_clone_reports_duration_and_polls(emitted):
+    record_outcome({"status": "COMPLETED", "poll": {"attempt": 7, "startedAt": time.time() - 300}})
+
+    lines = emitted()
+    assert metric_names(lines) == ["ClonesCompleted", "CloneDurationSeconds", "PollsPerClone"]
+    assert 299 <= lines[1]["CloneDurationSeconds"][0] <= 310  # EMF values come as lists
+    assert lines[2]["PollsPerClone"] == [7]
+
+
+def test_a_failed_clone_is_counted_by_its_ecwid_error_code(emitted):
+    record_outcome({"status": "FAILED", "failure": {"errorCode": "TARGET_PRODUCTS_NOT_EMPTY"}})
+
+    (line,) = emitted()
+    assert line["ClonesFailed"] == [1.0] and line["ErrorCode"] == "TARGET_PRODUCTS_NOT_EMPTY"
+    assert ["ErrorCode"] in [dims[-1:] for dims in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]]
+
+
+def test_a_clone_still_polling_emits_nothing(emitted):
+    record_outcome({"status": "IN_PROGRESS", "poll": {"attempt": 3, "startedAt": time.time()}})
+    assert emitted() == []
