@@ -107,3 +107,39 @@ def test_handlers_import_only_the_domain_package():
 def test_domain_never_imports_handlers_or_local():
     for module in (ROOT / "layers" / "cloner" / "ecwid_cloner").glob("*.py"):
         assert not imports_of(module) & {"local", "functions", "app", "moto"}, module
+
+
+def policy_statements(resource: dict) -> list[dict]:
+    statements = []
+    for policy in resource["Properties"].get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            statements.extend(policy["Statement"])
+    return statements
+
+
+def test_functions_get_scoped_statements_only():
+    model = TemplateModel()
+    resources = {**model.resources("AWS::Serverless::Function"), **model.resources("AWS::Serverless::StateMachine")}
+    for logical_id, resource in resources.items():
+        for policy in resource["Properties"].get("Policies", []):
+            name = next(iter(policy)) if isinstance(policy, dict) else policy
+            # SAM's CRUD templates grant Scan and DeleteItem; nothing here needs them.
+            assert name in ("Statement", "LambdaInvokePolicy"), (logical_id, name)
+        for statement in policy_statements(resource):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(action.endswith("*") for action in actions), (logical_id, statement)
+            if statement["Resource"] == "*":
+                assert all(action.startswith("logs:") for action in actions), (logical_id, statement["Sid"])
+
+
+def test_every_alarm_notifies_the_alarm_topic():
+    alarms = TemplateModel().resources("AWS::CloudWatch::Alarm")
+    assert {"SignupDeadLetterAlarm", "CloneExecutionsFailedAlarm", "CloneExecutionsTimedOutAlarm", "LambdaErrorsAlarm"} <= set(alarms)
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"], logical_id
+
+
+def test_outputs_name_what_an_operator_needs():
+    outputs = set(TemplateModel().doc["Outputs"])
+    assert {"ApiUrl", "SignupQueueUrl", "SignupDeadLetterQueueUrl", "CloneStoreStateMachineArn",
+            "JobsTableName", "MappingsTableName", "AlarmTopicArn", "DashboardName"} <= outputs
