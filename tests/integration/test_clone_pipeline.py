@@ -255,3 +255,22 @@ def test_rerun_of_a_finished_clone_starts_nothing(stack, empty_target):
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["output"])["result"] == {"products": 500, "categories": 40}
     assert stack.sandbox.accepted_clones(empty_target) == 1
+
+
+def test_repeat_clones_of_a_template_poll_less(stack):
+    """After five clones of a template, the next waits until just before its expected finish."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration.conftest import _targets
+
+    stack.sandbox.add_store(990003, products=30, categories=3, clone_seconds=4.0)
+    first_targets = [next(_targets) for _ in range(5)]
+    with ThreadPoolExecutor(5) as pool:
+        first = list(pool.map(lambda t: run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": t, "scope": "CATALOG"}), first_targets))
+    repeat = run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": next(_targets), "scope": "CATALOG"})
+
+    assert all(run.job["status"] == "COMPLETED" for run in first + [repeat])
+    assert all(state_outputs(run)[0]["poll"]["expectedSeconds"] is None for run in first)  # no history yet
+    learned = state_outputs(repeat)[0]["poll"]
+    assert learned["expectedSeconds"] > 0 and learned["waitSeconds"] > 1
+    assert int(repeat.job["polls"]) < min(int(run.job["polls"]) for run in first)

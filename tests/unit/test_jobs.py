@@ -35,7 +35,29 @@ def test_the_table_is_the_templates(jobs_table):
             {"AttributeName": "targetStoreId", "KeyType": "HASH"},
             {"AttributeName": "createdAt", "KeyType": "RANGE"},
         ],
+        "source-index": [
+            {"AttributeName": "sourceStoreId", "KeyType": "HASH"},
+            {"AttributeName": "finishedAt", "KeyType": "RANGE"},
+        ],
     }
+
+
+def test_recent_durations_are_the_completed_clones_of_that_source_and_scope(jobs):
+    from ecwid_cloner.models import CloneRequest
+
+    finished = [("a", 1003, "CATALOG", "COMPLETED", 300), ("b", 1003, "CATALOG", "FAILED", 50),
+                ("c", 1003, None, "COMPLETED", 900), ("d", 1004, "CATALOG", "COMPLETED", 120),
+                ("e", 1003, "CATALOG", "COMPLETED", 310), ("f", 1003, "CATALOG", "IN_PROGRESS", None)]
+    for minute, (clone_id, source, scope, status, seconds) in enumerate(finished):
+        jobs.record_intent(clone_id, CloneRequest(source, 9000 + minute, scope))
+        extra = {"finishedAt": f"2026-11-23T10:{minute:02d}:00Z"} if seconds else {}
+        if seconds:
+            extra["durationSeconds"] = seconds
+        jobs.advance(clone_id, status, **extra)
+
+    assert jobs.recent_durations(1003, "CATALOG") == [310.0, 300.0]  # newest first, completed only
+    assert jobs.recent_durations(1003, None) == [900.0]
+    assert jobs.recent_durations(1005, "CATALOG") == []
 
 
 def test_begin_post_counts_earlier_attempts(jobs):

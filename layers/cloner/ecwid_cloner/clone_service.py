@@ -26,7 +26,7 @@ from ecwid_cloner.errors import (
 from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest
-from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, scaled_wait_seconds
+from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
 
 TIMED_OUT_CODE = "CLONE_TIMED_OUT"
 FAILED_TICKET_CODE = "CLONE_FAILED"
@@ -65,6 +65,7 @@ class CloneSteps:
                     raise
         started_at = float(job.get("startedAtEpoch") or now)
         deadline_at = started_at + self.deadline_seconds * self.poll_scale
+        expected = self._expected_seconds(request)
         self.jobs.advance(
             clone_id,
             "QUEUED",
@@ -82,7 +83,8 @@ class CloneSteps:
                 "startedAt": started_at,
                 "deadlineAt": deadline_at,
                 "transientErrors": 0,
-                "waitSeconds": self._wait(0, now - started_at, deadline_at - now),
+                "expectedSeconds": expected,
+                "waitSeconds": self._wait(0, now - started_at, deadline_at - now, expected),
             },
         }
 
@@ -163,9 +165,16 @@ class CloneSteps:
         return {**_small(state), "status": status, "poll": poll,
                 "failure": {"errorCode": code, "errorMessage": message}}
 
-    def _wait(self, attempt: int, real_elapsed: float, remaining: float) -> int:
+    def _wait(self, attempt: int, real_elapsed: float, remaining: float, expected: float | None = None) -> int:
         virtual_elapsed = real_elapsed / self.poll_scale
-        return scaled_wait_seconds(self.policy.next_wait(attempt, virtual_elapsed), self.poll_scale, remaining)
+        virtual_wait = self.policy.next_wait(attempt, virtual_elapsed, expected)
+        return scaled_wait_seconds(virtual_wait, self.poll_scale, remaining)
+
+    def _expected_seconds(self, request: CloneRequest) -> float | None:
+        """When this template's clones usually finish (in the policy's seconds), from the jobs table."""
+        durations = self.jobs.recent_durations(request.source_store_id, request.scope)
+        expected = expected_duration(duration / self.poll_scale for duration in durations)
+        return round(expected, 1) if expected is not None else None
 
     # -- RecordFailure --------------------------------------------------------------
 

@@ -81,6 +81,22 @@ class JobsRepository:
                 return item
         return None
 
+    def recent_durations(self, source_store_id: int, scope: str | None, limit: int = 10) -> list[float]:
+        """Durations of the latest completed clones of this source and scope, newest first."""
+        answer = self._table.query(
+            IndexName="source-index",
+            KeyConditionExpression="sourceStoreId = :s",
+            ExpressionAttributeValues={":s": source_store_id},
+            ScanIndexForward=False,  # newest finish first
+            Limit=limit * 3,  # failed clones and other scopes share the index
+        )
+        durations = [
+            float(item["durationSeconds"])
+            for item in answer.get("Items") or []
+            if item.get("status") == "COMPLETED" and item.get("scope") == scope and "durationSeconds" in item
+        ]
+        return durations[:limit]
+
     def find_by_ticket(self, ticket: str) -> dict[str, Any] | None:
         answer = self._table.query(
             IndexName="ticket-index",
