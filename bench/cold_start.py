@@ -18,9 +18,9 @@ Two ways to ship the code, measured side by side:
   ``python -m compileall --invalidation-mode unchecked-hash`` in the build
   would ship).
 
-The environment is the template's (table names, secret, Ecwid URL, deadline,
-Powertools settings, STATE_MACHINE_ARN / TEMPLATE_STORE_ID where the template
-sets them) with dummy values, plus what Lambda sets: LAMBDA_TASK_ROOT, the
+The environment is what template.yaml gives each function (Globals and its
+own variables: a parameter's default where there is one, else a dummy ARN),
+plus what Lambda sets: LAMBDA_TASK_ROOT, the
 region, the function name, the X-Ray daemon address and context-missing
 mode. So the Powertools Tracer is on, as deployed (not
 POWERTOOLS_TRACE_DISABLED): it imports aws_xray_sdk and patches botocore and
@@ -68,25 +68,34 @@ WIRING = {
     "signup_consumer": "runtime.clone_launcher(); runtime.settings()",
 }
 
-# template.yaml's Globals and per-function variables, with dummy values.
-TEMPLATE_ENV = {
-    "JOBS_TABLE_NAME": "store-cloner-JobsTable-BENCH",
-    "MAPPINGS_TABLE_NAME": "store-cloner-MappingsTable-BENCH",
-    "ECWID_CREDENTIALS_SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf",
-    "ECWID_API_BASE_URL": "https://app.ecwid.com/api/v3",
-    "CLONE_DEADLINE_SECONDS": "3600",
-    "POLL_SCALE": "1",
-    "POWERTOOLS_SERVICE_NAME": "store-cloner",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "POWERTOOLS_METRICS_NAMESPACE": "StoreCloner",
-}
-FUNCTION_ENV = {
-    "api": {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench"},
-    "signup_consumer": {
-        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
-        "TEMPLATE_STORE_ID": "1003",
-    },
-}
+
+
+def template_environment() -> dict[str, dict[str, str]]:
+    """functions/<name> -> the variables template.yaml gives that function (Globals and its
+    own), each a parameter's default where it refers to one with a default, else a dummy."""
+    from cfnlint.decode import cfn_yaml  # reads !Ref and friends, as the tests do
+
+    template = cfn_yaml.loads((ROOT / "template.yaml").read_text())
+    parameters = template.get("Parameters", {})
+
+    def concrete(name: str, raw: object) -> str:
+        if isinstance(raw, (str, int, float)):
+            return str(raw)
+        default = parameters.get(raw.get("Ref"), {}).get("Default") if isinstance(raw, dict) else None
+        if default not in (None, ""):
+            return str(default)
+        return f"arn:aws:bench:us-east-1:123456789012:{name.lower()}"  # a table, secret, state machine...
+
+    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    functions = {}
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(properties.get("CodeUri"), str):
+            variables = {**shared, **properties.get("Environment", {}).get("Variables", {})}
+            name = Path(properties["CodeUri"]).name
+            functions[name] = {key: concrete(key, raw) for key, raw in variables.items()}
+    return functions
+
 
 # Runs in the child: count network use during init, time the imports.
 CHILD = r"""
@@ -155,14 +164,14 @@ class Setup:
     site: Path  # the layer's dependencies
     root: Path  # holds the layers/cloner and functions/ measured
     compiled: bool  # .pyc shipped (else: none, and none written: -B)
+    environment: dict[str, dict[str, str]]  # template_environment()
 
     def function_dir(self, name: str | None) -> Path:
         return self.root / "functions" / (name or "")
 
     def env(self, name: str | None) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TMPDIR")}
-        env.update(TEMPLATE_ENV)
-        env.update(FUNCTION_ENV.get(name or "", {}))
+        env.update(self.environment.get(name or "", {}))
         env.update({
             "LAMBDA_TASK_ROOT": str(self.function_dir(name)),
             "AWS_LAMBDA_FUNCTION_NAME": f"store-cloner-{name or 'baseline'}",
@@ -185,7 +194,7 @@ class Setup:
         return CHILD.format(
             paths=[str(self.function_dir(name)), str(self.root / "layers" / "cloner"), str(self.site)],
             imports="import app",
-            wiring=f"from ecwid_cloner import runtime; {WIRING[name]}",
+            wiring=f"from ecwid_cloner import runtime; {WIRING.get(name, 'pass')}",
             tracer_on="not runtime.tracer.disabled",
         )
 
@@ -220,10 +229,9 @@ def ours(module: str) -> bool:
     return module == "app" or module.startswith("ecwid_cloner")
 
 
-def import_breakdown(setup: Setup, name: str, top: int = 12) -> list[tuple[str, str, float]]:
-    """What the handler imports and the boto3 baseline does not: (package, which of our modules
-    pulls it in, ms of self time), largest first."""
-    baseline = {module for _, _, module in import_tree(setup, None)}
+def import_breakdown(setup: Setup, name: str, baseline: set[str], top: int = 12) -> list[tuple[str, str, float]]:
+    """What the handler imports and the boto3 baseline (its modules) does not: (package, which
+    of our modules pulls it in, ms of self time), largest first."""
     tree = import_tree(setup, name)
     totals: dict[tuple[str, str], float] = defaultdict(float)
     for index, (self_us, depth, module) in enumerate(tree):
@@ -274,9 +282,11 @@ def main() -> None:
     targets: list[str | None] = [None, *names]
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
         setups = {}
+        environment = template_environment()
         for compiled, label in ((False, "as deployed (no .pyc)"), (True, "with .pyc")):
             site, origin = layer_site(compiled)  # the second says both
-            setups[label] = Setup(site, code_copy(root, compiled, Path(scratch) / label.split()[0]), compiled)
+            code = code_copy(root, compiled, Path(scratch) / label.split()[0])
+            setups[label] = Setup(site, code, compiled, environment)
         samples: dict[tuple[str, str | None], list[dict]] = defaultdict(list)
         for _ in range(max(1, args.runs)):
             for label, setup in setups.items():
@@ -307,10 +317,11 @@ def main() -> None:
                     missed.append(name)
         print("  init = import app (Lambda's INIT of the handler module); +wiring = init and the clients/resources "
               "the first invocation builds (no AWS call); net calls = socket connects/sends, all runs")
+        baseline_modules = {module for _, _, module in import_tree(setups["with .pyc"], None)} if missed else set()
         for name in missed:
             print(f"\n  {name}: imported beyond the boto3 baseline (self ms in one -X importtime run with .pyc), "
                   "and which of our modules pulls it in:")
-            for package, via, ms in import_breakdown(setups["with .pyc"], name):
+            for package, via, ms in import_breakdown(setups["with .pyc"], name, baseline_modules):
                 print(f"    {package:<30} {ms:6.1f} ms  {('via ' + via) if via else ''}")
     if args.sam_build:
         sam_build_sizes()
