@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("--target-store-id", type=positive_int, required=True)
     clone.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
     clone.add_argument("--clone-demo-catalog", action="store_true")
+    clone.add_argument("--instant-site", choices=["draft", "publish"],
+                       help="after the store clone, clone the Instant Site too (as a draft, or published)")
     clone.add_argument("--request-id", help="idempotency key (default: a new one per run)")
     clone.add_argument(
         "--ecwid-base-url",
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     signup.add_argument("--signup-id", help="default: a new one")
     signup.add_argument("--source-store-id", type=positive_int, help="default: the template store (TemplateStoreId)")
     signup.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
+    signup.add_argument("--instant-site", choices=["draft", "publish"], help="clone the Instant Site too")
     signup.add_argument("--message", help="send this raw message body instead (e.g. a malformed one)")
     signup.add_argument("--times", type=positive_int, default=1, help="deliver the message this many times")
     _add_stack_options(signup)
@@ -109,6 +112,8 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         "scope": args.scope,
         "cloneDemoCatalog": args.clone_demo_catalog,
     }
+    if args.instant_site:
+        request["instantSite"] = {"draft": args.instant_site == "draft"}
     started = time.monotonic()
     say(f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})")
     with LocalStack(
@@ -121,6 +126,9 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
     ) as stack:
         from ecwid_cloner.models import clone_id_for
 
+        if args.instant_site and stack.sandbox:
+            # What an operator does once per store: its secret_token into its own secret.
+            stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
         clone_id = clone_id_for(args.target_store_id, args.request_id or str(uuid.uuid4()))
         say(f"Clone {clone_id}: store {args.source_store_id} -> store {args.target_store_id}, "
             f"scope {args.scope or 'CATALOG+STORE_SETTINGS'}, poll scale {poll_scale}")
@@ -139,6 +147,8 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         "errorMessage": job.get("errorMessage"),
         "seconds": round(time.monotonic() - started, 2),
     }
+    if "instantSite" in job:
+        summary["instantSite"] = job["instantSite"]
     print(json.dumps(summary), flush=True)
     return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
 
@@ -202,7 +212,11 @@ def send_signup(args: argparse.Namespace) -> int:
             message["sourceStoreId"] = args.source_store_id
         if args.scope:
             message["scope"] = args.scope
+        if args.instant_site:
+            message["instantSite"] = {"draft": args.instant_site == "draft"}
     with _local_stack(args) as stack:
+        if args.instant_site and args.target_store_id:
+            stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
         for _ in range(args.times):
             say(f"Sent {message if isinstance(message, str) else json.dumps(message)} as message {stack.send_signup(message)}")
             counts = stack.drain_signups()

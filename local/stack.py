@@ -79,7 +79,10 @@ class LocalStack:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
 
-        self.template = TemplateModel(parameters={"EcwidApiBaseUrl": self.ecwid_base_url})
+        parameters = {"EcwidApiBaseUrl": self.ecwid_base_url}
+        if self.sandbox is not None:
+            parameters["InstantSiteBaseUrl"] = self.sandbox.instant_site_base_url
+        self.template = TemplateModel(parameters=parameters)
         physical = self._create_resources()
         functions = self.template.functions()
         self._lambda = LambdaEndpoint(functions).start()
@@ -282,6 +285,17 @@ class LocalStack:
         return boto3.resource("dynamodb").Table(self.jobs_table).get_item(
             Key={"cloneId": clone_id}, ConsistentRead=True
         ).get("Item")
+
+    def put_store_secret(self, store_id: int, secret_token: str) -> None:
+        """Keep a store's secret_token where the Instant Site step reads it: {StoreSecretPrefix}{storeId}."""
+        import boto3
+
+        name = f"{self.template.parameters['StoreSecretPrefix']}{store_id}"
+        secrets = boto3.client("secretsmanager")
+        try:
+            secrets.create_secret(Name=name, SecretString=json.dumps({"secretToken": secret_token}))
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=json.dumps({"secretToken": secret_token}))
 
     def job_for_target(self, target_store_id: int) -> dict[str, Any] | None:
         """The newest job into a target store."""

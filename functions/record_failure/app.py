@@ -1,7 +1,7 @@
 """RecordFailure: write a caught error on the job, for the Fail state to report."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
-from ecwid_cloner.telemetry import record_outcome
+from ecwid_cloner.telemetry import record_instant_site, record_outcome
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -9,6 +9,10 @@ from ecwid_cloner.telemetry import record_outcome
 def lambda_handler(event: dict, context) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_steps().record_failure(event)
-    logger.warning("Clone failed", extra={"failure": state["failure"]})
-    record_outcome(state)
+    if "instantSite" in state:  # the store clone stands; only its Instant Site step failed
+        logger.warning("Instant Site clone failed", extra={"instantSite": state["instantSite"]})
+        record_instant_site(state)
+    else:
+        logger.warning("Clone failed", extra={"failure": state["failure"]})
+        record_outcome(state)
     return state

@@ -494,7 +494,7 @@ def test_custom_timeouts_are_passed_to_the_session(credentials):
 
 
 def test_the_default_session_retries_connects_only():
-    session = ecwid_client._new_session()
+    session = ecwid_client.new_session()
     for scheme in ("https://x.test", "http://x.test"):
         retry = session.get_adapter(scheme).max_retries
         assert retry.connect == 2

@@ -11,7 +11,7 @@ from typing import Any
 PUBLIC_JOB_FIELDS = (
     "cloneId", "status", "sourceStoreId", "targetStoreId", "scope", "cloneDemoCatalog", "ticket",
     "createdAt", "startedAt", "finishedAt", "durationSeconds", "polls", "products", "categories",
-    "errorCode", "errorMessage",
+    "errorCode", "errorMessage", "instantSite",
 )
 
 
@@ -59,4 +59,6 @@ def decode_page_token(token: str, clone_partition: str) -> dict:
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     return value

@@ -29,6 +29,14 @@ def _differs_from_source(target: int, info: ValidationInfo) -> int:
     return target
 
 
+class InstantSiteOption(BaseModel):
+    """Clone the Instant Site too, once the store clone has COMPLETED."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    draft: StrictBool  # true: saved as a draft in the target; false: published at once
+
+
 class CloneRequestBody(BaseModel):
     """POST /clones."""
 
@@ -40,9 +48,11 @@ class CloneRequestBody(BaseModel):
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
     cloneDemoCatalog: StrictBool = False
     requestId: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
+    instantSite: InstantSiteOption | None = None
 
     def clone_request(self) -> CloneRequest:
-        return CloneRequest(self.sourceStoreId, self.targetStoreId, self.scope, self.cloneDemoCatalog)
+        draft = self.instantSite.draft if self.instantSite else None
+        return CloneRequest(self.sourceStoreId, self.targetStoreId, self.scope, self.cloneDemoCatalog, draft)
 
 
 class SignupMessage(BaseModel):
@@ -55,6 +65,7 @@ class SignupMessage(BaseModel):
     targetStoreId: StoreId = Field(gt=0)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
+    instantSite: InstantSiteOption | None = None
 
     def clone_request(self, template_store_id: int | None) -> CloneRequest:
         source = self.sourceStoreId or template_store_id
@@ -62,7 +73,8 @@ class SignupMessage(BaseModel):
             raise ValueError("sourceStoreId: required, as no template store is configured")
         if source == self.targetStoreId:
             raise ValueError(f"targetStoreId: must differ from the template store {template_store_id}")
-        return CloneRequest(source, self.targetStoreId, self.scope)
+        draft = self.instantSite.draft if self.instantSite else None
+        return CloneRequest(source, self.targetStoreId, self.scope, instant_site_draft=draft)
 
 
 class CloneConflictError(Exception):

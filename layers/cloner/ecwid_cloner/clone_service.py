@@ -23,6 +23,7 @@ from ecwid_cloner.errors import (
     EcwidRetryableError,
     TargetBusyError,
 )
+from ecwid_cloner.instant_site import InstantSiteClient
 from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest
@@ -41,6 +42,8 @@ class CloneSteps:
     deadline_seconds: float = 3600.0
     policy: PollingPolicy = DEFAULT_POLICY
     clock: Callable[[], float] = field(default=time.time)
+    instant_site_factory: Callable[[], InstantSiteClient] | None = None
+    store_secret_token: Callable[[int], str] | None = None  # store ID -> its secret_token
 
     # -- StartClone -----------------------------------------------------------------
 
@@ -176,11 +179,33 @@ class CloneSteps:
         expected = expected_duration(duration / self.poll_scale for duration in durations)
         return round(expected, 1) if expected is not None else None
 
+    # -- CloneInstantSite -------------------------------------------------------------
+
+    def clone_instant_site(self, state: dict[str, Any]) -> dict[str, Any]:
+        """After a COMPLETED store clone: copy the source's Instant Site to the target."""
+        request = CloneRequest.from_state(state["request"])
+        client = self.instant_site_factory()
+        token = client.access_token(request.target_store_id, self.store_secret_token(request.target_store_id))
+        client.clone(request.target_store_id, request.source_store_id, bool(request.instant_site_draft), token)
+        outcome = {"status": "COMPLETED", "draft": bool(request.instant_site_draft)}
+        self.jobs.set_instant_site(state["cloneId"], outcome)
+        return {**_small(state), "status": "COMPLETED", "result": state.get("result"), "instantSite": outcome}
+
+    def _record_instant_site_failure(self, state: dict[str, Any], code: str, message: str) -> dict[str, Any]:
+        """The store clone stands: the job stays COMPLETED, with the Instant Site step FAILED."""
+        request = CloneRequest.from_state(state["request"])
+        outcome = {"status": "FAILED", "draft": bool(request.instant_site_draft),
+                   "error": {"errorCode": code, "errorMessage": message}}
+        self.jobs.set_instant_site(state["cloneId"], outcome)
+        return {**_small(state), "status": "COMPLETED", "result": state.get("result"), "instantSite": outcome}
+
     # -- RecordFailure --------------------------------------------------------------
 
     def record_failure(self, state: dict[str, Any]) -> dict[str, Any]:
         """Record an error the state machine caught; returns the state for the Fail state."""
         code, message = describe_caught_error(state.get("error") or {})
+        if state.get("failedStep") == "INSTANT_SITE":
+            return self._record_instant_site_failure(state, code, message)
         clone_id = state["cloneId"]
         failed = {"errorCode": code, "errorMessage": message, "finishedAt": _iso(self.clock())}
         if not self.jobs.advance(clone_id, "FAILED", **failed) and self.jobs.get(clone_id) is None:

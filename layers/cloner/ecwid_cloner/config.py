@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
+from ecwid_cloner.instant_site import DEFAULT_INSTANT_SITE_BASE_URL
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Settings:
     ecwid_connect_timeout: float = 3.05
     ecwid_read_timeout: float = 20.0
     template_store_id: int | None = None  # the source of signups that name none
+    instant_site_base_url: str = DEFAULT_INSTANT_SITE_BASE_URL
+    store_secret_prefix: str = "store-cloner/stores/"  # + store ID: the secret with its secret_token
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -33,4 +36,6 @@ class Settings:
             ecwid_connect_timeout=float(env.get("ECWID_CONNECT_TIMEOUT") or 3.05),
             ecwid_read_timeout=float(env.get("ECWID_READ_TIMEOUT") or 20.0),
             template_store_id=int(env["TEMPLATE_STORE_ID"]) if env.get("TEMPLATE_STORE_ID") else None,
+            instant_site_base_url=env.get("INSTANT_SITE_BASE_URL") or DEFAULT_INSTANT_SITE_BASE_URL,
+            store_secret_prefix=env.get("STORE_SECRET_PREFIX") or "store-cloner/stores/",
         )

@@ -62,7 +62,7 @@ class EcwidCloneClient:
         self._base_url = base_url.rstrip("/")
         self._timeout = (connect_timeout, read_timeout)
         self._max_retry_after_sleep = max_retry_after_sleep
-        self._session = session or _new_session()
+        self._session = session or new_session()
 
     def start_clone(self, request: CloneRequest) -> str:
         """POST /stores/clone; returns the ticket."""
@@ -102,36 +102,41 @@ class EcwidCloneClient:
         return CloneStatus(status=status, products=products, categories=categories)
 
     def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        for attempt in range(2):
-            response = self._send(method, params)
-            if response.status_code == 429:
-                retry_after = _retry_after_seconds(response)
-                if attempt == 0 and retry_after is not None and retry_after <= self._max_retry_after_sleep:
-                    time.sleep(retry_after)
-                    continue
-                raise EcwidRateLimitedError(
-                    f"Ecwid rate limit hit on {method} (Retry-After: {retry_after})", retry_after
-                )
-            return response.status_code, _parse(method, response)
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = send_with_rate_limit(
+            self._session, method, self._base_url + CLONE_PATH, timeout=self._timeout,
+            max_retry_after_sleep=self._max_retry_after_sleep, params=params, headers=self._credentials.headers(),
+        )
+        return response.status_code, _parse(method, response)
 
-    def _send(self, method: str, params: dict[str, Any]) -> requests.Response:
+
+def send_with_rate_limit(
+    session: requests.Session, method: str, url: str, *, timeout: tuple[float, float],
+    max_retry_after_sleep: float, **request: Any,
+) -> requests.Response:
+    """One request, with a 429 whose Retry-After is short slept through once.
+
+    Network failures and 429s become EcwidRetryableError / EcwidRateLimitedError;
+    any other answer is returned for the caller to read.
+    """
+    for attempt in range(2):
         try:
-            return self._session.request(
-                method,
-                self._base_url + CLONE_PATH,
-                params=params,
-                headers=self._credentials.headers(),
-                timeout=self._timeout,
-            )
+            response = session.request(method, url, timeout=timeout, **request)
         except requests.Timeout as exc:
             raise EcwidRetryableError("TIMEOUT", f"Ecwid did not answer {method} in time: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             # The exception text may carry the URL (never the headers), but keep it short.
             raise EcwidRetryableError("CONNECTION_ERROR", f"{method} failed: {type(exc).__name__}") from None
+        if response.status_code != 429:
+            return response
+        retry_after = _retry_after_seconds(response)
+        if attempt == 0 and retry_after is not None and retry_after <= max_retry_after_sleep:
+            time.sleep(retry_after)
+            continue
+        raise EcwidRateLimitedError(f"Ecwid rate limit hit on {method} (Retry-After: {retry_after})", retry_after)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _new_session() -> requests.Session:
+def new_session() -> requests.Session:
     session = requests.Session()
     # Connect failures are safe to retry even for POST: nothing reached Ecwid.
     retry = Retry(total=None, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2)

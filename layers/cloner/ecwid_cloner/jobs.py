@@ -45,6 +45,8 @@ class JobsRepository:
         }
         if request.scope:
             item["scope"] = request.scope
+        if request.instant_site_draft is not None:
+            item["instantSite"] = {"draft": request.instant_site_draft, "status": "PENDING"}
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(cloneId)")
             return item, True
@@ -52,6 +54,15 @@ class JobsRepository:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
         return self.get(clone_id) or item, False
+
+    def set_instant_site(self, clone_id: str, outcome: dict[str, Any]) -> None:
+        """Record the Instant Site step's outcome; the job's own status stays as it is."""
+        self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression="SET instantSite = :o, updatedAt = :now",
+            ConditionExpression="attribute_exists(cloneId)",
+            ExpressionAttributeValues={":o": outcome, ":now": utc_now()},
+        )
 
     def begin_post(self, clone_id: str) -> int:
         """Count a POST about to be sent; returns how many earlier attempts got this far.

@@ -17,23 +17,30 @@ class CloneRequest:
     target_store_id: int
     scope: Scope | None = None  # None: settings and catalog both
     clone_demo_catalog: bool = False
+    # Clone the Instant Site too, after the store: None = no; True = as a draft; False = published.
+    instant_site_draft: bool | None = None
 
     @classmethod
     def from_state(cls, data: dict) -> "CloneRequest":
+        instant_site = data.get("instantSite")
         return cls(
             source_store_id=int(data["sourceStoreId"]),
             target_store_id=int(data["targetStoreId"]),
             scope=data.get("scope"),
             clone_demo_catalog=bool(data.get("cloneDemoCatalog", False)),
+            instant_site_draft=bool(instant_site["draft"]) if isinstance(instant_site, dict) else None,
         )
 
     def to_state(self) -> dict:
-        return {
+        state = {
             "sourceStoreId": self.source_store_id,
             "targetStoreId": self.target_store_id,
             "scope": self.scope,
             "cloneDemoCatalog": self.clone_demo_catalog,
         }
+        if self.instant_site_draft is not None:  # absent, not null: the state machine tests IsPresent
+            state["instantSite"] = {"draft": self.instant_site_draft}
+        return state
 
 
 @dataclass(frozen=True)

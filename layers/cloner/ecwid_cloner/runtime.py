@@ -14,6 +14,7 @@ from ecwid_cloner.clone_service import CloneSteps
 from ecwid_cloner.config import Settings
 from ecwid_cloner.credentials import load_credentials
 from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
+from ecwid_cloner.instant_site import InstantSiteClient, load_store_secret_token
 from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.mappings import MappingStore
 
@@ -59,6 +60,16 @@ def ecwid_client() -> EcwidCloneClient:
 
 
 @functools.cache
+def instant_site_client() -> InstantSiteClient:
+    config = settings()
+    return InstantSiteClient(config.instant_site_base_url, connect_timeout=config.ecwid_connect_timeout)
+
+
+def store_secret_token(store_id: int) -> str:
+    return load_store_secret_token(settings().store_secret_prefix, store_id)
+
+
+@functools.cache
 def clone_steps() -> CloneSteps:
     config = settings()
     return CloneSteps(
@@ -67,6 +78,8 @@ def clone_steps() -> CloneSteps:
         mappings=mapping_store(),
         poll_scale=config.poll_scale,
         deadline_seconds=config.deadline_seconds,
+        instant_site_factory=instant_site_client,
+        store_secret_token=store_secret_token,
     )
 
 
@@ -81,5 +94,5 @@ def clone_launcher() -> CloneLauncher:
 
 def reset_caches() -> None:
     """Forget every built service (the local stack calls this when it changes the environment)."""
-    for cached in (settings, jobs_repository, mapping_store, _client_for, clone_steps, clone_launcher):
+    for cached in (settings, jobs_repository, mapping_store, _client_for, instant_site_client, clone_steps, clone_launcher):
         cached.cache_clear()

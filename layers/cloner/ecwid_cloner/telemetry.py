@@ -41,3 +41,10 @@ def record_outcome(state: dict[str, Any]) -> None:
         _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=str(state["failure"].get("errorCode") or "UNKNOWN")[:255])
         if poll.get("attempt"):
             _emit("PollsPerClone", MetricUnit.Count, int(poll["attempt"]))
+
+
+def record_instant_site(state: dict[str, Any]) -> None:
+    """InstantSiteClones by Outcome: a failed Instant Site step shows though the clone COMPLETED."""
+    outcome = (state.get("instantSite") or {}).get("status")
+    if outcome:
+        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=outcome)

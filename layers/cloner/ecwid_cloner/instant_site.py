@@ -1,0 +1,106 @@
+"""Clone the Instant Site (the store's site content and design) after the store clone.
+
+Two calls, from Ecwid's docs: a token for the TARGET store, made from that
+store's secret_token, then the clone itself. The secret_token never travels in
+a request, a message or the state: it is read here, from a Secrets Manager
+secret named after the target store.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from aws_lambda_powertools.utilities import parameters
+
+from ecwid_cloner.ecwid_client import new_session, send_with_rate_limit
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+
+DEFAULT_INSTANT_SITE_BASE_URL = "https://vuega.ecwid.com/api/v1"
+SECRET_CACHE_SECONDS = 300
+
+
+class InstantSiteClient:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_INSTANT_SITE_BASE_URL,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        max_retry_after_sleep: float = 5.0,
+        session: requests.Session | None = None,
+    ):
+        self._base_url = base_url.rstrip("/")
+        self._timeout = (connect_timeout, read_timeout)
+        self._max_retry_after_sleep = max_retry_after_sleep
+        self._session = session or new_session()
+
+    def access_token(self, store_id: int, secret_token: str) -> str:
+        """POST /oauth/token for ``store_id``; the answer's accessToken."""
+        response = self._send(
+            "POST", "/oauth/token",
+            params={"grant_type": "authorization_code", "site_id": store_id, "code": secret_token},
+        )
+        body = _json_object(response)
+        token = body.get("accessToken") if body else None
+        if not isinstance(token, str) or not token:
+            raise EcwidRetryableError("MALFORMED_RESPONSE", "Instant Site token answer has no accessToken", response.status_code)
+        return token
+
+    def clone(self, target_store_id: int, source_store_id: int, draft: bool, access_token: str) -> dict[str, Any]:
+        """POST /{target}/clone. The answer is not documented: a 2xx is success, its body kept."""
+        response = self._send(
+            "POST", f"/{target_store_id}/clone",
+            json={"source": source_store_id, "draft": draft},
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        return _json_object(response) or {"status": response.status_code}
+
+    def _send(self, method: str, path: str, **request: Any) -> requests.Response:
+        response = send_with_rate_limit(
+            self._session, method, self._base_url + path, timeout=self._timeout,
+            max_retry_after_sleep=self._max_retry_after_sleep, **request,
+        )
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        body = _json_object(response) or {}
+        message = str(body.get("errorMessage") or f"HTTP {status}")[:300]
+        where = "token" if path == "/oauth/token" else "clone"
+        if status >= 500 or status in (408, 425):
+            raise EcwidRetryableError(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
+        raise EcwidTerminalError(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def load_store_secret_token(secret_prefix: str, store_id: int) -> str:
+    """The store's secret_token from the secret ``{prefix}{storeId}``.
+
+    The secret holds the token itself, or ``{"secretToken": "..."}``.
+    """
+    name = f"{secret_prefix}{store_id}"
+    try:
+        value = parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        if "ResourceNotFoundException" in str(exc):
+            raise EcwidTerminalError("STORE_SECRET_MISSING", f"Secret {name} with store {store_id}'s secret_token does not exist") from None
+        raise EcwidRetryableError("STORE_SECRET_UNAVAILABLE", f"Secret {name} could not be read") from None
+    token = value
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            token = json.loads(value).get("secretToken")
+        except (ValueError, AttributeError):
+            token = None
+    if not isinstance(token, str) or not token.strip():
+        raise EcwidTerminalError(
+            "STORE_SECRET_INVALID", f"Secret {name} holds no secret_token (the token, or a JSON object with secretToken)"
+        )
+    return token.strip()
