@@ -14,20 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ecwid_cloner.ecwid_client import EcwidCloneClient
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
     EcwidRetryableError,
     TargetBusyError,
 )
-from ecwid_cloner.instant_site import InstantSiteClient
 from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
+
+if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
+    from ecwid_cloner.ecwid_client import EcwidCloneClient
+    from ecwid_cloner.instant_site import InstantSiteClient
 
 TIMED_OUT_CODE = "CLONE_TIMED_OUT"
 FAILED_TICKET_CODE = "CLONE_FAILED"
@@ -56,6 +60,8 @@ class CloneSteps:
         if job["status"] in FINAL_STATUSES:
             return self._final_state(state, job)
 
+        # Before the POST: a failing history query must never fail a clone Ecwid accepted.
+        expected = self._expected_seconds(request)
         now = self.clock()
         ticket = job.get("ticket")
         if not ticket:
@@ -68,7 +74,6 @@ class CloneSteps:
                     raise
         started_at = float(job.get("startedAtEpoch") or now)
         deadline_at = started_at + self.deadline_seconds * self.poll_scale
-        expected = self._expected_seconds(request)
         self.jobs.advance(
             clone_id,
             "QUEUED",
@@ -119,6 +124,7 @@ class CloneSteps:
             min_wait = exc.retry_after if isinstance(exc, EcwidRateLimitedError) else None
             return self._keep_polling(state, poll, state["status"], min_wait)
 
+        seen_at = self.clock()
         poll.pop("lastError", None)
         if answer.status == "COMPLETED":
             counts = self.mappings.write(
@@ -135,6 +141,8 @@ class CloneSteps:
                 polls=poll["attempt"],
                 finishedAt=_iso(finished),
                 durationSeconds=_decimal_seconds(finished - float(poll["startedAt"])),
+                # What the next clone of this template learns from: Ecwid's time, without our writes.
+                cloneSeconds=_decimal_seconds(seen_at - float(poll["startedAt"])),
             )
             return {**_small(state), "status": "COMPLETED", "poll": poll, "result": counts}
         if answer.status == "FAILED":
@@ -175,7 +183,10 @@ class CloneSteps:
 
     def _expected_seconds(self, request: CloneRequest) -> float | None:
         """When this template's clones usually finish (in the policy's seconds), from the jobs table."""
-        durations = self.jobs.recent_durations(request.source_store_id, request.scope)
+        try:
+            durations = self.jobs.recent_durations(request.source_store_id, request.scope)
+        except (ClientError, BotoCoreError):
+            return None  # no history is no harm: the plain policy
         expected = expected_duration(duration / self.poll_scale for duration in durations)
         return round(expected, 1) if expected is not None else None
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
-from ecwid_cloner.instant_site import DEFAULT_INSTANT_SITE_BASE_URL
+# Here, not in the clients: reading the settings must not import requests.
+DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
+DEFAULT_INSTANT_SITE_BASE_URL = "https://vuega.ecwid.com/api/v1"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ecwid_cloner.config import DEFAULT_BASE_URL
 from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
@@ -20,7 +21,6 @@ from ecwid_cloner.errors import (
 )
 from ecwid_cloner.models import CloneRequest, CloneStatus
 
-DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
 CLONE_PATH = "/stores/clone"
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
 KNOWN_STATUSES = frozenset({"QUEUED", "IN_PROGRESS"}) | TERMINAL_STATUSES

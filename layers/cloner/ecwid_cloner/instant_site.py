@@ -14,10 +14,10 @@ from typing import Any
 import requests
 from aws_lambda_powertools.utilities import parameters
 
+from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
 from ecwid_cloner.ecwid_client import new_session, send_with_rate_limit
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 
-DEFAULT_INSTANT_SITE_BASE_URL = "https://vuega.ecwid.com/api/v1"
 SECRET_CACHE_SECONDS = 300
 
 

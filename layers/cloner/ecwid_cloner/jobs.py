@@ -102,9 +102,10 @@ class JobsRepository:
             Limit=limit * 3,  # failed clones and other scopes share the index
         )
         durations = [
-            float(item["durationSeconds"])
+            float(item.get("cloneSeconds", item.get("durationSeconds")))
             for item in answer.get("Items") or []
-            if item.get("status") == "COMPLETED" and item.get("scope") == scope and "durationSeconds" in item
+            if item.get("status") == "COMPLETED" and item.get("scope") == scope
+            and ("cloneSeconds" in item or "durationSeconds" in item)
         ]
         return durations[:limit]
 

@@ -1,25 +1,34 @@
-"""Wiring for the Lambdas: Powertools objects and the domain services, built once per container."""
+"""Wiring for the Lambdas: Powertools objects and the domain services, built once per container.
+
+Services are imported where they are built, so each handler loads only what
+it runs: the API and the signup consumer never load requests, the Step
+Functions tasks never load pydantic, RecordFailure loads neither.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+from typing import TYPE_CHECKING
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from botocore.config import Config
 
-from ecwid_cloner.clone_requests import CloneLauncher
-from ecwid_cloner.clone_service import CloneSteps
 from ecwid_cloner.config import Settings
-from ecwid_cloner.credentials import load_credentials
-from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
-from ecwid_cloner.instant_site import InstantSiteClient, load_store_secret_token
 from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.mappings import MappingStore
 
+if TYPE_CHECKING:
+    from ecwid_cloner.clone_requests import CloneLauncher
+    from ecwid_cloner.clone_service import CloneSteps
+    from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
+    from ecwid_cloner.instant_site import InstantSiteClient
+
 logger = Logger(service="store-cloner")
-tracer = Tracer(service="store-cloner")
+# botocore now, requests when an HTTP client is first built: patching everything
+# (Tracer's default) would import requests into handlers that never call Ecwid.
+tracer = Tracer(service="store-cloner", patch_modules=["botocore"])
 
 # Throttled AWS calls are retried by botocore before our own backoff sees them.
 _AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=16)
@@ -46,6 +55,9 @@ def mapping_store() -> MappingStore:
 def _client_for(credentials: EcwidCredentials) -> EcwidCloneClient:
     # One client (and its connection pool) per credentials: a rotated secret,
     # seen once Powertools' cache expires, gets a fresh client.
+    from ecwid_cloner.ecwid_client import EcwidCloneClient
+
+    tracer.patch(["requests"])  # once per module; later calls change nothing
     config = settings()
     return EcwidCloneClient(
         credentials,
@@ -56,21 +68,30 @@ def _client_for(credentials: EcwidCredentials) -> EcwidCloneClient:
 
 
 def ecwid_client() -> EcwidCloneClient:
+    from ecwid_cloner.credentials import load_credentials
+
     return _client_for(load_credentials(settings().credentials_secret))
 
 
 @functools.cache
 def instant_site_client() -> InstantSiteClient:
+    from ecwid_cloner.instant_site import InstantSiteClient
+
+    tracer.patch(["requests"])
     config = settings()
     return InstantSiteClient(config.instant_site_base_url, connect_timeout=config.ecwid_connect_timeout)
 
 
 def store_secret_token(store_id: int) -> str:
+    from ecwid_cloner.instant_site import load_store_secret_token
+
     return load_store_secret_token(settings().store_secret_prefix, store_id)
 
 
 @functools.cache
 def clone_steps() -> CloneSteps:
+    from ecwid_cloner.clone_service import CloneSteps
+
     config = settings()
     return CloneSteps(
         client_factory=ecwid_client,
@@ -85,6 +106,8 @@ def clone_steps() -> CloneSteps:
 
 @functools.cache
 def clone_launcher() -> CloneLauncher:
+    from ecwid_cloner.clone_requests import CloneLauncher
+
     return CloneLauncher(
         jobs_repository(),
         boto3.client("stepfunctions", config=_AWS_CONFIG),
