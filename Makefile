@@ -46,4 +46,7 @@ clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache
 
 bench: $(BIN)/.installed
+	$(BIN)/python bench/polling.py
+	$(BIN)/python bench/cold_start.py --sam-build
+	$(BIN)/python bench/mapping_write.py
 	$(BIN)/python bench/large_clone.py
