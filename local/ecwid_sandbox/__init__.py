@@ -5,6 +5,21 @@
     with EcwidSandbox(SandboxConfig(queued_seconds=0.1, clone_seconds=0.4)) as sbx:
         requests.post(f"{sbx.base_url}/stores/clone", params={...}, headers={...})
 
+The Instant Site API (stands for https://vuega.ecwid.com/api/v1) is at
+`sbx.instant_site_base_url` (http://127.0.0.1:PORT/instantsite/api/v1):
+
+    POST /oauth/token?grant_type=authorization_code&site_id={storeId}&code={secret token}
+        -> 200 {"accessToken", "tokenType": "bearer", "expiresIn": 3600}
+    POST /{target storeId}/clone  Authorization: Bearer <accessToken>  {"source": id, "draft": bool}
+        -> 200 {"success": true, "draft", "source"}; sbx.store(target)["instantSite"] ==
+           {"source", "draft", "published": not draft, "clones": n}
+
+Every store has a secret token, `sbx.store_secret_token(store_id)` (admin:
+GET /_sandbox/stores/{id}/secret-token), made from the seed unless
+add_store(..., secret_token=...) sets it, and both scopes the clone needs
+(add_store(..., instant_site_scopes=...) takes them away: 403). Their faults are
+`sbx.faults.instant_site`; the request log never holds a secret token or access token.
+
 Default stores: 1003 template (500 products, 40 categories, 3 product types, 2 demo
 products, 3 destination zones); 1004 big template (5,000 products, 200 categories);
 1005 source that does not respond; 2001..2300 empty targets (2 demo products, 1 demo

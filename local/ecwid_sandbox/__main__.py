@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Ecwid sandbox serving at {sandbox.base_url}", flush=True)
         print(f"client id: {config.client_id} (secret from ECWID_SANDBOX_CLIENT_SECRET or the default)", flush=True)
         print(f"admin: {sandbox.admin_url}/stats", flush=True)
+        print(f"instant site: {sandbox.instant_site_base_url}", flush=True)
         try:
             while not stop.wait(0.5):
                 pass

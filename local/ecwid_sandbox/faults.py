@@ -1,7 +1,8 @@
 """Faults the sandbox can inject, switched on by tests while it runs.
 
 Tests set plain dataclass fields (`sandbox.faults.post.error_5xx_rate = 1.0`); the
-server asks `Faults` for a draw on every clone request. Draws come from one seeded
+server asks `Faults` for a draw on every clone request: "post" and "get" for the two
+Clone Store API calls, "instant_site" for both Instant Site calls (token and clone). Draws come from one seeded
 generator behind a lock, so a run with the same seed and the same request order
 injects the same faults. A rate of 0 draws nothing, so switching one fault on does
 not change the draws of another.
@@ -23,6 +24,8 @@ MALFORMED = "malformed"
 SLOW = "slow"
 ERROR_CODE = "error_code"
 
+ENDPOINTS = ("post", "get", "instant_site")  # the EndpointFaults fields of Faults
+
 
 @dataclass
 class EndpointFaults:
@@ -33,7 +36,7 @@ class EndpointFaults:
     slow_seconds: float = 5.0
     drop_rate: float = 0.0  # close the connection without a response
     malformed_rate: float = 0.0  # 200 with a body that is not JSON
-    # POST only: errorCodes answered next, one per request that passes pre-flight.
+    # Clone Store POST only: errorCodes answered next, one per request that passes pre-flight.
     error_codes: list[str] = field(default_factory=list)
 
 
@@ -41,9 +44,11 @@ class EndpointFaults:
 class Faults:
     post: EndpointFaults = field(default_factory=EndpointFaults)
     get: EndpointFaults = field(default_factory=EndpointFaults)
+    instant_site: EndpointFaults = field(default_factory=EndpointFaults)  # error_codes unused
     failed_ticket_rate: float = 0.0  # new tickets end FAILED instead of COMPLETED
     stuck_ticket_rate: float = 0.0  # new tickets stay IN_PROGRESS forever
-    counts: dict[str, int] = field(default_factory=dict)  # e.g. {"post.5xx": 3, "ticket.failed": 1}
+    # e.g. {"post.5xx": 3, "instant_site.429": 1, "ticket.failed": 1}
+    counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Plain attributes, not fields: dataclasses.asdict/replace keep working.
@@ -59,6 +64,7 @@ class Faults:
         with self._lock:
             self.post = EndpointFaults()
             self.get = EndpointFaults()
+            self.instant_site = EndpointFaults()
             self.failed_ticket_rate = 0.0
             self.stuck_ticket_rate = 0.0
             self.counts.clear()
@@ -66,7 +72,10 @@ class Faults:
     # ---- draws used by the server --------------------------------------------
 
     def endpoint(self, name: str) -> EndpointFaults:
-        return self.post if name == "post" else self.get
+        """The faults of "post", "get" or "instant_site"."""
+        if name not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {name!r}")
+        return getattr(self, name)
 
     def draw_slow(self, name: str) -> float | None:
         """Seconds to sleep before answering, or None."""
@@ -116,7 +125,7 @@ class Faults:
     # ---- the admin endpoint --------------------------------------------------
 
     def update(self, data: dict) -> None:
-        """Set fields from JSON (nested "post"/"get"); "reset": true starts from all-off.
+        """Set fields from JSON (nested "post"/"get"/"instant_site"); "reset": true starts from all-off.
 
         Raises ValueError naming the first unknown or mistyped field, before changing anything.
         """
@@ -127,9 +136,11 @@ class Faults:
         top: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for key, value in data.items():
-            if key in ("post", "get"):
+            if key in ENDPOINTS:
                 if not isinstance(value, dict):
                     raise ValueError(f"{key} must be an object")
+                if key == "instant_site" and "error_codes" in value:
+                    raise ValueError("instant_site.error_codes: errorCodes are for the Clone Store POST only")
                 nested[key] = {k: _check(EndpointFaults, f"{key}.{k}", k, v) for k, v in value.items()}
             elif key in ("failed_ticket_rate", "stuck_ticket_rate"):
                 top[key] = _check(Faults, key, key, value)
@@ -162,7 +173,7 @@ class Faults:
 
 def _check(cls: type, label: str, name: str, value: Any) -> Any:
     """Validate one JSON value against a field of cls."""
-    names = {f.name for f in dataclasses.fields(cls)} - {"post", "get", "counts"}
+    names = {f.name for f in dataclasses.fields(cls)} - {*ENDPOINTS, "counts"}
     if name not in names:
         raise ValueError(f"unknown fault field {label!r}")
     if name == "error_codes":

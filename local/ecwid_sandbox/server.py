@@ -1,9 +1,19 @@
-"""The HTTP face of the sandbox: the Clone Store API endpoints plus a small admin API.
+"""The HTTP face of the sandbox: the Clone Store API, the Instant Site API, a small admin API.
 
 Request order on /api/v3/stores/clone: rate limit -> injected faults (slow, drop, 5xx,
 429, malformed) -> auth -> params -> pre-flight checks (stores.py) -> queued errorCode
 fault -> ticket. Faults come before auth because they stand for the network and the
 gateway in front of Ecwid, which answer whatever the request carries.
+
+The Instant Site API (https://vuega.ecwid.com/api/v1) is served under /instantsite/api/v1,
+in the same order: rate limit -> faults ("instant_site") -> then
+- POST /oauth/token?grant_type=authorization_code&site_id=S&code=SECRET: params (400) ->
+  site (404) -> code (401) -> 200 {"accessToken", "tokenType": "bearer", "expiresIn"};
+- POST /{storeId}/clone, Authorization: Bearer TOKEN, body {"source", "draft"}: token of
+  that store, live (401) -> the store's scopes (403) -> body (400) -> source (404) ->
+  200 {"success": true, "draft", "source"}.
+Their rate limit is per store: the site_id of the token call, the {storeId} of the clone
+call, one window for both (apart from the client-id windows of the Clone Store API).
 """
 
 from __future__ import annotations
@@ -17,15 +27,29 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from .faults import DROP, ERROR_5XX, MALFORMED, RATE_429, Faults
-from .stores import CATALOG, SCOPES, STORE_SETTINGS, CloneError, StoreRegistry, seed_default_stores
+from .stores import (
+    CATALOG,
+    INSTANT_SITE_SCOPES,
+    SCOPES,
+    STORE_SETTINGS,
+    CloneError,
+    InstantSiteError,
+    StoreRegistry,
+    seed_default_stores,
+)
 
 API_PREFIX = "/api/v3"
 CLONE_PATH = API_PREFIX + "/stores/clone"
+INSTANT_SITE_PREFIX = "/instantsite/api/v1"  # stands for https://vuega.ecwid.com/api/v1
+INSTANT_SITE_TOKEN_PATH = INSTANT_SITE_PREFIX + "/oauth/token"
+_INSTANT_SITE_CLONE_PATH = re.compile(re.escape(INSTANT_SITE_PREFIX) + r"/([0-9]{1,18})/clone")
+INSTANT_SITE_FAULTS = "instant_site"  # the Faults endpoint of both Instant Site calls
 ADMIN_PREFIX = "/_sandbox"
 CLIENT_ID_HEADER = "X-Ecwid-App-Client-Id"
 SECRET_HEADER = "X-Ecwid-App-Secret-Key"
@@ -42,7 +66,9 @@ class SandboxConfig:
     queued_seconds: float = 0.5  # time a ticket stays QUEUED
     clone_seconds: float = 3.0  # time from the POST to COMPLETED (total duration)
     seed: int = 1  # random seed for ticket ids and fault draws
-    rate_limit_per_minute: int | None = None  # per client id; past it: 429 + Retry-After
+    # Per client id (Clone Store API) and per store (Instant Site API); past it: 429 + Retry-After.
+    rate_limit_per_minute: int | None = None
+    instant_site_token_seconds: int = 3600  # Instant Site access token lifetime (expiresIn)
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
 
@@ -51,8 +77,20 @@ class _BadParam(Exception):
     pass
 
 
+def _positive_id(name: str, value: str | None) -> int:
+    """A store id query parameter, or _BadParam naming it."""
+    if value is None or value == "":
+        raise _BadParam(f"Parameter {name} is required")
+    if not _STORE_ID.fullmatch(value) or int(value) == 0:
+        raise _BadParam(f"Parameter {name} must be a positive integer, got {value[:40]!r}")
+    return int(value)
+
+
 class _RateLimiter:
-    """A sliding 60 s window per client id. Rejected requests do not take a slot."""
+    """A sliding 60 s window per key (a client id, or "instant_site:<store id>").
+
+    Rejected requests do not take a slot.
+    """
 
     WINDOW = 60.0
 
@@ -111,20 +149,35 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def log_message(self, format: str, *args) -> None:
-        # The request line holds the path and query only; headers (the secret) are never logged.
+        # Headers (the app secret, the bearer token) are never logged; see log_request for the query.
         if self.server.sandbox.log_to_stderr:
             sys.stderr.write(f"[ecwid-sandbox] {self.address_string()} {format % args}\n")
+
+    def parse_request(self) -> bool:
+        self._entry = None  # so a request that fails to parse does not log the previous one's line
+        return super().parse_request()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The raw request line would carry the Instant Site `code`: log the redacted query.
+        entry = getattr(self, "_entry", None)
+        if entry is None:  # never dispatched: keep the path only
+            target = self.requestline.split("?", 1)[0]
+        else:
+            query = "&".join(f"{k}={v}" for k, v in entry["query"].items())
+            target = f"{self.command} {entry['path']}{'?' + query if query else ''} {self.request_version}"
+        self.log_message('"%s" %s %s', target, str(getattr(code, "value", code)), str(size))
 
     def _dispatch(self, method: str) -> None:
         sbx = self.server.sandbox
         url = urlsplit(self.path)
         self._query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        presented = (self.headers.get(SECRET_HEADER), self._bearer_token(), self._query.get("code"))
         self._entry = {
             "time": time.time(),
             "method": method,
             "path": url.path,
-            "query": sbx._redact(self._query, self.headers.get(SECRET_HEADER)),
-            "clientId": sbx._redact_value(self.headers.get(CLIENT_ID_HEADER), self.headers.get(SECRET_HEADER)),
+            "query": sbx._redact(self._query, presented),
+            "clientId": sbx._redact_value(self.headers.get(CLIENT_ID_HEADER), presented),
             "status": None,
             "errorCode": None,
             "fault": None,
@@ -132,8 +185,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._recorded = False
         try:
             self._body = self._read_body()
+            instant_site_clone = _INSTANT_SITE_CLONE_PATH.fullmatch(url.path)
             if url.path == CLONE_PATH and method in ("GET", "POST"):
                 self._clone_endpoint(method)
+            elif url.path == INSTANT_SITE_TOKEN_PATH and method == "POST":
+                self._instant_site_token()
+            elif instant_site_clone and method == "POST":
+                self._instant_site_clone(int(instant_site_clone.group(1)))
             elif url.path.startswith(ADMIN_PREFIX + "/"):
                 self._admin(method, url.path[len(ADMIN_PREFIX) :])
             else:
@@ -183,26 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- the Clone Store API ----------------------------------------------------
 
     def _clone_endpoint(self, method: str) -> None:
-        sbx = self.server.sandbox
-        client_id = self.headers.get(CLIENT_ID_HEADER) or ""
-        retry_after = sbx._limiter.check(client_id, sbx.config.rate_limit_per_minute)
-        if retry_after is not None:
-            self._entry["fault"] = "rate_limit"
-            self._send_json(429, {"errorMessage": "Too many requests"}, {"Retry-After": str(retry_after)})
+        if not self._passes_gateway(self.headers.get(CLIENT_ID_HEADER) or "", method.lower()):
             return
-
-        name = method.lower()
-        faults = sbx.faults
-        slow = faults.draw_slow(name)
-        if slow is not None:
-            self._entry["fault"] = "slow"
-            time.sleep(slow)
-        fault = faults.draw_request_fault(name)
-        if fault is not None:
-            self._entry["fault"] = fault
-            self._answer_fault(fault, faults, faults.endpoint(name).retry_after_seconds)
-            return
-
         if not self._authorized():
             body = CloneError.of("AUTH_APP_DOESNT_EXIST")
             self._send_json(body.status, body.body())
@@ -211,6 +251,26 @@ class _Handler(BaseHTTPRequestHandler):
             self._post_clone()
         else:
             self._get_clone()
+
+    def _passes_gateway(self, limiter_key: str, faults_name: str) -> bool:
+        """The rate limit, then the injected faults; False when one of them answered."""
+        sbx = self.server.sandbox
+        retry_after = sbx._limiter.check(limiter_key, sbx.config.rate_limit_per_minute)
+        if retry_after is not None:
+            self._entry["fault"] = "rate_limit"
+            self._send_json(429, {"errorMessage": "Too many requests"}, {"Retry-After": str(retry_after)})
+            return False
+        faults = sbx.faults
+        slow = faults.draw_slow(faults_name)
+        if slow is not None:
+            self._entry["fault"] = "slow"
+            time.sleep(slow)
+        fault = faults.draw_request_fault(faults_name)
+        if fault is not None:
+            self._entry["fault"] = fault
+            self._answer_fault(fault, faults, faults.endpoint(faults_name).retry_after_seconds)
+            return False
+        return True
 
     def _answer_fault(self, fault: str, faults: Faults, retry_after: int | None) -> None:
         if fault == DROP:
@@ -271,16 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _clone_params(self) -> tuple[int, int, frozenset[str], bool]:
         q = self._query
 
-        def store_id(name: str) -> int:
-            value = q.get(name)
-            if value is None or value == "":
-                raise _BadParam(f"Parameter {name} is required")
-            if not _STORE_ID.fullmatch(value) or int(value) == 0:
-                raise _BadParam(f"Parameter {name} must be a positive integer, got {value[:40]!r}")
-            return int(value)
-
-        source_id = store_id("sourceStoreId")
-        target_id = store_id("targetStoreId")
+        source_id = _positive_id("sourceStoreId", q.get("sourceStoreId"))
+        target_id = _positive_id("targetStoreId", q.get("targetStoreId"))
         raw_scope = q.get("scope")
         if raw_scope is None or raw_scope == "":
             scope = frozenset(SCOPES)  # the spec: not specified = settings and catalog
@@ -308,17 +360,85 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, answer)
 
+    # ---- the Instant Site API -----------------------------------------------------
+
+    def _instant_site_token(self) -> None:
+        sbx = self.server.sandbox
+        q = self._query
+        site = q.get("site_id", "")
+        site = str(int(site)) if _STORE_ID.fullmatch(site) else site  # "02001" is store 2001's window too
+        if not self._passes_gateway(f"instant_site:{site}", INSTANT_SITE_FAULTS):
+            return
+        try:
+            grant_type = q.get("grant_type")
+            if not grant_type:
+                raise _BadParam("Parameter grant_type is required")
+            if grant_type != "authorization_code":
+                raise _BadParam(f"Parameter grant_type must be authorization_code, got {grant_type[:40]!r}")
+            site_id = _positive_id("site_id", q.get("site_id"))
+        except _BadParam as exc:
+            self._send_json(400, {"errorMessage": str(exc)})
+            return
+        lifetime = sbx.config.instant_site_token_seconds
+        try:
+            token = sbx._registry.issue_instant_site_token(site_id, q.get("code"), lifetime)
+        except InstantSiteError as exc:
+            self._send_json(exc.status, exc.body())
+            return
+        body = {"accessToken": token, "tokenType": "bearer", "expiresIn": lifetime}
+        self._send_json(200, body, {"Cache-Control": "no-store"})
+
+    def _instant_site_clone(self, target_id: int) -> None:
+        sbx = self.server.sandbox
+        if not self._passes_gateway(f"instant_site:{target_id}", INSTANT_SITE_FAULTS):
+            return
+        try:
+            sbx._registry.check_instant_site_access(target_id, self._bearer_token())
+            source_id, draft = self._instant_site_clone_body()
+            sbx._registry.clone_instant_site(target_id, source_id, draft)
+        except InstantSiteError as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            self._send_json(exc.status, exc.body(), headers)
+            return
+        self._send_json(200, {"success": True, "draft": draft, "source": source_id})
+
+    def _instant_site_clone_body(self) -> tuple[int, bool]:
+        """{"source": positive int, "draft": bool}; other fields are ignored."""
+        try:
+            data = json.loads(self._body)
+        except ValueError:
+            raise InstantSiteError(400, "Request body must be JSON") from None
+        if not isinstance(data, dict):
+            raise InstantSiteError(400, "Request body must be a JSON object")
+        source = data.get("source")
+        if isinstance(source, bool) or not isinstance(source, int) or not 0 < source < 10**18:
+            raise InstantSiteError(400, f"Field source must be a positive integer, got {json.dumps(source)[:40]}")
+        draft = data.get("draft")
+        if not isinstance(draft, bool):
+            raise InstantSiteError(400, f"Field draft must be true or false, got {json.dumps(draft)[:40]}")
+        return source, draft
+
+    def _bearer_token(self) -> str | None:
+        scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return token.strip()
+
     # ---- admin API (no auth: it only listens where the sandbox does) -----------
 
     def _admin(self, method: str, path: str) -> None:
         sbx = self.server.sandbox
         parts = [p for p in path.split("/") if p]
         try:
-            if method == "GET" and len(parts) == 2 and parts[0] == "stores":
+            if method == "GET" and parts[:1] == ["stores"] and len(parts) > 1 and parts[2:] in ([], ["secret-token"]):
                 if not _STORE_ID.fullmatch(parts[1]):
                     raise ValueError(f"store id must be an integer, got {parts[1][:40]!r}")
+                store_id = int(parts[1])
                 try:
-                    self._send_json(200, sbx.store(int(parts[1])))
+                    if len(parts) == 2:
+                        self._send_json(200, sbx.store(store_id))
+                    else:  # for a standalone sandbox's clients, which cannot call store_secret_token
+                        self._send_json(200, {"storeId": store_id, "secretToken": sbx.store_secret_token(store_id)})
                 except KeyError:
                     self._send_json(404, {"errorMessage": f"Store #{parts[1]} not found"})
             elif method == "POST" and parts == ["stores"]:
@@ -413,6 +533,11 @@ class EcwidSandbox:
         return self.root_url + API_PREFIX
 
     @property
+    def instant_site_base_url(self) -> str:
+        """The Instant Site API base, like https://vuega.ecwid.com/api/v1 (no trailing slash)."""
+        return self.root_url + INSTANT_SITE_PREFIX
+
+    @property
     def admin_url(self) -> str:
         return self.root_url + ADMIN_PREFIX
 
@@ -434,10 +559,15 @@ class EcwidSandbox:
         clone_allowed: bool = True,
         responding: bool = True,
         clone_seconds: float | None = None,
+        secret_token: str | None = None,
+        instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES,
     ) -> None:
-        """Add a store (an existing id is replaced). Counts make fresh unique ids;
-        limits of None mean unlimited; clone_seconds overrides the clone duration
-        when this store is the source."""
+        """Add a store (an existing id is replaced, and its Instant Site tokens end).
+        Counts make fresh unique ids; limits of None mean unlimited; clone_seconds
+        overrides the clone duration when this store is the source. secret_token is
+        the Instant Site token `code` (None: made from the seed and the id, see
+        store_secret_token); instant_site_scopes are the app scopes its Instant Site
+        token carries (without manage_instant_site or clone_stores a clone is 403)."""
         self._registry.add_store(
             store_id,
             products=products,
@@ -452,7 +582,13 @@ class EcwidSandbox:
             clone_allowed=clone_allowed,
             responding=responding,
             clone_seconds=clone_seconds,
+            secret_token=secret_token,
+            instant_site_scopes=instant_site_scopes,
         )
+
+    def store_secret_token(self, store_id: int) -> str:
+        """The store's secret token: the `code` of the Instant Site token call. KeyError if unknown."""
+        return self._registry.secret_token(store_id)
 
     def store(self, store_id: int) -> dict:
         return self._registry.snapshot(store_id)
@@ -484,15 +620,18 @@ class EcwidSandbox:
         with self._log_lock:
             self._log.append(entry)
 
-    def _redact_value(self, value: str | None, presented_secret: str | None) -> str | None:
-        # A secret pasted into the wrong place must not land in the log either.
-        secrets = {s for s in (self.config.client_secret, presented_secret) if s}
-        if value is not None and value in secrets:
+    def _redact_value(self, value: str | None, presented: tuple[str | None, ...]) -> str | None:
+        # A secret pasted into the wrong place must not land in the log either: the app
+        # secret, any store's secret token, any access token, or what the request presented.
+        if not value:
+            return value
+        if value == self.config.client_secret or value in presented or self._registry.is_credential(value):
             return REDACTED
         return value
 
-    def _redact(self, query: dict[str, str], presented_secret: str | None) -> dict[str, str | None]:
-        return {k: self._redact_value(v, presented_secret) for k, v in query.items()}
+    def _redact(self, query: dict[str, str], presented: tuple[str | None, ...]) -> dict[str, str | None]:
+        # `code` is the Instant Site token call's secret token, right or wrong: never logged.
+        return {k: REDACTED if k == "code" else self._redact_value(v, presented) for k, v in query.items()}
 
 
 _seed = seed_default_stores  # the constructor's parameter shadows the function's name

@@ -4,15 +4,22 @@ Everything here is guarded by one lock in `StoreRegistry`, because the pre-fligh
 checks and the ticket they create must be atomic: two concurrent POSTs for the same
 target must not both get a ticket. Ticket progress is computed from the clock when
 someone looks (`_settle`), so there is no background thread to start or stop.
+
+Instant Site state lives here too: each store's secret token (the app's `secret_token`
+for that store), its Instant Site scopes, the access tokens issued for it and what the
+last Instant Site clone into it was.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
+import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 CATALOG = "CATALOG"
@@ -54,6 +61,11 @@ TARGET_NOT_RESPONDING_MESSAGE = "Target store failed to respond"
 
 FIRST_ENTITY_ID = 100_000_000
 
+# The app scopes Clone Instant Site needs; a store's token may lack either (403).
+MANAGE_INSTANT_SITE = "manage_instant_site"
+CLONE_STORES = "clone_stores"
+INSTANT_SITE_SCOPES = (MANAGE_INSTANT_SITE, CLONE_STORES)
+
 
 class CloneError(Exception):
     """A pre-flight failure, answered as {"success": false, "errorCode", "errorMessage"}."""
@@ -73,6 +85,18 @@ class CloneError(Exception):
         return {"success": False, "errorCode": self.code, "errorMessage": self.message}
 
 
+class InstantSiteError(Exception):
+    """An Instant Site API refusal, answered as {"errorMessage"} with its status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+    def body(self) -> dict:
+        return {"errorMessage": self.message}
+
+
 @dataclass
 class Store:
     store_id: int
@@ -89,8 +113,13 @@ class Store:
     clone_allowed: bool = True
     responding: bool = True
     clone_seconds: float | None = None  # overrides the clone duration when this store is the SOURCE
+    secret_token: str = ""  # the app's secret_token for this store: the Instant Site token `code`
+    instant_site_scopes: frozenset[str] = frozenset(INSTANT_SITE_SCOPES)
+    # {"source", "draft", "published", "clones"} once an Instant Site clone came in, else None.
+    instant_site: dict | None = None
 
     def snapshot(self) -> dict:
+        # No secret token here: the admin API serves snapshots (see EcwidSandbox.store_secret_token).
         return {
             "storeId": self.store_id,
             "products": list(self.products),
@@ -105,6 +134,8 @@ class Store:
             "cloneAllowed": self.clone_allowed,
             "responding": self.responding,
             "cloneSeconds": self.clone_seconds,
+            "instantSiteScopes": sorted(self.instant_site_scopes),
+            "instantSite": None if self.instant_site is None else dict(self.instant_site),
         }
 
 
@@ -133,6 +164,9 @@ class StoreRegistry:
         self._next_id = FIRST_ENTITY_ID
         # A separate generator for tickets, so fault draws do not shift ticket ids.
         self._rng = random.Random(seed)
+        self._seed = seed
+        self._secret_tokens: dict[str, int] = {}  # secret token -> store id
+        self._access_tokens: dict[str, tuple[int, float]] = {}  # token -> (store id, monotonic expiry)
 
     # ---- stores -------------------------------------------------------------
 
@@ -159,6 +193,8 @@ class StoreRegistry:
         clone_allowed: bool = True,
         responding: bool = True,
         clone_seconds: float | None = None,
+        secret_token: str | None = None,
+        instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES,
     ) -> None:
         counts = {
             "products": products,
@@ -173,7 +209,23 @@ class StoreRegistry:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         if not isinstance(store_id, int) or isinstance(store_id, bool) or store_id <= 0:
             raise ValueError(f"store_id must be a positive integer, got {store_id!r}")
+        if secret_token is None:
+            secret_token = self.default_secret_token(store_id)
+        if not isinstance(secret_token, str) or not secret_token:
+            raise ValueError(f"secret_token must be a non-empty string, got {type(secret_token).__name__}")
+        if isinstance(instant_site_scopes, str) or not all(isinstance(x, str) for x in instant_site_scopes):
+            raise ValueError("instant_site_scopes must be a list of strings")
         with self._lock:
+            owner = self._secret_tokens.get(secret_token)
+            if owner is not None and owner != store_id:
+                raise ValueError(f"secret_token is already store {owner}'s")
+            old = self._stores.get(store_id)
+            if old is not None:
+                # A replaced store starts over: its old secret and tokens stop working.
+                self._secret_tokens.pop(old.secret_token, None)
+                for token in [t for t, (sid, _) in self._access_tokens.items() if sid == store_id]:
+                    del self._access_tokens[token]
+            self._secret_tokens[secret_token] = store_id
             # Adding an existing id replaces that store: handy for tests that reshape one.
             self._stores[store_id] = Store(
                 store_id=store_id,
@@ -189,7 +241,21 @@ class StoreRegistry:
                 clone_allowed=clone_allowed,
                 responding=responding,
                 clone_seconds=clone_seconds,
+                secret_token=secret_token,
+                instant_site_scopes=frozenset(instant_site_scopes),
             )
+
+    def default_secret_token(self, store_id: int) -> str:
+        """Deterministic from the seed and the id, without drawing from the ticket generator."""
+        digest = hashlib.sha256(f"ecwid-sandbox:{self._seed}:{store_id}".encode()).hexdigest()
+        return f"secret_{store_id}_{digest[:16]}"
+
+    def secret_token(self, store_id: int) -> str:
+        with self._lock:
+            store = self._stores.get(store_id)
+            if store is None:
+                raise KeyError(f"store {store_id} not found")
+            return store.secret_token
 
     def snapshot(self, store_id: int) -> dict:
         with self._lock:
@@ -326,8 +392,65 @@ class StoreRegistry:
             return {
                 "acceptedClones": {str(k): v for k, v in sorted(self._accepted.items())},
                 "acceptedClonesTotal": sum(self._accepted.values()),
+                "instantSiteClones": {
+                    str(s.store_id): s.instant_site["clones"]
+                    for s in sorted(self._stores.values(), key=lambda s: s.store_id)
+                    if s.instant_site is not None
+                },
                 "tickets": by_status,
             }
+
+    # ---- Instant Site -----------------------------------------------------------
+
+    def issue_instant_site_token(self, store_id: int, code: str | None, lifetime: float) -> str:
+        """An access token for the store whose secret token `code` is; 404 / 401 otherwise."""
+        with self._lock:
+            store = self._stores.get(store_id)
+            if store is None:
+                raise InstantSiteError(404, f"Store #{store_id} not found")
+            if not code:
+                raise InstantSiteError(401, "Parameter code is required")
+            # Constant-time compare, as for the app secret.
+            if not hmac.compare_digest(code.encode(), store.secret_token.encode()):
+                raise InstantSiteError(401, f"Invalid code for site #{store_id}")
+            now = time.monotonic()
+            for token in [t for t, (_, expiry) in self._access_tokens.items() if expiry <= now]:
+                del self._access_tokens[token]
+            token = secrets.token_urlsafe(32)  # a credential: unpredictable, not seeded
+            self._access_tokens[token] = (store_id, now + lifetime)
+            return token
+
+    def check_instant_site_access(self, target_id: int, token: str | None) -> None:
+        """401 unless `token` is a live token of the target; 403 when the target lacks a scope."""
+        with self._lock:
+            issued = self._access_tokens.get(token) if token else None
+            if issued is None:
+                raise InstantSiteError(401, "Missing or unknown access token")
+            owner, expiry = issued
+            if expiry <= time.monotonic():
+                del self._access_tokens[token]
+                raise InstantSiteError(401, "Access token expired")
+            if owner != target_id:
+                raise InstantSiteError(401, f"Access token is not valid for site #{target_id}")
+            target = self._stores[target_id]
+            missing = [scope for scope in INSTANT_SITE_SCOPES if scope not in target.instant_site_scopes]
+            if missing:
+                raise InstantSiteError(403, f"Access token lacks the scope {', '.join(missing)}")
+
+    def clone_instant_site(self, target_id: int, source_id: int, draft: bool) -> dict:
+        """Record the clone on the target (404 when the source is unknown); the new record."""
+        with self._lock:
+            if source_id not in self._stores:
+                raise InstantSiteError(404, f"Store #{source_id} not found")
+            target = self._stores[target_id]
+            clones = (target.instant_site or {}).get("clones", 0) + 1
+            target.instant_site = {"source": source_id, "draft": draft, "published": not draft, "clones": clones}
+            return dict(target.instant_site)
+
+    def is_credential(self, value: str) -> bool:
+        """Whether `value` is a store's secret token or an issued access token (for redaction)."""
+        with self._lock:
+            return value in self._secret_tokens or value in self._access_tokens
 
     # ---- internals ----------------------------------------------------------
 
