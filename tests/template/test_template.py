@@ -143,3 +143,24 @@ def test_outputs_name_what_an_operator_needs():
     outputs = set(TemplateModel().doc["Outputs"])
     assert {"ApiUrl", "SignupQueueUrl", "SignupDeadLetterQueueUrl", "CloneStoreStateMachineArn",
             "JobsTableName", "MappingsTableName", "AlarmTopicArn", "DashboardName"} <= outputs
+
+
+def secret_resources(resource: dict) -> list[str]:
+    found = []
+    for statement in policy_statements(resource):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if "secretsmanager:GetSecretValue" in actions:
+            found.append(json.dumps(statement["Resource"]))
+    return found
+
+
+def test_only_the_instant_site_lambda_reads_store_secrets_and_only_under_the_prefix():
+    functions = TemplateModel().resources("AWS::Serverless::Function")
+    instant_site = secret_resources(functions["CloneInstantSiteFunction"])
+    assert instant_site == [json.dumps({"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"})]
+    for logical_id, resource in functions.items():
+        if logical_id != "CloneInstantSiteFunction":
+            assert all("StoreSecretPrefix" not in found for found in secret_resources(resource)), logical_id
+    prefix_rule = TemplateModel().doc["Parameters"]["StoreSecretPrefix"]["AllowedPattern"]
+    # The prefix ends in "/", so "<prefix>*" cannot reach a sibling like "store-cloner/stores-admin".
+    assert prefix_rule.endswith("/$")

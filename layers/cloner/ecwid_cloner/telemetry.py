@@ -8,6 +8,7 @@ poll that changes nothing emits nothing.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -18,6 +19,9 @@ SERVICE = {"service": "store-cloner"}
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    # Powertools' switch, which single_metric alone does not check (the local stack sets it).
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        return
     with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions=SERVICE) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
