@@ -21,6 +21,16 @@ from tests.integration.conftest import (
 TEMPLATE = 1003
 
 
+def clone_outside_the_pipeline(stack, source: int, target: int, scope: str | None = None) -> dict:
+    """POST a clone straight to the sandbox, as another system (or a lost attempt of ours) would."""
+    sandbox = stack.sandbox
+    params = {"sourceStoreId": source, "targetStoreId": target, **({"scope": scope} if scope else {})}
+    headers = {"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret}
+    answer = requests.post(f"{sandbox.base_url}/stores/clone", params=params, headers=headers, timeout=5)
+    answer.raise_for_status()
+    return answer.json()
+
+
 def assert_mapping_matches_sandbox(stack, run, source: int, target: int) -> None:
     """Every source product and category mapped once, onto what the target now holds."""
     source_store, target_store = stack.sandbox.store(source), stack.sandbox.store(target)
@@ -178,12 +188,7 @@ def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, emp
     jobs.record_intent(clone_id, request)
     jobs.begin_post(clone_id)
     sandbox = stack.sandbox
-    accepted = requests.post(
-        f"{sandbox.base_url}/stores/clone",
-        params={"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"},
-        headers={"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret},
-        timeout=5,
-    ).json()
+    accepted = clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
 
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
 
@@ -201,13 +206,7 @@ def test_a_job_created_before_start_does_not_adopt_a_foreign_ticket(stack, empty
     JobsRepository(boto3.resource("dynamodb").Table(stack.jobs_table)).record_intent(
         clone_id, CloneRequest(TEMPLATE, empty_target, "CATALOG")
     )
-    sandbox = stack.sandbox
-    requests.post(
-        f"{sandbox.base_url}/stores/clone",
-        params={"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"},
-        headers={"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret},
-        timeout=5,
-    ).raise_for_status()
+    clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
 
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
 
@@ -215,14 +214,8 @@ def test_a_job_created_before_start_does_not_adopt_a_foreign_ticket(stack, empty
 
 
 def test_someone_elses_running_clone_is_not_adopted(stack, empty_target):
-    sandbox = stack.sandbox
-    sandbox.add_store(990001, products=5, categories=1)
-    requests.post(
-        f"{sandbox.base_url}/stores/clone",
-        params={"sourceStoreId": 990001, "targetStoreId": empty_target},
-        headers={"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret},
-        timeout=5,
-    ).raise_for_status()
+    stack.sandbox.add_store(990001, products=5, categories=1)
+    clone_outside_the_pipeline(stack, 990001, empty_target)
 
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target})
 
