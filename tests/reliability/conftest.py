@@ -26,6 +26,8 @@ def stack(tmp_path_factory):
     with LocalStack(sandbox_config=config, poll_scale=0.1, log_path=log_path) as running:
         # A slow answer must outlast the client's read timeout.
         running.configure(ECWID_READ_TIMEOUT="1", ECWID_CONNECT_TIMEOUT="1")
+        # The deadline is not under test here: a slow machine must not turn a burst into timeouts.
+        running.configure(CLONE_DEADLINE_SECONDS="36000")
         running.log_path = log_path
         running.api_answers = []  # every API answer body the suite saw, for the secrets check
         yield running

@@ -87,9 +87,10 @@ def test_fifty_signups_delivered_twice_make_fifty_clones(stack, report):
 
 def test_a_burst_of_200_signups_against_a_rate_limit_all_complete(stack, report):
     sandbox = stack.sandbox
-    sandbox.config.rate_limit_per_minute = 600  # Ecwid's documented limit per token
-    # Polls every second or so: with 200 clones at once that is well past the limit.
-    stack.configure(POLL_SCALE="0.02")
+    # Ecwid allows 600 requests a minute; this machine cannot send 200 clones' worth
+    # that fast, so the limit here is lower, and the burst (a POST and a poll or two
+    # per clone, within a minute or so) goes well past it whatever the machine's speed.
+    sandbox.config.rate_limit_per_minute = 300
     sandbox.add_store(990200, products=60, categories=6, clone_seconds=3.0)  # a small template, quick clones
     targets = list(range(2101, 2301))
     for target in targets:
@@ -100,8 +101,7 @@ def test_a_burst_of_200_signups_against_a_rate_limit_all_complete(stack, report)
     jobs = wait_all(stack, clone_ids, timeout=900)
     rate_limited = sandbox.stats().get("rateLimited", 0)
     sandbox.config.rate_limit_per_minute = None
-    stack.configure(POLL_SCALE="0.1")
-    report("burst of 200 signups, 600 requests per minute", {
+    report("burst of 200 signups, 300 requests per minute", {
         "signups": len(targets),
         "consumer item failures": counts["failures"],
         "answers 429 from the rate limit": rate_limited,
@@ -109,7 +109,8 @@ def test_a_burst_of_200_signups_against_a_rate_limit_all_complete(stack, report)
         "clones completed": sum(1 for j in jobs.values() if j["status"] == "COMPLETED"),
         "dead letters": len(stack.dead_letters()),
     })
-    assert all(job["status"] == "COMPLETED" for job in jobs.values())
+    assert all(job["status"] == "COMPLETED" for job in jobs.values()), {
+        job["cloneId"]: (job["status"], job.get("errorCode")) for job in jobs.values() if job["status"] != "COMPLETED"}
     assert rate_limited > 0, "the burst really met the rate limit"
     assert stack.dead_letters() == []
     assert all(sandbox.accepted_clones(target) == 1 for target in targets)
