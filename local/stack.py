@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class LocalStack:
         self._mock = None
         self._lambda = None
         self._saved_env: dict[str, str | None] = {}
+        self._unserialize_moto = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -78,6 +80,7 @@ class LocalStack:
         )
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
+        self._serialize_moto()
 
         parameters = {"EcwidApiBaseUrl": self.ecwid_base_url}
         if self.sandbox is not None:
@@ -103,6 +106,8 @@ class LocalStack:
             self._lambda.stop()
         if self._mock:
             self._mock.stop()
+        if self._unserialize_moto:
+            self._unserialize_moto()
         if self.sandbox:
             self.sandbox.stop()
         for name, value in self._saved_env.items():
@@ -110,6 +115,30 @@ class LocalStack:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+    def _serialize_moto(self) -> None:
+        """One AWS call at a time into moto's backends.
+
+        Real AWS serves concurrent Lambdas; moto's in-memory backends are not
+        thread-safe (a Query iterating a table while a PutItem grows it raises
+        "dictionary changed size during iteration"), and here every handler
+        runs in a thread of this process.
+        """
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        original = BotocoreStubber.__call__
+        lock = threading.RLock()
+
+        def serialized(stubber, event_name, request, **kwargs):
+            with lock:
+                return original(stubber, event_name, request, **kwargs)
+
+        BotocoreStubber.__call__ = serialized
+
+        def restore() -> None:
+            BotocoreStubber.__call__ = original
+
+        self._unserialize_moto = restore
 
     def configure(self, **env: str) -> None:
         """Change the handlers' environment (e.g. CLONE_DEADLINE_SECONDS) between clones."""
