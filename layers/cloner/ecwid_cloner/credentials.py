@@ -10,18 +10,27 @@ from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 CACHE_SECONDS = 300  # a rotated secret is picked up within five minutes
 
 
+def read_secret(name: str, code: str, *, transform: str | None = None, what: str = "") -> object:
+    """A secret's value through Powertools' cache, or the typed error for its absence.
+
+    ``code`` prefixes the error codes: {code}_MISSING (terminal: a secret that
+    is not there will not appear by retrying), {code}_UNAVAILABLE (retryable:
+    throttling or a network blip will pass), {code}_INVALID (not JSON, when
+    ``transform="json"``).
+    """
+    try:
+        return parameters.get_secret(name, transform=transform, max_age=CACHE_SECONDS)
+    except parameters.exceptions.TransformParameterError:
+        raise EcwidTerminalError(f"{code}_INVALID", f"Secret {name} is not a JSON object") from None
+    except parameters.exceptions.GetParameterError as exc:
+        if "ResourceNotFoundException" in str(exc):
+            raise EcwidTerminalError(f"{code}_MISSING", f"Secret {name}{what} does not exist") from None
+        raise EcwidRetryableError(f"{code}_UNAVAILABLE", f"Secret {name} could not be read") from None
+
+
 def load_credentials(secret_name: str) -> EcwidCredentials:
     """Read ``{"clientId": …, "clientSecret": …}`` from the named secret."""
-    try:
-        value = parameters.get_secret(secret_name, transform="json", max_age=CACHE_SECONDS)
-    except parameters.exceptions.TransformParameterError:
-        raise EcwidTerminalError("CREDENTIALS_INVALID", f"Secret {secret_name} is not a JSON object") from None
-    except parameters.exceptions.GetParameterError as exc:
-        # A secret that is not there will not appear by retrying; throttling or
-        # a network blip will pass.
-        if "ResourceNotFoundException" in str(exc):
-            raise EcwidTerminalError("CREDENTIALS_MISSING", f"Secret {secret_name} does not exist") from None
-        raise EcwidRetryableError("CREDENTIALS_UNAVAILABLE", f"Secret {secret_name} could not be read") from None
+    value = read_secret(secret_name, "CREDENTIALS", transform="json")
     client_id = value.get("clientId") if isinstance(value, dict) else None
     client_secret = value.get("clientSecret") if isinstance(value, dict) else None
     if not client_id or not client_secret:

@@ -12,13 +12,12 @@ import json
 from typing import Any
 
 import requests
-from aws_lambda_powertools.utilities import parameters
 
 from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
+from ecwid_cloner.credentials import read_secret
 from ecwid_cloner.ecwid_client import new_session, send_with_rate_limit
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 
-SECRET_CACHE_SECONDS = 300
 
 
 class InstantSiteClient:
@@ -87,12 +86,7 @@ def load_store_secret_token(secret_prefix: str, store_id: int) -> str:
     The secret holds the token itself, or ``{"secretToken": "..."}``.
     """
     name = f"{secret_prefix}{store_id}"
-    try:
-        value = parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)
-    except parameters.exceptions.GetParameterError as exc:
-        if "ResourceNotFoundException" in str(exc):
-            raise EcwidTerminalError("STORE_SECRET_MISSING", f"Secret {name} with store {store_id}'s secret_token does not exist") from None
-        raise EcwidRetryableError("STORE_SECRET_UNAVAILABLE", f"Secret {name} could not be read") from None
+    value = read_secret(name, "STORE_SECRET", what=f" with store {store_id}'s secret_token")
     token = value
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
