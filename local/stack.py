@@ -427,9 +427,13 @@ class LocalStack:
         sfn = boto3.client("stepfunctions")
         return sfn.list_executions(stateMachineArn=self.state_machine_arn, maxResults=1000)["executions"]
 
+    def execution_arn(self, clone_id: str) -> str:
+        """The ARN of the execution named ``clone_id``."""
+        return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{clone_id}"
+
     def wait_for_clone(self, clone_id: str, timeout: float = 120) -> dict[str, Any]:
         """Wait for the execution named ``clone_id`` to end; returns the job."""
-        self.wait(f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{clone_id}", timeout=timeout)
+        self.wait(self.execution_arn(clone_id), timeout=timeout)
         return self.job(clone_id)
 
     @property

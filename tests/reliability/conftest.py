@@ -62,26 +62,20 @@ def wait_all(stack: LocalStack, clone_ids: list[str], timeout: float = 600) -> d
 def _execution_done(stack: LocalStack, clone_id: str) -> bool:
     import boto3
 
-    arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{clone_id}"
-    return boto3.client("stepfunctions").describe_execution(executionArn=arn)["status"] != "RUNNING"
+    return boto3.client("stepfunctions").describe_execution(executionArn=stack.execution_arn(clone_id))["status"] != "RUNNING"
 
 
 def retries_made(stack: LocalStack, clone_ids: list[str]) -> dict[str, int]:
     """Retries the state machine made (failed task attempts) and polls that failed and were repeated."""
-    import boto3
-
-    sfn = boto3.client("stepfunctions")
     failed_tasks, failed_polls = 0, 0
-    prefix = stack.state_machine_arn.replace(":stateMachine:", ":execution:")
     for clone_id in clone_ids:
-        history = stack.history(f"{prefix}:{clone_id}")
+        history = stack.history(stack.execution_arn(clone_id))
         failed_tasks += sum(1 for event in history if event["type"] == "LambdaFunctionFailed")
         outputs = [
             json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
             for event in history if event["type"] == "LambdaFunctionSucceeded"
         ]
         failed_polls += max((o.get("poll", {}).get("transientErrors", 0) for o in outputs), default=0)
-    del sfn
     return {"task attempts retried": failed_tasks, "status polls repeated": failed_polls}
 
 
