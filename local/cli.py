@@ -102,9 +102,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
-    from local.ecwid_sandbox import SandboxConfig
-    from local.stack import LocalStack
-
     poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
     request = {
         "sourceStoreId": args.source_store_id,
@@ -116,14 +113,8 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         request["instantSite"] = {"draft": args.instant_site == "draft"}
     started = time.monotonic()
     say(f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})")
-    with LocalStack(
-        ecwid_base_url=args.ecwid_base_url,
-        credentials=credentials,
-        poll_scale=poll_scale,
-        deadline_seconds=args.deadline_seconds,
-        sandbox_config=SandboxConfig(clone_seconds=args.sandbox_clone_seconds, queued_seconds=1.0),
-        log_path=args.log_file,
-    ) as stack:
+    with _local_stack(args, poll_scale=poll_scale, ecwid_base_url=args.ecwid_base_url, credentials=credentials,
+                      deadline_seconds=args.deadline_seconds) as stack:
         from ecwid_cloner.models import clone_id_for
 
         if args.instant_site and stack.sandbox:
@@ -153,14 +144,16 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
     return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
 
 
-def _local_stack(args: argparse.Namespace):
+def _local_stack(args: argparse.Namespace, **options: Any):
+    """The local stack every command runs on; ``options`` go to LocalStack as they are."""
     from local.ecwid_sandbox import SandboxConfig
     from local.stack import LocalStack
 
+    options.setdefault("poll_scale", args.poll_scale)
     return LocalStack(
-        poll_scale=args.poll_scale,
         sandbox_config=SandboxConfig(clone_seconds=args.sandbox_clone_seconds, queued_seconds=1.0),
         log_path=args.log_file,
+        **options,
     )
 
 
