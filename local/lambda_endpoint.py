@@ -3,6 +3,11 @@
 moto's Step Functions interpreter invokes Lambdas with boto3; pointing
 AWS_ENDPOINT_URL_LAMBDA here makes those calls run ``functions/*/app.py`` in
 this process, where moto also answers the handlers' own AWS calls.
+
+Like Lambda, each execution environment serves one invocation at a time:
+concurrent invocations of a function run in separate environments (separate
+loads of its module), so module-level state such as the API's resolver, which
+holds the current event, is never shared by two invocations in flight.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -59,8 +65,9 @@ class _Server(ThreadingHTTPServer):
 class LambdaEndpoint:
     def __init__(self, functions: dict[str, FunctionSpec]):
         self._specs = functions
-        self._handlers: dict[str, Callable] = {}
+        self._idle: dict[str, list[Callable]] = {name: [] for name in functions}  # warm environments
         self._lock = threading.Lock()
+        self.environments_started: dict[str, int] = {name: 0 for name in functions}  # cold starts
         self.invocations: list[dict] = []  # function name, error type, seconds
         # Fault switch: per function, the share of invocations whose handler runs to
         # the end but whose result is lost, as when a Lambda times out after its
@@ -79,11 +86,20 @@ class LambdaEndpoint:
         self._server.shutdown()
         self._server.server_close()
 
-    def handler(self, name: str) -> Callable:
+    @contextmanager
+    def environment(self, name: str) -> Iterator[Callable]:
+        """An idle environment's handler, or a new environment's (a cold start), for one invocation."""
         with self._lock:
-            if name not in self._handlers:
-                self._handlers[name] = load_handler(self._specs[name])
-            return self._handlers[name]
+            handler = self._idle[name].pop() if self._idle[name] else None
+            if handler is None:
+                self.environments_started[name] += 1
+        if handler is None:
+            handler = load_handler(self._specs[name])
+        try:
+            yield handler
+        finally:
+            with self._lock:
+                self._idle[name].append(handler)
 
     def invoke(self, name: str, payload: bytes) -> tuple[bytes, str | None]:
         """Run one invocation; returns (response payload, function error or None)."""
@@ -91,7 +107,8 @@ class LambdaEndpoint:
         error_type = None
         context = LambdaContext(name)
         try:
-            result = self.handler(name)(json.loads(payload or b"{}"), context)
+            with self.environment(name) as handler:
+                result = handler(json.loads(payload or b"{}"), context)
             body = json.dumps(result).encode()
         except Exception as exc:  # what the Lambda runtime reports for an unhandled error
             error_type = type(exc).__name__
