@@ -109,6 +109,33 @@ def test_record_intent_a_second_time_returns_the_existing_job(jobs, jobs_table):
     assert jobs_table.scan()["Count"] == 1
 
 
+def test_record_intent_knows_its_own_write_when_the_first_answer_was_lost(jobs_table):
+    """botocore retries a PutItem whose answer was lost; the retry's condition then
+    fails on the item the first attempt wrote, and that is still this call's job."""
+    from botocore.exceptions import ClientError
+
+    class AnswerLostOnce:
+        def __init__(self, table):
+            self._table = table
+
+        def put_item(self, **kwargs):
+            self._table.put_item(**kwargs)  # the first attempt lands...
+            return self._table.put_item(**kwargs)  # ...and the retry meets it
+
+        def __getattr__(self, name):
+            return getattr(self._table, name)
+
+    jobs = JobsRepository(AnswerLostOnce(jobs_table))
+    with pytest.raises(ClientError):  # what the retry alone would say
+        AnswerLostOnce(jobs_table).put_item(Item={"cloneId": "x"}, ConditionExpression="attribute_not_exists(cloneId)")
+
+    item, created = jobs.record_intent(CLONE_ID, REQUEST)
+    assert created is True
+    assert item == JobsRepository(jobs_table).get(CLONE_ID)
+    # Another call for the same clone ID is still told the job existed.
+    assert JobsRepository(jobs_table).record_intent(CLONE_ID, REQUEST)[1] is False
+
+
 def test_record_intent_without_scope_stores_no_scope(jobs):
     jobs.record_intent("c-2", CloneRequest(1, 2))
     assert "scope" not in jobs.get("c-2")

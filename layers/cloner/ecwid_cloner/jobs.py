@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,10 +32,15 @@ class JobsRepository:
 
         Returns the job and whether this call created it; an existing job is
         returned untouched, so a retried StartClone knows it has been here.
+        The item carries this call's own mark: when botocore retries a PutItem
+        whose first attempt landed but whose answer was lost, the retry's
+        condition fails on our own item, and the mark tells it was this call.
         """
         now = utc_now()
+        intent_id = uuid.uuid4().hex
         item = {
             "cloneId": clone_id,
+            "intentId": intent_id,
             "status": "STARTING",
             "sourceStoreId": request.source_store_id,
             "targetStoreId": request.target_store_id,
@@ -53,7 +59,10 @@ class JobsRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-        return self.get(clone_id) or item, False
+        existing = self.get(clone_id)
+        if existing is None:
+            return item, False
+        return existing, existing.get("intentId") == intent_id
 
     def set_instant_site(self, clone_id: str, outcome: dict[str, Any]) -> None:
         """Record the Instant Site step's outcome; the job's own status stays as it is."""
