@@ -6,12 +6,15 @@ this process, where moto also answers the handlers' own AWS calls.
 
 Like Lambda, each execution environment serves one invocation at a time:
 concurrent invocations of a function run in separate environments (separate
-loads of its module), so module-level state such as the API's resolver, which
-holds the current event, is never shared by two invocations in flight.
+loads of its module), so module-level state such as the signup consumer's
+batch processor is never shared by two invocations in flight. State a library
+keeps for the whole process is another matter: in Lambda a process is one
+environment, here it is all of them, so such code takes turns (see below).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import random
@@ -55,6 +58,30 @@ def load_handler(spec: FunctionSpec) -> Callable:
     return getattr(module, spec.handler)
 
 
+# Powertools' event handler keeps the current event and context in class attributes
+# of BaseRouter, shared by every resolver of the process. In Lambda that process is one
+# environment serving one invocation; here two API invocations in flight would read
+# each other's event (a POST for store 2003 started the clone of 2004). So resolvers
+# take turns: the API's answers stay correct, only its local concurrency is one.
+_PROCESS_STATE_LOCK = threading.RLock()
+
+
+def _resolvers_take_turns() -> None:
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+    resolve = ApiGatewayResolver.resolve
+    if getattr(resolve, "takes_turns", False):
+        return
+
+    @functools.wraps(resolve)
+    def resolve_in_turn(self, event, context):
+        with _PROCESS_STATE_LOCK:
+            return resolve(self, event, context)
+
+    resolve_in_turn.takes_turns = True  # type: ignore[attr-defined]
+    ApiGatewayResolver.resolve = resolve_in_turn  # type: ignore[method-assign]
+
+
 class _Server(ThreadingHTTPServer):
     # Dozens of executions invoke at once: the default listen backlog of 5
     # would refuse connections that real Lambda would have taken.
@@ -79,6 +106,7 @@ class LambdaEndpoint:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> "LambdaEndpoint":
+        _resolvers_take_turns()
         threading.Thread(target=self._server.serve_forever, name="lambda-endpoint", daemon=True).start()
         return self
 

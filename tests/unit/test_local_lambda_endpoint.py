@@ -59,3 +59,44 @@ def test_an_idle_environment_is_reused(endpoint):
     for n in range(3):
         assert invoke(endpoint, {"n": n}) == {"n": n}
     assert endpoint.environments_started["EchoFunction"] == 1  # one cold start, then warm
+
+
+# Reads the current event after a pause, as the API's routes do; Powertools keeps
+# it in class attributes, i.e. once per process.
+RESOLVER_HANDLER = '''
+import time
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+app = APIGatewayRestResolver()
+
+@app.get("/echo/<n>")
+def echo(n):
+    time.sleep(0.05)
+    return {"n": n, "path": app.current_event.path}
+
+def handler(event, context):
+    return app.resolve(event, context)
+'''
+
+
+def test_concurrent_api_invocations_each_read_their_own_event(tmp_path):
+    from local.api_gateway import rest_event
+
+    (tmp_path / "app.py").write_text(RESOLVER_HANDLER)
+    endpoint = LambdaEndpoint({"EchoApi": FunctionSpec("EchoApi", tmp_path, "app", "handler", {})}).start()
+    start_together = threading.Barrier(6)
+
+    def call(n: int) -> dict:
+        start_together.wait()
+        answer = requests.post(
+            f"{endpoint.url}/2015-03-31/functions/EchoApi/invocations",
+            data=json.dumps(rest_event("GET", f"/echo/{n}")), timeout=10,
+        )
+        return json.loads(answer.json()["body"])
+
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(call, range(6)))
+    finally:
+        endpoint.stop()
+    assert answers == [{"n": str(n), "path": f"/echo/{n}"} for n in range(6)]
