@@ -81,3 +81,11 @@ def jobs_table(dynamodb_client):
 def mappings_table_name(dynamodb_client) -> str:
     dynamodb_client.create_table(**template_table_kwargs("MappingsTable", "mappings"))
     return "mappings"
+
+
+@pytest.fixture
+def coordination_table(dynamodb_client):
+    import boto3
+
+    dynamodb_client.create_table(**template_table_kwargs("CoordinationTable", "coordination"))
+    return boto3.resource("dynamodb", region_name=REGION).Table("coordination")

@@ -1,0 +1,257 @@
+"""One request budget for every Ecwid call the stack makes.
+
+Ecwid allows 600 requests a minute per app and answers 429 past that; a key
+that keeps failing gets blocked. So the stack books its calls against one
+shared schedule instead of finding the limit by hitting it.
+
+The schedule is GCRA's "virtual scheduling", kept in one DynamoDB item:
+``tat`` is the moment the next request may go if the budget were used at its
+full rate. Taking a token books the next free moment: now when the schedule
+is clear, later when it is not. A caller that must wait knows exactly how
+long, and its booking is kept for it, so waiting callers never come back as a
+herd to fight for the same token.
+
+Running clones come first: their calls (status polls, Instant Site) are always
+booked, however far ahead. New work (a clone POST, a store creation) is booked
+only while the schedule is clear; otherwise it is told when it will be, and
+books nothing, so a crowd of new clones can never push a running one back.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from botocore.exceptions import ClientError
+
+BUDGET_ITEM_NAME = "ecwid-request-budget"
+
+
+class Priority(enum.IntEnum):
+    RUNNING = 0  # a clone already accepted by Ecwid: its polls, its Instant Site
+    NEW = 1  # work that starts something: a clone POST, a store creation
+
+
+@dataclass(frozen=True)
+class BudgetPolicy:
+    per_minute: float = 540.0  # 90 % of Ecwid's 600: the rest stays free for the reseller's own tools
+    burst: int = 10  # requests that may go at once after a quiet spell
+    # New work books only this close ahead: running clones' polls are never pushed
+    # back further, and booked new work arrives on time instead of retrying as a herd.
+    new_work_horizon: float = 30.0
+    time_scale: float = 1.0  # < 1 on the local stack, whose waits (and Ecwid's minute) are shrunk alike
+    refused_backoff: float = 2.0  # new work refused n times comes back within this * 2**n seconds...
+    max_refused_backoff: float = 60.0  # ...at most this: a crowd of new clones spreads out, not a herd
+
+    def __post_init__(self) -> None:
+        if not self.per_minute > 0 or self.burst < 1 or self.new_work_horizon < 0 or not self.time_scale > 0:
+            raise ValueError("a budget needs per_minute > 0, burst >= 1, new_work_horizon >= 0, time_scale > 0")
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two requests at the full rate."""
+        return 60.0 / self.per_minute * self.time_scale
+
+    @property
+    def tolerance(self) -> float:
+        """How far ahead of ``tat`` a request may go: the burst."""
+        return (self.burst - 1) * self.interval
+
+
+@dataclass(frozen=True)
+class Booking:
+    at: float  # when the request may go (epoch seconds)
+    wait: float  # seconds from now until then, never negative
+    booked: bool  # False: new work refused; nothing is held for it, come back after ``wait``
+
+
+def book(tat: float | None, now: float, policy: BudgetPolicy, priority: Priority) -> tuple[float | None, Booking]:
+    """The schedule's decision: (the new ``tat`` or None when nothing is booked, the booking)."""
+    earliest = now if tat is None else max(now, tat - policy.tolerance)
+    wait = earliest - now
+    if priority is Priority.NEW and wait > policy.new_work_horizon * policy.time_scale:
+        return None, Booking(earliest, wait, booked=False)
+    new_tat = max(now if tat is None else tat, now) + policy.interval
+    return new_tat, Booking(earliest, wait, booked=True)
+
+
+@dataclass(frozen=True)
+class BudgetTurn:
+    """What a step carries between its runs while it waits for the budget."""
+
+    booked_at: float | None = None  # a booking held for this step's next run
+    refusals: int = 0  # how often its new work was refused so far
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> BudgetTurn:
+        state = state or {}
+        booked_at = state.get("bookedAt")
+        return cls(float(booked_at) if booked_at is not None else None, int(state.get("refusals") or 0))
+
+    def to_state(self) -> dict:
+        return {"bookedAt": self.booked_at, "refusals": self.refusals}
+
+    def after(self, wait: BudgetWait, policy: BudgetPolicy, rng: random.Random | None = None) -> tuple[BudgetTurn, float]:
+        """The turn for the step's next run, and the seconds to wait until then.
+
+        A booking is kept for the next run and waited for exactly. Refused new
+        work comes back after the schedule clears plus a jittered, growing
+        backoff: refused callers spread out instead of all returning at once.
+        """
+        booking = wait.booking
+        if booking.booked:
+            return BudgetTurn(booking.at, self.refusals), booking.wait
+        refusals = self.refusals + 1
+        ceiling = min(policy.max_refused_backoff, policy.refused_backoff * 2**refusals) * policy.time_scale
+        horizon = policy.new_work_horizon * policy.time_scale  # the schedule must come within it
+        return BudgetTurn(None, refusals), booking.wait - horizon + (rng or random).uniform(0, ceiling)
+
+
+class BudgetStore(Protocol):
+    """Where ``tat`` lives: one value, replaced only if nobody changed it meanwhile."""
+
+    def load(self) -> float | None: ...
+
+    def replace(self, expected: float | None, new: float) -> bool: ...
+
+
+class BudgetContendedError(Exception):
+    """Too many writers at once: the step's Retry tries again (never a clone failure)."""
+
+
+class RequestBudget:
+    def __init__(
+        self,
+        store: BudgetStore,
+        policy: BudgetPolicy,
+        *,
+        clock: Callable[[], float] = time.time,
+        attempts: int = 8,
+    ):
+        self.store = store
+        self.policy = policy
+        self._clock = clock
+        self._attempts = attempts
+
+    def take(self, priority: Priority) -> Booking:
+        """Book one request: go now (``wait`` 0), go at ``at`` (booked), or come back (not booked)."""
+        for attempt in range(self._attempts):
+            tat = self.store.load()
+            new_tat, booking = book(tat, self._clock(), self.policy, priority)
+            if new_tat is None or self.store.replace(tat, new_tat):
+                return booking
+            # Another caller booked first: read again. A few ms apart, so that
+            # the writers who collided do not collide again.
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise BudgetContendedError(f"the request budget stayed contended over {self._attempts} attempts")
+
+
+class DynamoBudgetStore:
+    """``tat`` in one item of the coordination table, written with a condition on its old value."""
+
+    def __init__(self, table, name: str = BUDGET_ITEM_NAME):
+        self._table = table  # a boto3 DynamoDB Table resource
+        self._key = {"name": name}
+
+    def load(self) -> float | None:
+        item = self._table.get_item(Key=self._key, ConsistentRead=True).get("Item")
+        return float(item["tat"]) if item and "tat" in item else None
+
+    def replace(self, expected: float | None, new: float) -> bool:
+        condition = "attribute_not_exists(tat)" if expected is None else "tat = :expected"
+        values: dict[str, Decimal] = {":new": _decimal(new)}
+        if expected is not None:
+            values[":expected"] = _decimal(expected)
+        try:
+            self._table.update_item(
+                Key=self._key,
+                UpdateExpression="SET tat = :new",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+class MemoryBudgetStore:
+    """The same contract in memory: for the burst simulation and single-process use."""
+
+    def __init__(self) -> None:
+        self.tat: float | None = None
+
+    def load(self) -> float | None:
+        return self.tat
+
+    def replace(self, expected: float | None, new: float) -> bool:
+        if self.tat != expected:
+            return False
+        self.tat = new
+        return True
+
+
+class BudgetWait(Exception):
+    """The request may not go yet; the step returns this wait to the state machine.
+
+    ``booking.booked``: the token is held until ``booking.at``; the step hands
+    ``booking.at`` back on its next run (``RequestGate.prepaid``) and goes then.
+    """
+
+    def __init__(self, booking: Booking):
+        super().__init__(f"Ecwid request budget: wait {booking.wait:.1f} s")
+        self.booking = booking
+
+
+# The booking a step made on its previous run. A context variable, not an
+# attribute: the local Lambda endpoint runs environments as threads of one process.
+_prepaid: ContextVar[float | None] = ContextVar("prepaid_booking", default=None)
+
+
+class RequestGate:
+    """Every Ecwid request of every client passes here first (``None`` budget: no gate)."""
+
+    def __init__(self, budget: RequestBudget | None, clock: Callable[[], float] = time.time):
+        self.budget = budget
+        self._clock = clock
+
+    def admit(self, priority: Priority) -> None:
+        """Return when the request may go now; raise BudgetWait otherwise."""
+        if self.budget is None:
+            return
+        # A booked request may go this early: it is one more of the burst. Wait
+        # states round up to whole seconds, so a step comes back after its booking.
+        early = self.budget.policy.tolerance
+        prepaid_at = _prepaid.get()
+        if prepaid_at is not None:
+            _prepaid.set(None)  # one booking, one request
+            remaining = prepaid_at - self._clock()
+            if remaining <= early:
+                return
+            raise BudgetWait(Booking(prepaid_at, remaining, booked=True))
+        booking = self.budget.take(priority)
+        if booking.booked and booking.wait <= early:
+            return
+        raise BudgetWait(booking)
+
+
+@contextmanager
+def prepaid(booked_at: float | None) -> Iterator[None]:
+    """Run a step with the booking its previous run made (None: none)."""
+    token = _prepaid.set(booked_at)
+    try:
+        yield
+    finally:
+        _prepaid.reset(token)
+
+
+def _decimal(seconds: float) -> Decimal:
+    return Decimal(str(round(seconds, 4)))

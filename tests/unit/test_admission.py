@@ -1,0 +1,101 @@
+"""Admission control: the slots of clones in flight, on DynamoDB and in memory."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore, MemorySlotStore
+
+
+def _stores(coordination_table):
+    return {"dynamodb": DynamoSlotStore(coordination_table), "memory": MemorySlotStore()}
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_slots_cap_clones_in_flight_and_come_back_on_release(coordination_table, kind):
+    control = AdmissionControl(_stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=2, release_interval=10))
+    assert control.acquire("a").admitted
+    assert control.acquire("b").admitted
+    refused = control.acquire("c")
+    assert not refused.admitted and refused.number == 3 and refused.place == 1
+    assert control.release("a")
+    again = control.acquire("c", refused.number)
+    assert again.admitted and again.number == 3
+    assert control.store.line().in_flight == 2
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_acquire_and_release_are_idempotent(coordination_table, kind):
+    control = AdmissionControl(_stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=1, release_interval=10))
+    first = control.acquire("a")
+    assert control.acquire("a", first.number).admitted, "a retried acquire finds its own slot"
+    assert control.store.line().in_flight == 1
+    assert control.release("a")
+    assert not control.release("a"), "a second release frees nothing"
+    assert control.store.line().in_flight == 0
+    assert control.acquire("b").admitted
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_a_waiter_learns_its_place_and_waits_longer_the_further_back_it_is(coordination_table, kind):
+    policy = AdmissionPolicy(max_in_flight=1, release_interval=10, min_wait=5, max_wait=300)
+    control = AdmissionControl(_stores(coordination_table)[kind], policy)
+    control.acquire("running")
+    waiters = [control.acquire(f"w{i}") for i in range(40)]
+    assert [w.place for w in waiters[:3]] == [1, 2, 3]
+    assert waiters[0].wait == 10 and waiters[2].wait == 30
+    assert waiters[-1].wait == 300, "capped: nobody sleeps through many turns"
+
+
+def test_concurrent_acquires_never_exceed_the_cap(coordination_table):
+    control = AdmissionControl(DynamoSlotStore(coordination_table), AdmissionPolicy(max_in_flight=3, release_interval=1))
+    results = {}
+
+    def acquire(holder):
+        results[holder] = control.acquire(holder).admitted
+
+    threads = [threading.Thread(target=acquire, args=(f"c{i}",)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results.values()) == 3
+    assert control.store.line().in_flight == 3
+
+
+def test_the_cap_is_sized_from_the_budget_and_the_cost_of_a_clone():
+    policy = AdmissionPolicy.sized_for(budget_per_minute=540, requests_per_clone=6, mean_clone_seconds=300, headroom=1.0)
+    # 9 requests a second carry 1.5 clones a second; each runs 300 s: 450 at once.
+    assert policy.max_in_flight == 450
+    assert policy.release_interval == pytest.approx(1 / 1.5)
+
+
+def test_time_scale_shrinks_the_waits():
+    policy = AdmissionPolicy(max_in_flight=1, release_interval=10, time_scale=0.1)
+    assert policy.wait_for_place(2) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_a_newcomer_does_not_take_the_slot_an_older_waiter_is_due(coordination_table, kind):
+    control = AdmissionControl(_stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=1, release_interval=10))
+    control.acquire("running")
+    older = control.acquire("older")
+    control.release("running")
+    newcomer = control.acquire("newcomer")
+    assert not newcomer.admitted and newcomer.place == 2
+    assert control.acquire("older", older.number).admitted
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_a_dead_waiter_gives_up_its_place_and_a_dead_holder_its_slot(coordination_table, kind):
+    control = AdmissionControl(_stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=1, release_interval=10))
+    control.acquire("running")
+    dead = control.acquire("stopped-while-waiting")
+    alive = control.acquire("alive")
+    assert alive.place == 2
+    control.give_up("stopped-while-waiting", dead.number)
+    control.give_up("running", 1)  # stopped mid-clone: the reaper frees its slot
+    assert control.store.line().in_flight == 0
+    assert control.acquire("alive", alive.number).admitted

@@ -1,0 +1,189 @@
+"""The shared Ecwid request budget: the GCRA schedule, its DynamoDB item, and the gate."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from ecwid_cloner.request_budget import (
+    Booking,
+    BudgetPolicy,
+    BudgetTurn,
+    BudgetWait,
+    DynamoBudgetStore,
+    MemoryBudgetStore,
+    Priority,
+    RequestBudget,
+    RequestGate,
+    book,
+    prepaid,
+)
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+POLICY = BudgetPolicy(per_minute=60, burst=3)  # one request a second, three at once
+
+
+def test_a_quiet_budget_lets_a_burst_through_then_books_one_request_per_interval():
+    clock = Clock()
+    budget = RequestBudget(MemoryBudgetStore(), POLICY, clock=clock)
+    waits = [budget.take(Priority.RUNNING).wait for _ in range(6)]
+    assert waits == pytest.approx([0, 0, 0, 1, 2, 3])
+
+
+def test_the_budget_refills_at_its_rate_and_no_faster():
+    clock = Clock()
+    budget = RequestBudget(MemoryBudgetStore(), POLICY, clock=clock)
+    for _ in range(3):
+        budget.take(Priority.RUNNING)
+    clock.now += 1.0  # one interval: one token back
+    assert budget.take(Priority.RUNNING).wait == pytest.approx(0)
+    assert budget.take(Priority.RUNNING).wait == pytest.approx(1)
+    clock.now += 3600  # a long quiet spell refills only the burst
+    assert [budget.take(Priority.RUNNING).wait for _ in range(4)] == pytest.approx([0, 0, 0, 1])
+
+
+def test_new_work_is_refused_without_a_booking_while_running_clones_fill_the_schedule():
+    clock = Clock()
+    store = MemoryBudgetStore()
+    budget = RequestBudget(store, BudgetPolicy(per_minute=60, burst=3, new_work_horizon=2), clock=clock)
+    for _ in range(5):  # polls booked up to two seconds ahead: the next free moment is +3 s
+        budget.take(Priority.RUNNING)
+    before = store.tat
+    refused = budget.take(Priority.NEW)
+    assert not refused.booked and refused.wait == pytest.approx(3)
+    assert store.tat == before, "a refused start books nothing"
+    # A poll still goes ahead of every start that was refused.
+    poll = budget.take(Priority.RUNNING)
+    assert poll.booked and poll.wait == pytest.approx(3)
+
+
+def test_new_work_goes_when_the_schedule_is_clear_and_books_within_its_horizon():
+    booking = book(None, 50.0, POLICY, Priority.NEW)[1]
+    assert booking.booked and booking.wait == 0
+    policy = BudgetPolicy(per_minute=60, burst=1, new_work_horizon=5)
+    assert book(54.0, 50.0, policy, Priority.NEW)[1].booked
+    assert not book(56.0, 50.0, policy, Priority.NEW)[1].booked
+
+
+def test_a_waiting_step_keeps_its_booking_and_refused_new_work_backs_off_with_jitter():
+    policy = BudgetPolicy(per_minute=60, burst=1, new_work_horizon=5, refused_backoff=2, max_refused_backoff=60)
+    turn, wait = BudgetTurn().after(BudgetWait(Booking(at=110.0, wait=10.0, booked=True)), policy)
+    assert turn == BudgetTurn(booked_at=110.0, refusals=0) and wait == 10.0
+    assert BudgetTurn.from_state(turn.to_state()) == turn
+    rng = random.Random(3)
+    refused = BudgetWait(Booking(at=120.0, wait=20.0, booked=False))
+    waits = []
+    turn = BudgetTurn()
+    for _ in range(8):
+        turn, wait = turn.after(refused, policy, rng)
+        waits.append(wait)
+    assert turn.refusals == 8 and turn.booked_at is None
+    # Back when the schedule is within the horizon (20 - 5 s), plus a jitter that grows to at most 60 s.
+    assert all(15 <= wait <= 15 + 60 for wait in waits)
+    assert max(waits[5:]) > 15 + 4, "later refusals spread wider"
+
+
+def test_peak_in_any_minute_stays_within_rate_plus_burst():
+    """Many callers taking as fast as they can: requests made at their booked
+    times never exceed the rate plus the burst in any 60 s window."""
+    clock = Clock(0.0)
+    policy = BudgetPolicy(per_minute=540, burst=10)
+    budget = RequestBudget(MemoryBudgetStore(), policy, clock=clock)
+    sent = []
+    for step in range(3000):
+        clock.now = step * 0.05  # 20 callers a second ask, the budget allows 9
+        booking = budget.take(Priority.RUNNING)
+        sent.append(booking.at)
+    sent.sort()
+    peak = max(_count_within(sent, start, 60.0) for start in sent)
+    assert 540 <= peak <= 540 + 10
+
+
+def test_time_scale_shrinks_the_interval_like_the_local_stack_shrinks_waits():
+    scaled = BudgetPolicy(per_minute=600, burst=1, time_scale=0.1)
+    assert scaled.interval == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("kwargs", [{"per_minute": 0}, {"burst": 0}, {"new_work_horizon": -1}, {"time_scale": 0}])
+def test_a_budget_policy_rejects_nonsense(kwargs):
+    with pytest.raises(ValueError):
+        BudgetPolicy(**kwargs)
+
+
+def test_dynamodb_store_books_each_token_once_under_concurrent_writers(coordination_table):
+    clock = Clock()
+    budget = RequestBudget(DynamoBudgetStore(coordination_table), BudgetPolicy(per_minute=60, burst=1), clock=clock, attempts=200)
+    bookings = []
+    lock = threading.Lock()
+
+    def take():
+        booking = budget.take(Priority.RUNNING)
+        with lock:
+            bookings.append(booking.at)
+
+    threads = [threading.Thread(target=take) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # With a frozen clock every booking is one interval after the previous one: no token given twice.
+    assert sorted(bookings) == pytest.approx([clock.now + i for i in range(12)])
+
+
+def test_dynamodb_store_replaces_only_the_value_it_read(coordination_table):
+    store = DynamoBudgetStore(coordination_table)
+    assert store.load() is None
+    assert store.replace(None, 10.5)
+    assert not store.replace(None, 11.0), "somebody wrote first"
+    assert not store.replace(9.0, 11.0)
+    assert store.replace(10.5, 11.0)
+    assert store.load() == pytest.approx(11.0)
+
+
+def test_the_gate_lets_a_request_go_now_or_raises_the_wait():
+    clock = Clock()
+    gate = RequestGate(RequestBudget(MemoryBudgetStore(), POLICY, clock=clock), clock=clock)
+    for _ in range(3):
+        gate.admit(Priority.RUNNING)
+    # 4th and 5th: booked at +1 s and +2 s, within the early allowance (the burst's 2 s)
+    gate.admit(Priority.RUNNING)
+    gate.admit(Priority.RUNNING)
+    with pytest.raises(BudgetWait) as waited:
+        gate.admit(Priority.RUNNING)
+    assert waited.value.booking.booked and waited.value.booking.wait == pytest.approx(3)
+
+
+def test_a_prepaid_booking_is_spent_once_and_only_when_due():
+    clock = Clock()
+    store = MemoryBudgetStore()
+    gate = RequestGate(RequestBudget(store, POLICY, clock=clock), clock=clock)
+    booked_at = clock.now + 10
+    with prepaid(booked_at), pytest.raises(BudgetWait) as early:
+        gate.admit(Priority.RUNNING)
+    assert early.value.booking.at == booked_at and store.tat is None, "an early step books nothing new"
+    clock.now = booked_at
+    with prepaid(booked_at):
+        gate.admit(Priority.RUNNING)  # due: goes without touching the budget
+        assert store.tat is None
+        gate.admit(Priority.RUNNING)  # a second request in the same step takes a fresh token
+        assert store.tat is not None
+
+
+def test_no_budget_means_no_gate():
+    RequestGate(None).admit(Priority.NEW)
+
+
+def _count_within(times: list[float], start: float, window: float) -> int:
+    import bisect
+
+    return bisect.bisect_left(times, start + window) - bisect.bisect_left(times, start)
