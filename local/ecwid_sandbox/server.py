@@ -12,8 +12,8 @@ in the same order: rate limit -> faults ("instant_site") -> then
 - POST /{storeId}/clone, Authorization: Bearer TOKEN, body {"source", "draft"}: token of
   that store, live (401) -> the store's scopes (403) -> body (400) -> source (404) ->
   200 {"success": true, "draft", "source"}.
-Their rate limit is per store: the site_id of the token call, the {storeId} of the clone
-call, one window for both (apart from the client-id windows of the Clone Store API).
+Their requests count against the app's window, as the Clone Store API's do: the
+store tokens they carry are the app's.
 """
 
 from __future__ import annotations
@@ -66,8 +66,10 @@ class SandboxConfig:
     queued_seconds: float = 0.5  # time a ticket stays QUEUED
     clone_seconds: float = 3.0  # time from the POST to COMPLETED (total duration)
     seed: int = 1  # random seed for ticket ids and fault draws
-    # Per client id (Clone Store API) and per store (Instant Site API); past it: 429 + Retry-After.
+    # Per app, over a sliding minute, every API alike; past it: 429 + Retry-After.
     rate_limit_per_minute: int | None = None
+    # Ecwid's minute; a local run that shrinks its waits shrinks this alike (0.1: a 6 s "minute").
+    rate_limit_window_seconds: float = 60.0
     instant_site_token_seconds: int = 3600  # Instant Site access token lifetime (expiresIn)
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
@@ -87,32 +89,47 @@ def _positive_id(name: str, value: str | None) -> int:
 
 
 class _RateLimiter:
-    """A sliding 60 s window per key (a client id, or "instant_site:<store id>").
+    """A sliding window per app (its client id), as Ecwid counts: every request that
+    passes counts, whatever it is then answered; rejected requests take no slot.
 
-    Rejected requests do not take a slot.
+    It also keeps the time of every request it let through, so that a test can
+    read the busiest window (``peak``), rate limit on or off.
     """
-
-    WINDOW = 60.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
+        self._passed: dict[str, list[float]] = {}
 
-    def check(self, key: str, limit: int | None) -> int | None:
+    def check(self, key: str, limit: int | None, window: float) -> int | None:
         """None if the request may go on, else the seconds until a slot frees."""
-        if limit is None:
-            return None
         now = time.monotonic()
         with self._lock:
             hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.WINDOW:
+            while hits and hits[0] <= now - window:
                 hits.popleft()
-            if len(hits) >= limit:
+            if limit is not None and len(hits) >= limit:
                 if not hits:  # limit 0: nothing ever passes
-                    return int(self.WINDOW)
-                return max(1, math.ceil(hits[0] + self.WINDOW - now))
+                    return max(1, math.ceil(window))
+                return max(1, math.ceil(hits[0] + window - now))
             hits.append(now)
+            self._passed.setdefault(key, []).append(now)
             return None
+
+    def peak(self, key: str, window: float) -> int:
+        """The most requests of ``key`` let through within any ``window`` seconds."""
+        with self._lock:
+            times = list(self._passed.get(key, ()))
+        start, best = 0, 0
+        for end, at in enumerate(times):  # appended in time order
+            while times[start] <= at - window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def reset_history(self) -> None:
+        with self._lock:
+            self._passed.clear()
 
 
 class _Server(ThreadingHTTPServer):
@@ -255,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _passes_gateway(self, limiter_key: str, faults_name: str) -> bool:
         """The rate limit, then the injected faults; False when one of them answered."""
         sbx = self.server.sandbox
-        retry_after = sbx._limiter.check(limiter_key, sbx.config.rate_limit_per_minute)
+        retry_after = sbx._limiter.check(limiter_key, sbx.config.rate_limit_per_minute, sbx.config.rate_limit_window_seconds)
         if retry_after is not None:
             self._entry["fault"] = "rate_limit"
             self._send_json(429, {"errorMessage": "Too many requests"}, {"Retry-After": str(retry_after)})
@@ -365,9 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _instant_site_token(self) -> None:
         sbx = self.server.sandbox
         q = self._query
-        site = q.get("site_id", "")
-        site = str(int(site)) if _STORE_ID.fullmatch(site) else site  # "02001" is store 2001's window too
-        if not self._passes_gateway(f"instant_site:{site}", INSTANT_SITE_FAULTS):
+        if not self._passes_gateway(sbx.config.client_id, INSTANT_SITE_FAULTS):
             return
         try:
             grant_type = q.get("grant_type")
@@ -390,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _instant_site_clone(self, target_id: int) -> None:
         sbx = self.server.sandbox
-        if not self._passes_gateway(f"instant_site:{target_id}", INSTANT_SITE_FAULTS):
+        if not self._passes_gateway(sbx.config.client_id, INSTANT_SITE_FAULTS):
             return
         try:
             sbx._registry.check_instant_site_access(target_id, self._bearer_token())
@@ -602,6 +617,15 @@ class EcwidSandbox:
     def request_log(self) -> list[dict]:
         with self._log_lock:
             return [dict(e, query=dict(e["query"])) for e in self._log]
+
+    def peak_requests_per_minute(self, client_id: str | None = None) -> int:
+        """The most requests the app made within any of Ecwid's minutes (the
+        configured window), counted as Ecwid counts them, rate limit on or off."""
+        return self._limiter.peak(client_id or self.config.client_id, self.config.rate_limit_window_seconds)
+
+    def forget_request_times(self) -> None:
+        """Start counting peaks afresh (a test that measures a burst of its own)."""
+        self._limiter.reset_history()
 
     def stats(self) -> dict:
         with self._log_lock:

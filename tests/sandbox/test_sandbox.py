@@ -429,6 +429,21 @@ def test_rate_limit_per_client_id(sbx, http):
     assert sbx.stats()["rateLimited"] == 2 and sbx.accepted_clones() == 0
 
 
+def test_the_busiest_minute_is_counted_as_ecwid_counts_it(sbx, http):
+    sbx.config.rate_limit_window_seconds = 0.5  # Ecwid's minute, shrunk as a local run shrinks it
+    for _ in range(4):
+        get(http, sbx, "x")
+    time.sleep(0.6)
+    for _ in range(3):
+        get(http, sbx, "x")
+    assert sbx.peak_requests_per_minute() == 4, "requests half a 'minute' apart are in different windows"
+    sbx.config.rate_limit_per_minute = 3
+    time.sleep(0.6)
+    answers = [get(http, sbx, "x").status_code for _ in range(5)]
+    assert answers.count(429) == 2
+    assert sbx.peak_requests_per_minute() == 4, "rejected requests are not served"
+
+
 def test_gzip_when_asked_and_only_then(sbx, http):
     ticket = start(http, sbx, 1004, 2001)
     wait_terminal(http, sbx, ticket)
