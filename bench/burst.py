@@ -56,7 +56,7 @@ from ecwid_cloner.request_budget import (  # noqa: E402
     Priority,
     RequestBudget,
     RequestGate,
-    prepaid,
+    step_budget,
 )
 from polling import realistic_mix  # noqa: E402
 
@@ -239,36 +239,49 @@ class Simulation:
             if retry_after is not None:
                 wait = max(wait, min(math.ceil(retry_after), math.ceil(remaining)))
         out.completed = True
-        for _ in range(2):  # Instant Site: the access token, then the clone
-            for attempt in range(RETRY_ATTEMPTS + 1):
-                retry_after = yield from self.call(Priority.RUNNING, out)
-                if retry_after is None:
-                    break
-                if attempt == RETRY_ATTEMPTS:
-                    out.instant_site_failed = True
-                    return
-                yield self.rng.uniform(0, min(RETRY_MAX_DELAY, RETRY_INTERVAL * RETRY_BACKOFF**attempt))
+        # Instant Site, one step of two requests: the access token, then the clone.
+        for attempt in range(RETRY_ATTEMPTS + 1):
+            retry_after = yield from self.call(Priority.RUNNING, out, requests=2)
+            if retry_after is None:
+                break
+            if attempt == RETRY_ATTEMPTS:
+                out.instant_site_failed = True
+                return
+            yield self.rng.uniform(0, min(RETRY_MAX_DELAY, RETRY_INTERVAL * RETRY_BACKOFF**attempt))
 
-    def call(self, priority: Priority, out: Outcome) -> Generator[float, None, float | None]:
-        """One Ecwid request through the gate: None when served, else the 429's Retry-After."""
-        if self.with_budget:
-            turn = BudgetTurn()
-            while True:
-                with prepaid(turn.booked_at):
+    def call(self, priority: Priority, out: Outcome, requests: int = 1) -> Generator[float, None, float | None]:
+        """One step's Ecwid requests, each through the gate: None when all were
+        served, else the 429's Retry-After (the step then fails, for its Retry)."""
+        turn = BudgetTurn()
+        done = 0
+        while done < requests:
+            if self.with_budget:
+                with step_budget(turn, requests - done):
                     try:
-                        self.gate.admit(priority)
-                        break
+                        for _ in range(requests - done):
+                            self.gate.admit(priority)
+                            retry_after = self.send()
+                            if retry_after is not None:
+                                return retry_after
+                            done += 1
                     except BudgetWait as wait:
                         turn, seconds = turn.after(wait, self.policy, self.rng)
                         out.budget_waits += 1
                         out.refused_new += not wait.booking.booked
                         out.extra_transitions += 3  # Choice, Wait, the task again
                         yield max(1, math.ceil(seconds))
-        retry_after = self.ecwid.request(self.clock.now)
-        if retry_after is not None and retry_after <= CLIENT_RETRY_AFTER_SLEEP:
-            yield retry_after  # slept inside the Lambda, then one more try
-            retry_after = self.ecwid.request(self.clock.now)
-        return retry_after
+            else:
+                retry_after = self.send()
+                if retry_after is not None and retry_after <= CLIENT_RETRY_AFTER_SLEEP:
+                    yield retry_after  # slept inside the Lambda, then one more try
+                    retry_after = self.send()
+                if retry_after is not None:
+                    return retry_after
+                done += 1
+        return None
+
+    def send(self) -> float | None:
+        return self.ecwid.request(self.clock.now)
 
     # -- the event loop ----------------------------------------------------------------------
 

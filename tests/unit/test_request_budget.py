@@ -18,7 +18,7 @@ from ecwid_cloner.request_budget import (
     RequestBudget,
     RequestGate,
     book,
-    prepaid,
+    step_budget,
 )
 
 
@@ -78,7 +78,7 @@ def test_new_work_goes_when_the_schedule_is_clear_and_books_within_its_horizon()
 def test_a_waiting_step_keeps_its_booking_and_refused_new_work_backs_off_with_jitter():
     policy = BudgetPolicy(per_minute=60, burst=1, new_work_horizon=5, refused_backoff=2, max_refused_backoff=60)
     turn, wait = BudgetTurn().after(BudgetWait(Booking(at=110.0, wait=10.0, booked=True)), policy)
-    assert turn == BudgetTurn(booked_at=110.0, refusals=0) and wait == 10.0
+    assert turn == BudgetTurn(booked_at=110.0, tokens=0, refusals=0) and wait == 10.0
     assert BudgetTurn.from_state(turn.to_state()) == turn
     rng = random.Random(3)
     refused = BudgetWait(Booking(at=120.0, wait=20.0, booked=False))
@@ -163,20 +163,40 @@ def test_the_gate_lets_a_request_go_now_or_raises_the_wait():
     assert waited.value.booking.booked and waited.value.booking.wait == pytest.approx(3)
 
 
-def test_a_prepaid_booking_is_spent_once_and_only_when_due():
+def test_a_booking_is_spent_on_the_next_run_once_and_only_when_due():
     clock = Clock()
     store = MemoryBudgetStore()
     gate = RequestGate(RequestBudget(store, POLICY, clock=clock), clock=clock)
-    booked_at = clock.now + 10
-    with prepaid(booked_at), pytest.raises(BudgetWait) as early:
+    turn = BudgetTurn(booked_at=clock.now + 10, tokens=1)
+    with step_budget(turn), pytest.raises(BudgetWait) as early:
         gate.admit(Priority.RUNNING)
-    assert early.value.booking.at == booked_at and store.tat is None, "an early step books nothing new"
-    clock.now = booked_at
-    with prepaid(booked_at):
+    assert early.value.booking.at == turn.booked_at and early.value.tokens == 1
+    assert store.tat is None, "an early step books nothing new"
+    clock.now = turn.booked_at
+    with step_budget(turn):
         gate.admit(Priority.RUNNING)  # due: goes without touching the budget
         assert store.tat is None
-        gate.admit(Priority.RUNNING)  # a second request in the same step takes a fresh token
+        gate.admit(Priority.RUNNING)  # a request more than booked takes a fresh token
         assert store.tat is not None
+
+
+def test_a_step_of_two_requests_books_both_together():
+    clock = Clock()
+    store = MemoryBudgetStore()
+    gate = RequestGate(RequestBudget(store, BudgetPolicy(per_minute=60, burst=1), clock=clock), clock=clock)
+    with step_budget(requests=2):
+        gate.admit(Priority.RUNNING)
+        gate.admit(Priority.RUNNING)  # the second of the booking: no new take
+    assert store.tat == pytest.approx(clock.now + 2)
+    with step_budget(requests=2), pytest.raises(BudgetWait) as waited:
+        gate.admit(Priority.RUNNING)
+    assert waited.value.tokens == 2 and waited.value.booking.wait == pytest.approx(2)
+    turn, wait = BudgetTurn().after(waited.value, gate.budget.policy)
+    clock.now += wait
+    with step_budget(turn, requests=2):
+        gate.admit(Priority.RUNNING)
+        gate.admit(Priority.RUNNING)
+    assert store.tat == pytest.approx(clock.now - 2 + 4), "nothing booked beyond the two held"
 
 
 def test_no_budget_means_no_gate():

@@ -72,13 +72,16 @@ class Booking:
     booked: bool  # False: new work refused; nothing is held for it, come back after ``wait``
 
 
-def book(tat: float | None, now: float, policy: BudgetPolicy, priority: Priority) -> tuple[float | None, Booking]:
-    """The schedule's decision: (the new ``tat`` or None when nothing is booked, the booking)."""
+def book(
+    tat: float | None, now: float, policy: BudgetPolicy, priority: Priority, count: int = 1
+) -> tuple[float | None, Booking]:
+    """The schedule's decision for ``count`` requests that go together: (the new
+    ``tat``, or None when nothing is booked; the booking)."""
     earliest = now if tat is None else max(now, tat - policy.tolerance)
     wait = earliest - now
     if priority is Priority.NEW and wait > policy.new_work_horizon * policy.time_scale:
         return None, Booking(earliest, wait, booked=False)
-    new_tat = max(now if tat is None else tat, now) + policy.interval
+    new_tat = max(now if tat is None else tat, now) + count * policy.interval
     return new_tat, Booking(earliest, wait, booked=True)
 
 
@@ -87,16 +90,21 @@ class BudgetTurn:
     """What a step carries between its runs while it waits for the budget."""
 
     booked_at: float | None = None  # a booking held for this step's next run
+    tokens: int = 0  # how many requests that booking holds
     refusals: int = 0  # how often its new work was refused so far
 
     @classmethod
     def from_state(cls, state: dict | None) -> BudgetTurn:
         state = state or {}
         booked_at = state.get("bookedAt")
-        return cls(float(booked_at) if booked_at is not None else None, int(state.get("refusals") or 0))
+        return cls(
+            float(booked_at) if booked_at is not None else None,
+            int(state.get("tokens") or 0),
+            int(state.get("refusals") or 0),
+        )
 
     def to_state(self) -> dict:
-        return {"bookedAt": self.booked_at, "refusals": self.refusals}
+        return {"bookedAt": self.booked_at, "tokens": self.tokens, "refusals": self.refusals}
 
     def after(self, wait: BudgetWait, policy: BudgetPolicy, rng: random.Random | None = None) -> tuple[BudgetTurn, float]:
         """The turn for the step's next run, and the seconds to wait until then.
@@ -107,11 +115,11 @@ class BudgetTurn:
         """
         booking = wait.booking
         if booking.booked:
-            return BudgetTurn(booking.at, self.refusals), booking.wait
+            return BudgetTurn(booking.at, wait.tokens, self.refusals), booking.wait
         refusals = self.refusals + 1
         ceiling = min(policy.max_refused_backoff, policy.refused_backoff * 2**refusals) * policy.time_scale
         horizon = policy.new_work_horizon * policy.time_scale  # the schedule must come within it
-        return BudgetTurn(None, refusals), booking.wait - horizon + (rng or random).uniform(0, ceiling)
+        return BudgetTurn(None, 0, refusals), booking.wait - horizon + (rng or random).uniform(0, ceiling)
 
 
 class BudgetStore(Protocol):
@@ -140,11 +148,11 @@ class RequestBudget:
         self._clock = clock
         self._attempts = attempts
 
-    def take(self, priority: Priority) -> Booking:
-        """Book one request: go now (``wait`` 0), go at ``at`` (booked), or come back (not booked)."""
+    def take(self, priority: Priority, count: int = 1) -> Booking:
+        """Book ``count`` requests: go now (``wait`` 0), go at ``at`` (booked), or come back (not booked)."""
         for attempt in range(self._attempts):
             tat = self.store.load()
-            new_tat, booking = book(tat, self._clock(), self.policy, priority)
+            new_tat, booking = book(tat, self._clock(), self.policy, priority, count)
             if new_tat is None or self.store.replace(tat, new_tat):
                 return booking
             # Another caller booked first: read again. A few ms apart, so that
@@ -202,18 +210,26 @@ class MemoryBudgetStore:
 class BudgetWait(Exception):
     """The request may not go yet; the step returns this wait to the state machine.
 
-    ``booking.booked``: the token is held until ``booking.at``; the step hands
-    ``booking.at`` back on its next run (``RequestGate.prepaid``) and goes then.
+    ``booking.booked``: ``tokens`` requests are held from ``booking.at``; the
+    step hands them back on its next run (``step_budget``) and goes then.
     """
 
-    def __init__(self, booking: Booking):
+    def __init__(self, booking: Booking, tokens: int = 0):
         super().__init__(f"Ecwid request budget: wait {booking.wait:.1f} s")
         self.booking = booking
+        self.tokens = tokens if booking.booked else 0
 
 
-# The booking a step made on its previous run. A context variable, not an
-# attribute: the local Lambda endpoint runs environments as threads of one process.
-_prepaid: ContextVar[float | None] = ContextVar("prepaid_booking", default=None)
+@dataclass
+class _StepTokens:
+    booked_at: float | None
+    tokens: int  # held by the booking, not yet spent
+    requests: int  # how many requests the step makes: booked together
+
+
+# The tokens of the step running now. A context variable, not an attribute: the
+# local Lambda endpoint runs execution environments as threads of one process.
+_step: ContextVar[_StepTokens | None] = ContextVar("step_tokens", default=None)
 
 
 class RequestGate:
@@ -230,27 +246,29 @@ class RequestGate:
         # A booked request may go this early: it is one more of the burst. Wait
         # states round up to whole seconds, so a step comes back after its booking.
         early = self.budget.policy.tolerance
-        prepaid_at = _prepaid.get()
-        if prepaid_at is not None:
-            _prepaid.set(None)  # one booking, one request
-            remaining = prepaid_at - self._clock()
-            if remaining <= early:
-                return
-            raise BudgetWait(Booking(prepaid_at, remaining, booked=True))
-        booking = self.budget.take(priority)
-        if booking.booked and booking.wait <= early:
+        step = _step.get() or _StepTokens(None, 0, 1)
+        if step.tokens > 0:
+            remaining = (step.booked_at or 0.0) - self._clock()
+            if remaining > early:
+                raise BudgetWait(Booking(step.booked_at or 0.0, remaining, booked=True), step.tokens)
+            step.tokens -= 1
             return
-        raise BudgetWait(booking)
+        booking = self.budget.take(priority, step.requests)
+        if booking.booked and booking.wait <= early:
+            step.booked_at, step.tokens = booking.at, step.requests - 1
+            return
+        raise BudgetWait(booking, step.requests)
 
 
 @contextmanager
-def prepaid(booked_at: float | None) -> Iterator[None]:
-    """Run a step with the booking its previous run made (None: none)."""
-    token = _prepaid.set(booked_at)
+def step_budget(turn: BudgetTurn | None = None, requests: int = 1) -> Iterator[None]:
+    """Run a step: with the tokens its previous run booked, and booking its ``requests`` together."""
+    turn = turn or BudgetTurn()
+    token = _step.set(_StepTokens(turn.booked_at, turn.tokens, max(1, requests)))
     try:
         yield
     finally:
-        _prepaid.reset(token)
+        _step.reset(token)
 
 
 def _decimal(seconds: float) -> Decimal:
