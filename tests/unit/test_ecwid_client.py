@@ -503,3 +503,28 @@ def test_the_default_session_retries_connects_only():
         assert retry.is_retry("POST", 429, has_retry_after=True) is False
         assert retry.is_retry("GET", 503, has_retry_after=True) is False
     assert "X-Ecwid-App-Secret-Key" not in session.headers
+
+
+# ---- the shared request budget ------------------------------------------------------------
+
+
+@responses.activate
+def test_every_request_takes_its_turn_from_the_budget_and_waits_without_calling_ecwid(credentials):
+    from ecwid_cloner.request_budget import (
+        BudgetPolicy, BudgetWait, MemoryBudgetStore, Priority, RequestBudget, RequestGate,
+    )
+
+    now = [1000.0]
+    budget = RequestBudget(MemoryBudgetStore(), BudgetPolicy(per_minute=60, burst=1, new_work_horizon=0), clock=lambda: now[0])
+    client = EcwidCloneClient(credentials, BASE, gate=RequestGate(budget, clock=lambda: now[0]))
+    responses.get(URL, json={"status": "IN_PROGRESS"})
+    responses.post(URL, json={"success": True, "ticket": TICKET})
+    assert client.get_status(TICKET).status == "IN_PROGRESS"
+    with pytest.raises(BudgetWait) as new_work:
+        client.start_clone(CloneRequest(source_store_id=1003, target_store_id=2001))
+    assert not new_work.value.booking.booked, "new work yields to the running clone's schedule"
+    budget.take(Priority.RUNNING)  # another clone polls meanwhile
+    with pytest.raises(BudgetWait) as poll:
+        client.get_status(TICKET)
+    assert poll.value.booking.booked and poll.value.booking.wait == pytest.approx(2)
+    assert len(responses.calls) == 1, "a request that must wait is not sent"

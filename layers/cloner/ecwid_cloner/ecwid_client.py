@@ -20,6 +20,7 @@ from ecwid_cloner.errors import (
     error_for_code,
 )
 from ecwid_cloner.models import CloneRequest, CloneStatus
+from ecwid_cloner.request_budget import Priority, RequestGate
 
 CLONE_PATH = "/stores/clone"
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
@@ -57,12 +58,14 @@ class EcwidCloneClient:
         read_timeout: float = 20.0,
         max_retry_after_sleep: float = 5.0,
         session: requests.Session | None = None,
+        gate: RequestGate | None = None,
     ):
         self._credentials = credentials
         self._base_url = base_url.rstrip("/")
         self._timeout = (connect_timeout, read_timeout)
         self._max_retry_after_sleep = max_retry_after_sleep
         self._session = session or new_session()
+        self._gate = gate
 
     def start_clone(self, request: CloneRequest) -> str:
         """POST /stores/clone; returns the ticket."""
@@ -74,7 +77,7 @@ class EcwidCloneClient:
             params["scope"] = request.scope
         if request.clone_demo_catalog:
             params["cloneDemoCatalog"] = "true"
-        http_status, body = self._call("POST", params)
+        http_status, body = self._call("POST", params, Priority.NEW)
         ticket = body.get("ticket")
         if body.get("success") is not True or not isinstance(ticket, str) or not ticket:
             raise EcwidRetryableError("MALFORMED_RESPONSE", "Clone start answer has no ticket", http_status)
@@ -82,7 +85,7 @@ class EcwidCloneClient:
 
     def get_status(self, ticket: str) -> CloneStatus:
         """GET /stores/clone?ticket=…; the mapping is kept only when COMPLETED."""
-        http_status, body = self._call("GET", {"ticket": ticket})
+        http_status, body = self._call("GET", {"ticket": ticket}, Priority.RUNNING)
         status = body.get("status")
         if status not in KNOWN_STATUSES:
             raise EcwidRetryableError(
@@ -101,24 +104,30 @@ class EcwidCloneClient:
             )
         return CloneStatus(status=status, products=products, categories=categories)
 
-    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _call(self, method: str, params: dict[str, Any], priority: Priority) -> tuple[int, dict[str, Any]]:
         response = send_with_rate_limit(
             self._session, method, self._base_url + CLONE_PATH, timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep, params=params, headers=self._credentials.headers(),
+            max_retry_after_sleep=self._max_retry_after_sleep, gate=self._gate, priority=priority,
+            params=params, headers=self._credentials.headers(),
         )
         return response.status_code, _parse(method, response)
 
 
 def send_with_rate_limit(
     session: requests.Session, method: str, url: str, *, timeout: tuple[float, float],
-    max_retry_after_sleep: float, **request: Any,
+    max_retry_after_sleep: float, gate: RequestGate | None = None, priority: Priority = Priority.RUNNING,
+    **request: Any,
 ) -> requests.Response:
     """One request, with a 429 whose Retry-After is short slept through once.
 
-    Network failures and 429s become EcwidRetryableError / EcwidRateLimitedError;
-    any other answer is returned for the caller to read.
+    Every Ecwid request of every client goes through here, and first through
+    the shared request budget (``gate``), which raises BudgetWait when it must
+    wait its turn. Network failures and 429s become EcwidRetryableError /
+    EcwidRateLimitedError; any other answer is returned for the caller to read.
     """
     for attempt in range(2):
+        if gate is not None:
+            gate.admit(priority)
         try:
             response = session.request(method, url, timeout=timeout, **request)
         except requests.Timeout as exc:

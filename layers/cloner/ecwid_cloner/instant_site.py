@@ -17,6 +17,7 @@ from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
 from ecwid_cloner.credentials import read_secret
 from ecwid_cloner.ecwid_client import new_session, send_with_rate_limit
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.request_budget import Priority, RequestGate
 
 
 
@@ -29,11 +30,13 @@ class InstantSiteClient:
         read_timeout: float = 30.0,
         max_retry_after_sleep: float = 5.0,
         session: requests.Session | None = None,
+        gate: RequestGate | None = None,
     ):
         self._base_url = base_url.rstrip("/")
         self._timeout = (connect_timeout, read_timeout)
         self._max_retry_after_sleep = max_retry_after_sleep
         self._session = session or new_session()
+        self._gate = gate
 
     def access_token(self, store_id: int, secret_token: str) -> str:
         """POST /oauth/token for ``store_id``; the answer's accessToken."""
@@ -59,7 +62,9 @@ class InstantSiteClient:
     def _send(self, method: str, path: str, **request: Any) -> requests.Response:
         response = send_with_rate_limit(
             self._session, method, self._base_url + path, timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep, **request,
+            max_retry_after_sleep=self._max_retry_after_sleep,
+            gate=self._gate, priority=Priority.RUNNING,  # part of a clone Ecwid already ran
+            **request,
         )
         status = response.status_code
         if 200 <= status < 300:
