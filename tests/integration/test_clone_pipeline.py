@@ -31,6 +31,14 @@ def clone_outside_the_pipeline(stack, source: int, target: int, scope: str | Non
     return answer.json()
 
 
+def wait_until_filled(stack, target: int, timeout: float = 30) -> None:
+    """Until a clone into ``target`` has finished (the sandbox fills the target as it finishes)."""
+    deadline = time.monotonic() + timeout
+    while not stack.sandbox.store(target)["products"]:
+        assert time.monotonic() < deadline, "the sandbox clone did not fill the target"
+        time.sleep(0.2)
+
+
 def assert_mapping_matches_sandbox(stack, run, source: int, target: int) -> None:
     """Every source product and category mapped once, onto what the target now holds."""
     source_store, target_store = stack.sandbox.store(source), stack.sandbox.store(target)
@@ -195,6 +203,36 @@ def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, emp
     assert run.job["status"] == "COMPLETED"
     assert run.job["ticket"] == accepted["ticket"]
     assert sandbox.accepted_clones(empty_target) == 1
+
+
+def test_start_retried_after_its_lost_clone_finished_names_the_lost_answer(stack, empty_target):
+    """The Lambda died after the POST and the clone finished before the retry: the
+    target is full of our own clone, whose ticket was lost. Not "not empty"."""
+    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.models import CloneRequest, clone_id_for
+
+    clone_id = clone_id_for(empty_target, "lambda-died-clone-finished")
+    jobs = JobsRepository(boto3.resource("dynamodb").Table(stack.jobs_table))
+    jobs.record_intent(clone_id, CloneRequest(TEMPLATE, empty_target, "CATALOG"))
+    jobs.begin_post(clone_id)
+    clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
+    wait_until_filled(stack, empty_target)
+
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
+
+    assert run.job["status"] == "FAILED"
+    assert run.job["errorCode"] == "CLONE_ANSWER_LOST"
+    assert "Target store products should be empty" in run.job["errorMessage"]
+    assert stack.sandbox.accepted_clones(empty_target) == 1
+
+
+def test_not_empty_without_an_earlier_post_stays_ecwids_own_code(stack, empty_target):
+    clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
+    wait_until_filled(stack, empty_target)
+
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
+
+    assert run.job["errorCode"] == "TARGET_PRODUCTS_NOT_EMPTY"
 
 
 def test_a_job_created_before_start_does_not_adopt_a_foreign_ticket(stack, empty_target):

@@ -19,10 +19,12 @@ FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("reliability") / "lambda.log"
-    # Real clones take a minute or more, far longer than a retry's backoff: a
-    # POST whose answer was lost is retried while its clone still runs, and the
-    # retry follows the running ticket. Sandbox clones here outlast the backoff.
-    config = SandboxConfig(client_id="reliability-app", client_secret=SECRET, queued_seconds=2.0, clone_seconds=20.0)
+    # Real clones take a minute or more, longer than StartClone's retries: a POST
+    # whose answer was lost is retried while its clone still runs, and the retry
+    # follows the running ticket. Sandbox clones here take Ecwid's shortest time,
+    # a minute (Retry intervals are real seconds, not scaled): at 20 s a loaded
+    # machine let a lost clone finish before its retry (CLONE_ANSWER_LOST).
+    config = SandboxConfig(client_id="reliability-app", client_secret=SECRET, queued_seconds=2.0, clone_seconds=60.0)
     with LocalStack(sandbox_config=config, poll_scale=0.1, log_path=log_path) as running:
         # A slow answer must outlast the client's read timeout.
         running.configure(ECWID_READ_TIMEOUT="1", ECWID_CONNECT_TIMEOUT="1")

@@ -22,6 +22,7 @@ from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
     EcwidRetryableError,
+    EcwidTerminalError,
     TargetBusyError,
 )
 from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every s
 
 TIMED_OUT_CODE = "CLONE_TIMED_OUT"
 FAILED_TICKET_CODE = "CLONE_FAILED"
+CLONE_ANSWER_LOST_CODE = "CLONE_ANSWER_LOST"
+TARGET_NOT_EMPTY_CODES = frozenset({"TARGET_PRODUCTS_NOT_EMPTY", "TARGET_CATEGORIES_NOT_EMPTY", "TARGET_PRODUCT_TYPES_NOT_EMPTY"})
 
 
 @dataclass
@@ -72,6 +75,18 @@ class CloneSteps:
                 ticket = self._adoptable_ticket(busy, request, earlier_posts=earlier_posts)
                 if ticket is None:
                     raise
+            except EcwidTerminalError as refused:
+                if earlier_posts and refused.code in TARGET_NOT_EMPTY_CODES:
+                    # An earlier POST of this clone went unanswered, and the target is
+                    # full now: most likely of that very clone, finished before this
+                    # retry. Its ticket, and so its mapping, is lost: say so.
+                    raise EcwidTerminalError(
+                        CLONE_ANSWER_LOST_CODE,
+                        f"Ecwid says {refused.message!r} after an earlier POST of this clone went unanswered: "
+                        "the target was most likely filled by that clone, whose ticket and mapping are lost",
+                        refused.http_status,
+                    ) from None
+                raise
         started_at = float(job.get("startedAtEpoch") or now)
         deadline_at = started_at + self.deadline_seconds * self.poll_scale
         self.jobs.advance(
