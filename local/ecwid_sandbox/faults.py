@@ -2,7 +2,8 @@
 
 Tests set plain dataclass fields (`sandbox.faults.post.error_5xx_rate = 1.0`); the
 server asks `Faults` for a draw on every clone request: "post" and "get" for the two
-Clone Store API calls, "instant_site" for both Instant Site calls (token and clone). Draws come from one seeded
+Clone Store API calls, "instant_site" for both Instant Site calls (token and clone),
+"create_store" for POST /api/v3/stores. Draws come from one seeded
 generator behind a lock, so a run with the same seed and the same request order
 injects the same faults. A rate of 0 draws nothing, so switching one fault on does
 not change the draws of another.
@@ -24,7 +25,8 @@ MALFORMED = "malformed"
 SLOW = "slow"
 ERROR_CODE = "error_code"
 
-ENDPOINTS = ("post", "get", "instant_site")  # the EndpointFaults fields of Faults
+ENDPOINTS = ("post", "get", "instant_site", "create_store")  # the EndpointFaults fields of Faults
+ANSWER_LOST = "answer_lost"
 
 
 @dataclass
@@ -36,6 +38,8 @@ class EndpointFaults:
     slow_seconds: float = 5.0
     drop_rate: float = 0.0  # close the connection without a response
     malformed_rate: float = 0.0  # 200 with a body that is not JSON
+    # create_store only: the store is made, then the connection closes without an answer.
+    answer_lost_rate: float = 0.0
     # Clone Store POST only: errorCodes answered next, one per request that passes pre-flight.
     error_codes: list[str] = field(default_factory=list)
 
@@ -45,6 +49,7 @@ class Faults:
     post: EndpointFaults = field(default_factory=EndpointFaults)
     get: EndpointFaults = field(default_factory=EndpointFaults)
     instant_site: EndpointFaults = field(default_factory=EndpointFaults)  # error_codes unused
+    create_store: EndpointFaults = field(default_factory=EndpointFaults)  # POST /stores; error_codes unused
     failed_ticket_rate: float = 0.0  # new tickets end FAILED instead of COMPLETED
     stuck_ticket_rate: float = 0.0  # new tickets stay IN_PROGRESS forever
     # e.g. {"post.5xx": 3, "instant_site.429": 1, "ticket.failed": 1}
@@ -65,6 +70,7 @@ class Faults:
             self.post = EndpointFaults()
             self.get = EndpointFaults()
             self.instant_site = EndpointFaults()
+            self.create_store = EndpointFaults()
             self.failed_ticket_rate = 0.0
             self.stuck_ticket_rate = 0.0
             self.counts.clear()
@@ -72,7 +78,7 @@ class Faults:
     # ---- draws used by the server --------------------------------------------
 
     def endpoint(self, name: str) -> EndpointFaults:
-        """The faults of "post", "get" or "instant_site"."""
+        """The faults of "post", "get", "instant_site" or "create_store"."""
         if name not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {name!r}")
         return getattr(self, name)
@@ -84,6 +90,13 @@ class Faults:
             self._count(f"{name}.{SLOW}")
             return max(0.0, float(ep.slow_seconds))
         return None
+
+    def draw_answer_lost(self, name: str) -> bool:
+        """Whether the work is done but its answer never sent (create_store)."""
+        if self._hit(self.endpoint(name).answer_lost_rate):
+            self._count(f"{name}.{ANSWER_LOST}")
+            return True
+        return False
 
     def draw_request_fault(self, name: str) -> str | None:
         """One of DROP, ERROR_5XX, RATE_429, MALFORMED, or None."""
@@ -139,8 +152,10 @@ class Faults:
             if key in ENDPOINTS:
                 if not isinstance(value, dict):
                     raise ValueError(f"{key} must be an object")
-                if key == "instant_site" and "error_codes" in value:
-                    raise ValueError("instant_site.error_codes: errorCodes are for the Clone Store POST only")
+                if key in ("instant_site", "create_store") and "error_codes" in value:
+                    raise ValueError(f"{key}.error_codes: errorCodes are for the Clone Store POST only")
+                if key != "create_store" and "answer_lost_rate" in value:
+                    raise ValueError(f"{key}.answer_lost_rate: lost answers are for create_store only")
                 nested[key] = {k: _check(EndpointFaults, f"{key}.{k}", k, v) for k, v in value.items()}
             elif key in ("failed_ticket_rate", "stuck_ticket_rate"):
                 top[key] = _check(Faults, key, key, value)

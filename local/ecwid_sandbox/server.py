@@ -40,12 +40,18 @@ from .stores import (
     STORE_SETTINGS,
     CloneError,
     InstantSiteError,
+    StoreCreationError,
     StoreRegistry,
     seed_default_stores,
 )
 
 API_PREFIX = "/api/v3"
 CLONE_PATH = API_PREFIX + "/stores/clone"
+STORES_PATH = API_PREFIX + "/stores"  # create a store (POST), is an e-mail taken (GET ?email=)
+CREATE_STORE_FAULTS = "create_store"
+# The app scopes of the store-creation endpoints (Partner API).
+CREATE_STORES = "create_stores"
+READ_STORES = "read_stores"
 INSTANT_SITE_PREFIX = "/instantsite/api/v1"  # stands for https://vuega.ecwid.com/api/v1
 INSTANT_SITE_TOKEN_PATH = INSTANT_SITE_PREFIX + "/oauth/token"
 _INSTANT_SITE_CLONE_PATH = re.compile(re.escape(INSTANT_SITE_PREFIX) + r"/([0-9]{1,18})/clone")
@@ -71,6 +77,9 @@ class SandboxConfig:
     # Ecwid's minute; a local run that shrinks its waits shrinks this alike (0.1: a 6 s "minute").
     rate_limit_window_seconds: float = 60.0
     instant_site_token_seconds: int = 3600  # Instant Site access token lifetime (expiresIn)
+    # The partner app's scopes for creating stores; False: the partner's plan does not allow it (402).
+    app_scopes: tuple[str, ...] = (CREATE_STORES, READ_STORES)
+    store_creation_allowed: bool = True
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
 
@@ -205,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             instant_site_clone = _INSTANT_SITE_CLONE_PATH.fullmatch(url.path)
             if url.path == CLONE_PATH and method in ("GET", "POST"):
                 self._clone_endpoint(method)
+            elif url.path == STORES_PATH and method in ("GET", "POST"):
+                self._stores_endpoint(method)
             elif url.path == INSTANT_SITE_TOKEN_PATH and method == "POST":
                 self._instant_site_token()
             elif instant_site_clone and method == "POST":
@@ -376,6 +387,61 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"errorMessage": f"Ticket {ticket[:100]} not found"})
             return
         self._send_json(200, answer)
+
+    # ---- creating stores (Partner API, REST v3) ----------------------------------
+
+    def _stores_endpoint(self, method: str) -> None:
+        """POST /stores?returnApiToken=true {"merchant": {...}}; GET /stores?email=."""
+        sbx = self.server.sandbox
+        if not self._passes_gateway(self.headers.get(CLIENT_ID_HEADER) or "", CREATE_STORE_FAULTS):
+            return
+        if not self._authorized():
+            self._send_json(403, {"errorCode": "FORBIDDEN", "errorMessage": "Application is not authorized"})
+            return
+        needed = CREATE_STORES if method == "POST" else READ_STORES
+        if needed not in sbx.config.app_scopes:
+            self._send_json(403, {"errorCode": "FORBIDDEN", "errorMessage": f"The app has no {needed} scope"})
+            return
+        if method == "GET":
+            email = self._query.get("email") or ""
+            # Ecwid's own answer: an empty object when the e-mail has a store, 404 when not.
+            if email and sbx._registry.has_owner_email(email):
+                self._send_json(200, {})
+            else:
+                self._send_json(404, {"errorMessage": "Store not found"})
+            return
+        if not sbx.config.store_creation_allowed:
+            self._send_json(402, {"errorCode": "PAYMENT_REQUIRED", "errorMessage": "Your plan does not allow creating stores"})
+            return
+        try:
+            email, name, ip = self._merchant_body()
+            store_id, token = sbx._registry.create_store(email, name, ip)
+        except StoreCreationError as exc:
+            self._send_json(exc.status, exc.body())
+            return
+        self._entry["storeId"] = store_id
+        if sbx.faults.draw_answer_lost(CREATE_STORE_FAULTS):
+            self._entry["fault"] = "answer_lost"
+            self.close_connection = True  # made, and no answer: the client sees the connection close
+            return
+        answer: dict = {"id": store_id}
+        if self._query.get("returnApiToken", "").lower() == "true":
+            answer["token"] = token
+        self._send_json(200, answer)
+
+    def _merchant_body(self) -> tuple[str, str, str | None]:
+        try:
+            data = json.loads(self._body)
+        except ValueError:
+            raise StoreCreationError(400, "INVALID_REQUEST", "Request body must be JSON") from None
+        merchant = data.get("merchant") if isinstance(data, dict) else None
+        if not isinstance(merchant, dict):
+            raise StoreCreationError(400, "INVALID_REQUEST", "Field merchant is required and must be an object")
+        password = merchant.get("password")
+        if password is not None and (not isinstance(password, str) or len(password) < 6):
+            raise StoreCreationError(400, "INVALID_PASSWORD", "merchant.password must have at least 6 characters")
+        ip = merchant.get("ip")
+        return merchant.get("email"), merchant.get("name"), ip if isinstance(ip, str) else None
 
     # ---- the Instant Site API -----------------------------------------------------
 
@@ -607,6 +673,10 @@ class EcwidSandbox:
 
     def store(self, store_id: int) -> dict:
         return self._registry.snapshot(store_id)
+
+    def created_stores(self, email: str | None = None) -> list[int]:
+        """Ids of the stores POST /api/v3/stores made (for one owner e-mail, or all)."""
+        return self._registry.created_stores(email)
 
     def accepted_clones(self, target_store_id: int | None = None) -> int:
         return self._registry.accepted_clones(target_store_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import re
 import secrets
 import threading
 import time
@@ -60,6 +61,9 @@ ERRORS: dict[str, tuple[int, str]] = {
 TARGET_NOT_RESPONDING_MESSAGE = "Target store failed to respond"
 
 FIRST_ENTITY_ID = 100_000_000
+FIRST_CREATED_STORE_ID = 60_000_001  # stores made by POST /api/v3/stores
+# Close to what Ecwid accepts: something@domain.tld, no spaces.
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 
 # The app scopes Clone Instant Site needs; a store's token may lack either (403).
 MANAGE_INSTANT_SITE = "manage_instant_site"
@@ -83,6 +87,19 @@ class CloneError(Exception):
 
     def body(self) -> dict:
         return {"success": False, "errorCode": self.code, "errorMessage": self.message}
+
+
+class StoreCreationError(Exception):
+    """A refusal of POST /api/v3/stores, answered as {"errorCode", "errorMessage"} with its status."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict:
+        return {"errorCode": self.code, "errorMessage": self.message}
 
 
 class InstantSiteError(Exception):
@@ -117,6 +134,7 @@ class Store:
     instant_site_scopes: frozenset[str] = frozenset(INSTANT_SITE_SCOPES)
     # {"source", "draft", "published", "clones"} once an Instant Site clone came in, else None.
     instant_site: dict | None = None
+    owner: dict | None = None  # {"email", "name", "ip"} of a store made by POST /stores
 
     def snapshot(self) -> dict:
         # No secret token here: the admin API serves snapshots (see EcwidSandbox.store_secret_token).
@@ -136,6 +154,7 @@ class Store:
             "cloneSeconds": self.clone_seconds,
             "instantSiteScopes": sorted(self.instant_site_scopes),
             "instantSite": None if self.instant_site is None else dict(self.instant_site),
+            "owner": None if self.owner is None else dict(self.owner),
         }
 
 
@@ -166,6 +185,8 @@ class StoreRegistry:
         self._rng = random.Random(seed)
         self._seed = seed
         self._secret_tokens: dict[str, int] = {}  # secret token -> store id
+        self._owner_emails: dict[str, int] = {}  # lower-cased owner e-mail -> store id
+        self._next_store_id = FIRST_CREATED_STORE_ID
         self._access_tokens: dict[str, tuple[int, float]] = {}  # token -> (store id, monotonic expiry)
 
     # ---- stores -------------------------------------------------------------
@@ -243,6 +264,39 @@ class StoreRegistry:
                 clone_seconds=clone_seconds,
                 secret_token=secret_token,
                 instant_site_scopes=frozenset(instant_site_scopes),
+            )
+
+    def create_store(self, email: str, name: str, ip: str | None = None) -> tuple[int, str]:
+        """A new empty store for a merchant (POST /api/v3/stores): (its id, its secret token).
+
+        StoreCreationError 409 for an e-mail that has a store, 400 for a bad one.
+        """
+        if not isinstance(email, str) or len(email) > 254 or not _EMAIL.fullmatch(email):
+            raise StoreCreationError(400, "INVALID_EMAIL", f"Invalid e-mail: {str(email)[:80]!r}")
+        if not isinstance(name, str) or not name.strip():
+            raise StoreCreationError(400, "INVALID_NAME", "merchant.name is required")
+        with self._lock:
+            if email.lower() in self._owner_emails:
+                raise StoreCreationError(409, "EMAIL_ALREADY_EXISTS", f"Account with email {email} already exists")
+            store_id = self._next_store_id
+            self._next_store_id += 1
+            token = "secret_" + secrets.token_hex(16)
+            # New stores come with sample items, like every store Ecwid makes.
+            self.add_store(store_id, demo_products=2, demo_categories=1, secret_token=token)
+            self._stores[store_id].owner = {"email": email, "name": name, "ip": ip}
+            self._owner_emails[email.lower()] = store_id
+            return store_id, token
+
+    def has_owner_email(self, email: str) -> bool:
+        with self._lock:
+            return email.lower() in self._owner_emails
+
+    def created_stores(self, email: str | None = None) -> list[int]:
+        """Ids of the stores made by POST /stores (for one owner e-mail, or all)."""
+        with self._lock:
+            return sorted(
+                s.store_id for s in self._stores.values()
+                if s.owner is not None and (email is None or s.owner["email"].lower() == email.lower())
             )
 
     def default_secret_token(self, store_id: int) -> str:
