@@ -19,7 +19,8 @@ $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/python -m local clone --source-store-id 1003 --target-store-id 2001 --scope CATALOG --show-mappings 3
+	$(BIN)/python -m local clone --source-store-id 1003 --merchant-email owner@example.com --merchant-name "Ann Owner" \
+		--instant-site draft --scope CATALOG --show-mappings 3
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest

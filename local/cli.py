@@ -36,9 +36,11 @@ positive_int, positive_float = positive(int), positive(float)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    clone = commands.add_parser("clone", help="clone one store into another on the local stack")
+    clone = commands.add_parser("clone", help="clone one store into another (or into a new store for a merchant) on the local stack")
     clone.add_argument("--source-store-id", type=positive_int, required=True)
-    clone.add_argument("--target-store-id", type=positive_int, required=True)
+    clone.add_argument("--target-store-id", type=positive_int, help="an existing store to clone into")
+    _add_merchant_options(clone)
+    clone.add_argument("--signup-id", help="as a signup would name it: one signup, one store (default: a new request)")
     clone.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
     clone.add_argument("--clone-demo-catalog", action="store_true")
     clone.add_argument("--instant-site", choices=["draft", "publish"],
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     signup = commands.add_parser("send-signup", help="put a signup message on the local queue and run the consumer")
     signup.add_argument("--target-store-id", type=positive_int)
+    _add_merchant_options(signup)
     signup.add_argument("--signup-id", help="default: a new one")
     signup.add_argument("--source-store-id", type=positive_int, help="default: the template store (TemplateStoreId)")
     signup.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
@@ -73,6 +76,33 @@ def build_parser() -> argparse.ArgumentParser:
     signup.add_argument("--times", type=positive_int, default=1, help="deliver the message this many times")
     _add_stack_options(signup)
     return parser
+
+
+def _add_merchant_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--merchant-email", help="instead of --target-store-id: create a store for this merchant first")
+    command.add_argument("--merchant-name", help="the merchant's name (with --merchant-email)")
+    command.add_argument("--merchant-ip", help="the merchant's IP, for the store's location defaults (optional)")
+
+
+def _merchant(args: argparse.Namespace) -> dict[str, str] | None:
+    if not args.merchant_email:
+        return None
+    merchant = {"email": args.merchant_email, "name": args.merchant_name}
+    if args.merchant_ip:
+        merchant["ip"] = args.merchant_ip
+    return merchant
+
+
+def _check_target(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str) -> None:
+    """Exactly one of --target-store-id and --merchant-email; a merchant needs a name."""
+    if args.target_store_id is not None and args.merchant_email:
+        parser.error(f"{command}: give --target-store-id or --merchant-email, not both")
+    if args.target_store_id is None and not args.merchant_email:
+        parser.error(f"{command}: --target-store-id or --merchant-email (with --merchant-name) is required")
+    if args.merchant_email and not args.merchant_name:
+        parser.error(f"{command}: --merchant-name is required with --merchant-email")
+    if (args.merchant_name or args.merchant_ip) and not args.merchant_email:
+        parser.error(f"{command}: --merchant-name and --merchant-ip go with --merchant-email")
 
 
 def _add_stack_options(command: argparse.ArgumentParser) -> None:
@@ -87,9 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "api":
         return serve_api(args)
     if args.command == "send-signup":
-        if args.message is None and args.target_store_id is None:
-            parser.error("send-signup: --target-store-id is required (or give a raw --message)")
+        if args.message is None:
+            _check_target(parser, args, "send-signup")
         return send_signup(args)
+    _check_target(parser, args, "clone")
+    if args.request_id and args.signup_id:
+        parser.error("clone: give --request-id or --signup-id, not both")
     if args.source_store_id == args.target_store_id:
         parser.error("--target-store-id: must differ from --source-store-id")
     credentials = None
@@ -103,34 +136,48 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
     poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
-    request = {
-        "sourceStoreId": args.source_store_id,
-        "targetStoreId": args.target_store_id,
-        "scope": args.scope,
-        "cloneDemoCatalog": args.clone_demo_catalog,
-    }
+    merchant = _merchant(args)
+    request: dict[str, Any] = {"sourceStoreId": args.source_store_id}
+    if merchant:
+        request["merchant"] = merchant
+    else:
+        request["targetStoreId"] = args.target_store_id
+    request.update(scope=args.scope, cloneDemoCatalog=args.clone_demo_catalog)
     if args.instant_site:
         request["instantSite"] = {"draft": args.instant_site == "draft"}
     started = time.monotonic()
     say(f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})")
     with _local_stack(args, poll_scale=poll_scale, ecwid_base_url=args.ecwid_base_url, credentials=credentials,
                       deadline_seconds=args.deadline_seconds) as stack:
-        from ecwid_cloner.models import clone_id_for
+        from ecwid_cloner.models import clone_id_for, clone_id_for_merchant
 
-        if args.instant_site and stack.sandbox:
+        if args.instant_site and stack.sandbox and not merchant:
             # What an operator does once per store: its secret_token into its own secret.
+            # (A store created for a merchant has its token kept by CreateStore.)
             stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
-        clone_id = clone_id_for(args.target_store_id, args.request_id or str(uuid.uuid4()))
-        say(f"Clone {clone_id}: store {args.source_store_id} -> store {args.target_store_id}, "
+        key = f"signup-{args.signup_id}" if args.signup_id else args.request_id
+        if merchant:
+            clone_id = clone_id_for_merchant(merchant["email"], key or str(uuid.uuid4()))
+            into = f"a new store for {merchant['email']}"
+        else:
+            clone_id = clone_id_for(args.target_store_id, key or str(uuid.uuid4()))
+            into = f"store {args.target_store_id}"
+        say(f"Clone {clone_id}: store {args.source_store_id} -> {into}, "
             f"scope {args.scope or 'CATALOG+STORE_SETTINGS'}, poll scale {poll_scale}")
+        origin = {"signupId": args.signup_id} if args.signup_id else {"requestId": args.request_id} if args.request_id else {}
+        stack.record_intent(clone_id, request, origin)  # as the API and the signup consumer do
         execution_arn = stack.start_clone(clone_id, request)
         stack.wait(execution_arn, on_event=print_progress)
         job = stack.job(clone_id) or {}
-        if job.get("status") == "COMPLETED" and args.show_mappings > 0:
-            print_mappings(stack, clone_id, args.target_store_id, args.show_mappings)
+        target = _int_or_none(job.get("targetStoreId"))
+        if job.get("status") == "COMPLETED" and args.show_mappings > 0 and target:
+            print_mappings(stack, clone_id, target, args.show_mappings)
+        events = [event["detail-type"] for event in stack.delivered_events(clone_id)]
+        say(f"Events delivered: {', '.join(events) or 'none'}")
     summary = {
         "cloneId": clone_id,
         "status": job.get("status"),
+        "targetStoreId": target,
         "ticket": job.get("ticket"),
         "products": _int_or_none(job.get("products")),
         "categories": _int_or_none(job.get("categories")),
@@ -140,6 +187,7 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
     }
     if "instantSite" in job:
         summary["instantSite"] = job["instantSite"]
+    summary["events"] = events
     print(json.dumps(summary), flush=True)
     return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
 
@@ -200,7 +248,12 @@ def send_signup(args: argparse.Namespace) -> int:
     if args.message is not None:
         message: Any = args.message
     else:
-        message = {"signupId": args.signup_id or f"signup-{uuid.uuid4()}", "targetStoreId": args.target_store_id}
+        message = {"signupId": args.signup_id or f"signup-{uuid.uuid4()}"}
+        merchant = _merchant(args)
+        if merchant:
+            message["merchant"] = merchant
+        else:
+            message["targetStoreId"] = args.target_store_id
         if args.source_store_id:
             message["sourceStoreId"] = args.source_store_id
         if args.scope:
@@ -222,16 +275,19 @@ def send_signup(args: argparse.Namespace) -> int:
             say(f"Waiting for clone {execution['name']}")
             stack.wait(execution["executionArn"], on_event=print_progress)
             jobs.append(stack.job(execution["name"]) or {})
-    job = jobs[0] if jobs else {}
+        job = jobs[0] if jobs else {}
+        events = [event["detail-type"] for event in stack.delivered_events(job.get("cloneId"))] if job else []
     summary = {
         "signupId": _signup_id(message),
         "cloneId": job.get("cloneId"),
         "status": job.get("status"),
+        "targetStoreId": _int_or_none(job.get("targetStoreId")),
         "executions": len(executions),
         "deadLetters": len(dead),
         "products": _int_or_none(job.get("products")),
         "categories": _int_or_none(job.get("categories")),
         "errorCode": job.get("errorCode"),
+        "events": events,
         "seconds": round(time.monotonic() - started, 2),
     }
     print(json.dumps(summary), flush=True)
@@ -252,13 +308,21 @@ def print_progress(event: dict[str, Any]) -> None:
     kind = event["type"]
     if kind.endswith("StateEntered"):
         name = event["stateEnteredEventDetails"]["name"]
-        if name in ("WaitForClone", "RouteByStatus"):
+        if name in ("WaitForClone", "RouteByStatus", "RouteByTarget"):
             return  # the previous line already said where it goes and how long
         say(f"-> {name}")
     elif kind in ("LambdaFunctionSucceeded", "TaskSucceeded"):
         details = event.get("lambdaFunctionSucceededEventDetails") or event.get("taskSucceededEventDetails") or {}
         state = json.loads(details.get("output") or "{}")
+        if "detailType" in state:  # DescribeOutcome
+            say(f"   event {state['detailType']}: {json.dumps(state.get('detail'))}")
+            return
+        if "Entries" in state:  # the native PutEvents
+            say(f"   published, event id {(state['Entries'] or [{}])[0].get('EventId')}")
+            return
         line = f"   status {state.get('status')}"
+        if state.get("store"):
+            line = f"   created store {state['store']['storeId']} (token kept: {state['store']['tokenSaved']})"
         if state.get("ticket"):
             line += f", ticket {state['ticket']}"
         poll = state.get("poll") or {}

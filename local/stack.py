@@ -188,7 +188,26 @@ class LocalStack:
                 SecretString=json.dumps({"clientId": client_id, "clientSecret": client_secret}),
             )["ARN"]
             physical[logical_id] = arn
+
+        events = boto3.client("events")
+        for logical_id in self.template.resources("AWS::Events::EventBus"):
+            name = f"{STACK}-events"
+            physical[logical_id] = name
+            physical[f"{logical_id}.Arn"] = events.create_event_bus(Name=name)["EventBusArn"]
+            self._deliver_events_to_a_queue(events, sqs, name)
         return physical
+
+    def _deliver_events_to_a_queue(self, events, sqs, bus_name: str) -> None:
+        """What a subscriber would set up: a rule on the bus for store-cloner's events,
+        delivering to a queue that ``delivered_events`` reads."""
+        url = sqs.create_queue(QueueName=f"{STACK}-delivered-events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule = f"{STACK}-outcomes"
+        events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps({"source": ["store-cloner"]}))
+        events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": "delivered-events", "Arn": arn}])
+        self._delivered_queue_url = url
+        self._delivered: list[dict[str, Any]] = []
+        self._delivered_lock = threading.Lock()
 
     def _apply_function_env(self, environment: dict[str, Any], physical: dict[str, str]) -> None:
         env = {name: str(self.template.resolve(value, physical)) for name, value in environment.items()}
@@ -250,8 +269,10 @@ class LocalStack:
 
     def clone(self, request: dict[str, Any], clone_id: str | None = None, timeout: float = 600) -> "CloneRun":
         """Run one clone to its end and gather what it left: execution, history, job."""
-        from ecwid_cloner.models import clone_id_for
+        from ecwid_cloner.models import clone_id_for, clone_id_for_merchant
 
+        if clone_id is None and "merchant" in request:
+            clone_id = clone_id_for_merchant(request["merchant"]["email"], str(uuid.uuid4()))
         clone_id = clone_id or clone_id_for(int(request["targetStoreId"]), str(uuid.uuid4()))
         request = {"scope": None, "cloneDemoCatalog": False, **request}
         arn = self.start_clone(clone_id, request)
@@ -314,6 +335,17 @@ class LocalStack:
         return boto3.resource("dynamodb").Table(self.jobs_table).get_item(
             Key={"cloneId": clone_id}, ConsistentRead=True
         ).get("Item")
+
+    def record_intent(self, clone_id: str, request: dict[str, Any], origin: dict[str, str] | None = None) -> None:
+        """Record the job as the entry points do before they start an execution."""
+        import boto3
+
+        from ecwid_cloner.jobs import JobsRepository
+        from ecwid_cloner.models import CloneRequest
+
+        JobsRepository(boto3.resource("dynamodb").Table(self.jobs_table)).record_intent(
+            clone_id, CloneRequest.from_state(request), origin
+        )
 
     def put_store_secret(self, store_id: int, secret_token: str) -> None:
         """Keep a store's secret_token where the Instant Site step reads it: {StoreSecretPrefix}{storeId}."""
@@ -412,6 +444,23 @@ class LocalStack:
                 else:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return counts
+
+    def delivered_events(self, clone_id: str | None = None) -> list[dict[str, Any]]:
+        """The events the bus delivered so far (for one clone, or all), in delivery order."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        with self._delivered_lock:
+            while True:
+                messages = sqs.receive_message(
+                    QueueUrl=self._delivered_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    self._delivered.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=self._delivered_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return [e for e in self._delivered if clone_id is None or e.get("detail", {}).get("cloneId") == clone_id]
 
     def dead_letters(self) -> list[str]:
         """Bodies of the messages in the signup dead-letter queue (left in place)."""

@@ -1,7 +1,7 @@
 """RecordFailure: write a caught error on the job, for the Fail state to report."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
-from ecwid_cloner.telemetry import record_instant_site, record_outcome
+from ecwid_cloner.telemetry import record_event_not_published, record_instant_site, record_outcome
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -9,7 +9,10 @@ from ecwid_cloner.telemetry import record_instant_site, record_outcome
 def lambda_handler(event: dict, context) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_steps().record_failure(event)
-    if "instantSite" in state:  # the store clone stands; only its Instant Site step failed
+    if "eventNotPublished" in state:  # the outcome stands; its event did not go out
+        logger.warning("Event not published", extra=state["eventNotPublished"])
+        record_event_not_published()
+    elif "instantSite" in state:  # the store clone stands; only its Instant Site step failed
         logger.warning("Instant Site clone failed", extra={"instantSite": state["instantSite"]})
         record_instant_site(state)
     else:

@@ -24,7 +24,7 @@ def start_clone_for(record: SQSRecord) -> str:
     except ValueError as bad:  # pydantic's ValidationError is a ValueError
         logger.warning("Bad signup message", extra={"messageId": record.message_id, "problems": str(bad)})
         raise
-    job, started = runtime.clone_launcher().launch(request, f"signup-{signup.signupId}")
+    job, started = runtime.clone_launcher().launch(request, signup_id=signup.signupId)
     logger.info("Signup clone", extra={"signupId": signup.signupId, "cloneId": job["cloneId"], "started": started})
     return job["cloneId"]
 

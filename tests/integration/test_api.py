@@ -415,9 +415,24 @@ BAD_STORE_IDS = [  # (value, reason, test id)
     (True, "valid integer", "true"),
     (None, "valid integer", "null"),
 ]
+MERCHANT = {"email": "owner@example.com", "name": "Ann Owner"}
 BAD_BODIES = [
     *[pytest.param({**VALID, field: value}, field, reason, id=f"{field}={name}")
-      for field in ("sourceStoreId", "targetStoreId") for value, reason, name in BAD_STORE_IDS],
+      for field in ("sourceStoreId", "targetStoreId") for value, reason, name in BAD_STORE_IDS
+      if (field, name) != ("targetStoreId", "null")],
+    # A null target is no target: one of targetStoreId and merchant is required.
+    pytest.param({**VALID, "targetStoreId": None}, "targetStoreId", "required", id="targetStoreId=null"),
+    pytest.param({**VALID, "merchant": MERCHANT}, "targetStoreId", "not both", id="target and merchant"),
+    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "email": "owner.example.com"}},
+                 "merchant.email", "e-mail address", id="merchant email bad"),
+    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "password": "secret123"}},
+                 "merchant.password", "extra inputs", id="merchant password"),
+    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "name": "  "}},
+                 "merchant.name", "at least 1 character", id="merchant name blank"),
+    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": "300.1.1.1"}},
+                 "merchant.ip", "ip", id="merchant ip bad"),
+    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {"email": "owner@example.com"}},
+                 "merchant.name", "required", id="merchant without name"),
     pytest.param({"sourceStoreId": REFUSING_TARGET, "targetStoreId": REFUSING_TARGET}, "targetStoreId",
                  "differ from sourceStoreId", id="target equals source"),
     pytest.param({**VALID, "scope": "EVERYTHING"}, "scope", "'CATALOG' or 'STORE_SETTINGS'", id="scope unknown"),

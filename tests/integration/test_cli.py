@@ -12,7 +12,7 @@ import pytest
 from local.ecwid_sandbox import EcwidSandbox, SandboxConfig
 from local.template_model import ROOT
 
-SUMMARY_KEYS = {"cloneId", "status", "ticket", "products", "categories", "errorCode", "errorMessage", "seconds"}
+SUMMARY_KEYS = {"cloneId", "status", "targetStoreId", "ticket", "products", "categories", "errorCode", "errorMessage", "seconds", "events"}
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -26,7 +26,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
 def summary(result: subprocess.CompletedProcess) -> dict:
     last = result.stdout.strip().splitlines()[-1]
     data = json.loads(last)
-    assert set(data) == SUMMARY_KEYS
+    assert set(data) - {"instantSite"} == SUMMARY_KEYS  # instantSite: when it was asked for
     return data
 
 
@@ -98,7 +98,11 @@ def test_failed_clone_exits_1_with_the_ecwid_code():
         (["--source-store-id", "1003", "--target-store-id", "1003"], {}, "--target-store-id"),
         (["--source-store-id", "-4", "--target-store-id", "2001"], {}, "--source-store-id"),
         (["--source-store-id", "abc", "--target-store-id", "2001"], {}, "--source-store-id"),
-        (["--source-store-id", "1003"], {}, "--target-store-id"),
+        (["--source-store-id", "1003"], {}, "--target-store-id or --merchant-email"),
+        (["--source-store-id", "1003", "--target-store-id", "2001", "--merchant-email", "a@example.com",
+          "--merchant-name", "A"], {}, "not both"),
+        (["--source-store-id", "1003", "--merchant-email", "a@example.com"], {}, "--merchant-name"),
+        (["--source-store-id", "1003", "--target-store-id", "2001", "--merchant-name", "A"], {}, "--merchant-email"),
         (["--source-store-id", "1003", "--target-store-id", "2001", "--scope", "EVERYTHING"], {}, "--scope"),
         (["--source-store-id", "1003", "--target-store-id", "2001", "--poll-scale", "0"], {}, "--poll-scale"),
         (["--source-store-id", "1003", "--target-store-id", "2001", "--ecwid-base-url", "http://127.0.0.1:9"],
@@ -113,6 +117,24 @@ def test_bad_arguments_exit_2_naming_the_argument(args, env, names):
     assert result.stdout == ""  # nothing was started
 
 
+def test_a_merchant_in_a_ready_store_out(tmp_path):
+    """The issue's own command: a store created, cloned, its Instant Site cloned with its own token."""
+    log_file = tmp_path / "lambda.log"
+    result = run_cli("clone", "--source-store-id", "1003", "--merchant-email", "owner@example.com",
+                     "--merchant-name", "Ann Owner", "--instant-site", "draft", "--sandbox-clone-seconds", "2",
+                     "--log-file", str(log_file))
+
+    assert result.returncode == 0, result.stderr
+    data = summary(result)
+    assert data["status"] == "COMPLETED" and data["products"] == 500
+    assert data["targetStoreId"] and data["targetStoreId"] not in range(2001, 2301), "a new store, not a seeded one"
+    assert data["instantSite"] == {"status": "COMPLETED", "draft": True}
+    assert data["events"] == ["Store Created", "Clone Completed"]
+    assert "-> CreateStore" in result.stdout and f"created store {data['targetStoreId']}" in result.stdout
+    # The new store's token is a sandbox secret: never printed, never logged.
+    assert "secret_" not in result.stdout + result.stderr + log_file.read_text()
+
+
 def test_send_signup_delivered_twice_clones_once(tmp_path):
     result = run_cli("send-signup", "--target-store-id", "2005", "--signup-id", "acme-0001", "--times", "2",
                      "--sandbox-clone-seconds", "2")
@@ -121,6 +143,16 @@ def test_send_signup_delivered_twice_clones_once(tmp_path):
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert (data["status"], data["executions"], data["deadLetters"]) == ("COMPLETED", 1, 0)
     assert data["signupId"] == "acme-0001" and data["products"] == 500
+
+
+def test_a_merchant_signup_delivered_twice_makes_one_store():
+    result = run_cli("send-signup", "--merchant-email", "twice@example.com", "--merchant-name", "Bo Twice",
+                     "--signup-id", "acme-0003", "--times", "2", "--sandbox-clone-seconds", "2")
+
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (data["status"], data["executions"], data["deadLetters"]) == ("COMPLETED", 1, 0)
+    assert data["targetStoreId"] and data["events"] == ["Store Created", "Clone Completed"]
 
 
 def test_send_signup_with_a_bad_message_ends_in_the_dead_letter_queue():

@@ -8,7 +8,7 @@ import pytest
 
 from ecwid_cloner.config import Settings
 from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
-from ecwid_cloner.models import CloneRequest, CloneStatus, clone_id_for
+from ecwid_cloner.models import CloneRequest, CloneStatus, Merchant, clone_id_for, clone_id_for_merchant
 
 EXECUTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
@@ -25,9 +25,30 @@ def test_clone_request_from_state_converts_ids_and_defaults():
     assert request == CloneRequest(1003, 9001, scope=None, clone_demo_catalog=False)
 
 
-def test_clone_request_from_state_needs_both_stores():
-    with pytest.raises(KeyError):
+def test_clone_request_from_state_needs_a_source_and_a_target_or_a_merchant():
+    with pytest.raises(ValueError, match="targetStoreId or a merchant"):
         CloneRequest.from_state({"sourceStoreId": 1})
+    with pytest.raises(KeyError):
+        CloneRequest.from_state({"targetStoreId": 1})
+
+
+def test_a_merchant_request_round_trips_and_gets_its_target_once_created():
+    request = CloneRequest(1003, None, scope="CATALOG", merchant=Merchant("ann@example.com", "Ann", "203.0.113.9"))
+    state = request.to_state()
+    assert "targetStoreId" not in state, "absent, so the state machine routes to CreateStore"
+    assert state["merchant"] == {"email": "ann@example.com", "name": "Ann", "ip": "203.0.113.9"}
+    assert CloneRequest.from_state(state) == request
+    created = request.with_target(60000001)
+    assert created.target == 60000001 and CloneRequest.from_state(created.to_state()) == created
+    with pytest.raises(ValueError, match="CreateStore"):
+        _ = request.target
+
+
+def test_one_signup_one_merchant_clone_id_whatever_the_case_of_the_email():
+    first = clone_id_for_merchant("Ann@Example.com", "signup-1")
+    assert first == clone_id_for_merchant("ann@example.com ", "signup-1")
+    assert first != clone_id_for_merchant("ann@example.com", "signup-2")
+    assert EXECUTION_NAME.fullmatch(first) and first.startswith("new-")
 
 
 @pytest.mark.parametrize(("status", "finished"), [("QUEUED", False), ("IN_PROGRESS", False), ("COMPLETED", True), ("FAILED", True)])

@@ -11,7 +11,8 @@ from typing import Any
 PUBLIC_JOB_FIELDS = (
     "cloneId", "status", "sourceStoreId", "targetStoreId", "scope", "cloneDemoCatalog", "ticket",
     "createdAt", "startedAt", "finishedAt", "durationSeconds", "polls", "products", "categories",
-    "errorCode", "errorMessage", "instantSite",
+    "errorCode", "errorMessage", "instantSite", "requestId", "signupId", "merchant", "storeCreatedAt",
+    "storeTokenSaved", "eventFailures",
 )
 
 

@@ -9,22 +9,34 @@ already started instead of starting a second one.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 
 from ecwid_cloner.jobs import JobsRepository
-from ecwid_cloner.models import CloneRequest, clone_id_for
+from ecwid_cloner.models import CloneRequest, Merchant, clone_id_for, clone_id_for_merchant
 
 MAX_BODY_BYTES = 4096  # a clone request is a few dozen bytes; refuse anything much larger
 StoreId = StrictInt  # JSON numbers only: "123" or true are not store IDs
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+# What Ecwid takes as an e-mail (it answers 400 for worse): local@domain.tld, no spaces.
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 
 
-def _differs_from_source(target: int, info: ValidationInfo) -> int:
-    if info.data.get("sourceStoreId") == target:
+def _differs_from_source(target: int | None, info: ValidationInfo) -> int | None:
+    if target is not None and info.data.get("sourceStoreId") == target:
         raise ValueError("must differ from sourceStoreId")
     return target
 
@@ -37,14 +49,47 @@ class InstantSiteOption(BaseModel):
     draft: StrictBool  # true: saved as a draft in the target; false: published at once
 
 
+class MerchantBody(BaseModel):
+    """The owner of a store to create. No password: the owner sets it through Ecwid."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=255)
+    ip: IPvAnyAddress | None = None  # the owner's IP: Ecwid presets the store's location from it
+
+    @field_validator("email")
+    @classmethod
+    def _an_email(cls, email: str) -> str:
+        if not re.fullmatch(EMAIL_PATTERN, email):
+            raise ValueError("must be an e-mail address, like owner@example.com")
+        return email
+
+    def merchant(self) -> Merchant:
+        return Merchant(self.email, self.name, str(self.ip) if self.ip else None)
+
+
+def _target_or_merchant(target: int | None, info: ValidationInfo) -> int | None:
+    """Exactly one of targetStoreId and merchant (which is validated first)."""
+    if "merchant" not in info.data:
+        return target  # a merchant was given and is invalid: its own errors say why
+    if target is not None and info.data["merchant"] is not None:
+        raise ValueError("give targetStoreId or merchant, not both")
+    if target is None and info.data["merchant"] is None:
+        raise ValueError("required: an existing store, or a merchant to create one for")
+    return target
+
+
 class CloneRequestBody(BaseModel):
-    """POST /clones."""
+    """POST /clones: into an existing store (targetStoreId), or into a new one made for a merchant."""
 
     model_config = ConfigDict(extra="forbid")
 
     sourceStoreId: StoreId = Field(gt=0)
-    targetStoreId: StoreId = Field(gt=0)
+    merchant: MerchantBody | None = None  # before targetStoreId: its check reads it
+    targetStoreId: StoreId | None = Field(default=None, gt=0, validate_default=True)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
+    _one_target = field_validator("targetStoreId")(_target_or_merchant)
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
     cloneDemoCatalog: StrictBool = False
     requestId: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
@@ -52,7 +97,8 @@ class CloneRequestBody(BaseModel):
 
     def clone_request(self) -> CloneRequest:
         draft = self.instantSite.draft if self.instantSite else None
-        return CloneRequest(self.sourceStoreId, self.targetStoreId, self.scope, self.cloneDemoCatalog, draft)
+        merchant = self.merchant.merchant() if self.merchant else None
+        return CloneRequest(self.sourceStoreId, self.targetStoreId, self.scope, self.cloneDemoCatalog, draft, merchant)
 
 
 class SignupMessage(BaseModel):
@@ -62,8 +108,10 @@ class SignupMessage(BaseModel):
 
     signupId: str = Field(pattern=REQUEST_ID_PATTERN)
     sourceStoreId: StoreId | None = Field(default=None, gt=0)
-    targetStoreId: StoreId = Field(gt=0)
+    merchant: MerchantBody | None = None  # before targetStoreId: its check reads it
+    targetStoreId: StoreId | None = Field(default=None, gt=0, validate_default=True)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
+    _one_target = field_validator("targetStoreId")(_target_or_merchant)
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
     instantSite: InstantSiteOption | None = None
 
@@ -74,7 +122,8 @@ class SignupMessage(BaseModel):
         if source == self.targetStoreId:
             raise ValueError(f"targetStoreId: must differ from the template store {template_store_id}")
         draft = self.instantSite.draft if self.instantSite else None
-        return CloneRequest(source, self.targetStoreId, self.scope, instant_site_draft=draft)
+        merchant = self.merchant.merchant() if self.merchant else None
+        return CloneRequest(source, self.targetStoreId, self.scope, instant_site_draft=draft, merchant=merchant)
 
 
 class CloneConflictError(Exception):
@@ -91,27 +140,38 @@ class CloneLauncher:
         self._sfn = stepfunctions
         self._state_machine_arn = state_machine_arn
 
-    def launch(self, request: CloneRequest, request_id: str | None) -> tuple[dict[str, Any], bool]:
+    def launch(
+        self, request: CloneRequest, request_id: str | None = None, *, signup_id: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Start the clone (once); returns its job and whether this call started it.
 
-        A request ID seen before returns its clone. Otherwise a target that is
-        being cloned allows no second clone: without a request ID, the running
-        clone of the same source, target and scope is the answer; anything else
-        is a conflict.
+        A request (or signup) ID seen before returns its clone. A request that
+        names a merchant gets a new store, so nothing else can be running into
+        it. Otherwise a target that is being cloned allows no second clone:
+        without a request ID, the running clone of the same source, target and
+        scope is the answer; anything else is a conflict.
         """
-        if request_id is not None:
-            existing = self._jobs.get(clone_id_for(request.target_store_id, request_id))
+        key = f"signup-{signup_id}" if signup_id is not None else request_id
+        origin = {"signupId": signup_id} if signup_id is not None else {"requestId": request_id} if request_id else {}
+        if request.merchant is not None:
+            clone_id = clone_id_for_merchant(request.merchant.email, key or f"auto-{uuid.uuid4()}")
+            return self._record_and_start(clone_id, request, origin)
+        target = request.target
+        if key is not None:
+            existing = self._jobs.get(clone_id_for(target, key))
             if existing is not None:
                 self._start_execution(existing["cloneId"], CloneRequest.from_state(existing))
                 return existing, False
-        running = self._jobs.running_for_target(request.target_store_id)
+        running = self._jobs.running_for_target(target)
         if running is not None:
-            if request_id is None and _same_clone(running, request):
+            if key is None and _same_clone(running, request):
                 self._start_execution(running["cloneId"], CloneRequest.from_state(running))
                 return running, False
             raise CloneConflictError(running)
-        clone_id = clone_id_for(request.target_store_id, request_id or f"auto-{uuid.uuid4()}")
-        job, created = self._jobs.record_intent(clone_id, request)
+        return self._record_and_start(clone_id_for(target, key or f"auto-{uuid.uuid4()}"), request, origin)
+
+    def _record_and_start(self, clone_id: str, request: CloneRequest, origin: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        job, created = self._jobs.record_intent(clone_id, request, origin)
         # Starting again is harmless: the execution name is the clone ID.
         self._start_execution(clone_id, CloneRequest.from_state(job))
         return job, created

@@ -230,6 +230,11 @@ class CloneSteps:
     def record_failure(self, state: dict[str, Any]) -> dict[str, Any]:
         """Record an error the state machine caught; returns the state for the Fail state."""
         code, message = describe_caught_error(state.get("error") or {})
+        if state.get("failedStep") == "EVENTS":
+            # The outcome stands; only its event did not go out. Kept on the job for operators.
+            detail_type = str(state.get("detailType") or "")
+            self.jobs.record_event_failure(state["cloneId"], detail_type, f"{code}: {message}")
+            return {"cloneId": state["cloneId"], "eventNotPublished": {"detailType": detail_type, "errorCode": code}}
         if state.get("failedStep") == "INSTANT_SITE":
             return self._record_instant_site_failure(state, code, message)
         clone_id = state["cloneId"]

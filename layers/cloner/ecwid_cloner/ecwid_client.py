@@ -18,6 +18,7 @@ from ecwid_cloner.errors import (
     EcwidRetryableError,
     EcwidTerminalError,
     error_for_code,
+    is_retryable_status,
 )
 from ecwid_cloner.models import CloneRequest, CloneStatus
 from ecwid_cloner.request_budget import Priority, RequestGate
@@ -172,7 +173,7 @@ def _parse(method: str, response: requests.Response) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        error_class = EcwidTerminalError if 400 <= status < 500 and status not in (408, 425) else EcwidRetryableError
+        error_class = EcwidTerminalError if 400 <= status < 500 and not is_retryable_status(status) else EcwidRetryableError
         code = "MALFORMED_RESPONSE" if status < 300 else f"HTTP_{status}"
         raise error_class(code, f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object", status)
 
@@ -181,7 +182,7 @@ def _parse(method: str, response: requests.Response) -> dict[str, Any]:
         message = str(body.get("errorMessage") or f"HTTP {status}")[:500]
         if error_code:
             raise error_for_code(str(error_code), message, status)
-        if status >= 500 or status in (408, 425):
+        if is_retryable_status(status):
             raise EcwidRetryableError(f"HTTP_{status}", message, status)
         raise EcwidTerminalError(f"HTTP_{status}" if status >= 400 else "REQUEST_REJECTED", message, status)
     return body

@@ -92,6 +92,21 @@ TERMINAL_CODES = frozenset(
     }
 )
 
+# The codes CreateStore ends a clone with (provisioning.py, store_creation.py).
+STORE_CREATION_ERROR_CODES = frozenset({
+    "MERCHANT_EMAIL_EXISTS",
+    "STORE_CREATE_ANSWER_LOST",
+    "INVALID_MERCHANT",
+    "STORE_CREATE_NOT_ALLOWED",
+    "STORE_CREATE_ANSWER_MALFORMED",
+})
+
+
+def is_retryable_status(status: int) -> bool:
+    """An HTTP status worth another try: Ecwid's or a gateway's trouble, not the request's."""
+    return status >= 500 or status in (408, 425)
+
+
 _TICKET_IN_MESSAGE = re.compile(r"ticket\s+([0-9A-Za-z-]{8,})", re.IGNORECASE)
 
 

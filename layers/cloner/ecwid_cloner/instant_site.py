@@ -16,7 +16,7 @@ import requests
 from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
 from ecwid_cloner.credentials import read_secret
 from ecwid_cloner.ecwid_client import new_session, send_with_rate_limit
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, is_retryable_status
 from ecwid_cloner.request_budget import Priority, RequestGate
 
 
@@ -72,7 +72,7 @@ class InstantSiteClient:
         body = _json_object(response) or {}
         message = str(body.get("errorMessage") or f"HTTP {status}")[:300]
         where = "token" if path == "/oauth/token" else "clone"
-        if status >= 500 or status in (408, 425):
+        if is_retryable_status(status):
             raise EcwidRetryableError(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
         raise EcwidTerminalError(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
 

@@ -27,7 +27,9 @@ class JobsRepository:
     def get(self, clone_id: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"cloneId": clone_id}, ConsistentRead=True).get("Item")
 
-    def record_intent(self, clone_id: str, request: CloneRequest) -> tuple[dict[str, Any], bool]:
+    def record_intent(
+        self, clone_id: str, request: CloneRequest, origin: dict[str, str] | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Create the job as STARTING before Ecwid is called.
 
         Returns the job and whether this call created it; an existing job is
@@ -43,12 +45,16 @@ class JobsRepository:
             "intentId": intent_id,
             "status": "STARTING",
             "sourceStoreId": request.source_store_id,
-            "targetStoreId": request.target_store_id,
             "cloneDemoCatalog": request.clone_demo_catalog,
             "polls": 0,
             "createdAt": now,
             "updatedAt": now,
         }
+        if request.target_store_id is not None:  # absent until CreateStore made the store (a sparse index)
+            item["targetStoreId"] = request.target_store_id
+        if request.merchant is not None:  # the store to create; an operator finds it by the e-mail
+            item["merchant"] = request.merchant.to_state()
+        item.update(origin or {})  # requestId or signupId: what the outcome events name
         if request.scope:
             item["scope"] = request.scope
         if request.instant_site_draft is not None:
@@ -86,6 +92,43 @@ class JobsRepository:
             ReturnValues="UPDATED_OLD",
         )
         return int(answer.get("Attributes", {}).get("postAttempts", 0))
+
+    def begin_store_create(self, clone_id: str) -> int:
+        """Count a store-creation POST about to be sent; returns how many earlier attempts got this far.
+
+        Ecwid cannot say which store an e-mail has: a 409 after an earlier POST
+        of ours means our own store, whose answer was lost.
+        """
+        answer = self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression="ADD storeCreateAttempts :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_OLD",
+        )
+        return int(answer.get("Attributes", {}).get("storeCreateAttempts", 0))
+
+    def record_created_store(self, clone_id: str, store_id: int, token_saved: bool) -> None:
+        """The store CreateStore made: from now on the job's target."""
+        now = utc_now()
+        self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression="SET targetStoreId = :t, storeCreatedAt = :now, storeTokenSaved = :saved, updatedAt = :now",
+            ConditionExpression="attribute_exists(cloneId)",
+            ExpressionAttributeValues={":t": store_id, ":now": now, ":saved": token_saved},
+        )
+
+    def record_event_failure(self, clone_id: str, detail_type: str, error: str) -> None:
+        """An outcome event that could not be published: kept on the job for operators."""
+        self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression="SET eventFailures = list_append(if_not_exists(eventFailures, :empty), :failure), updatedAt = :now",
+            ConditionExpression="attribute_exists(cloneId)",
+            ExpressionAttributeValues={
+                ":failure": [{"detailType": detail_type, "error": error[:300], "at": utc_now()}],
+                ":empty": [],
+                ":now": utc_now(),
+            },
+        )
 
     def running_for_target(self, target_store_id: int) -> dict[str, Any] | None:
         """The newest job into this target that has not finished, if any."""

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from ecwid_cloner.clone_service import CloneSteps
     from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
     from ecwid_cloner.instant_site import InstantSiteClient
+    from ecwid_cloner.provisioning import StoreProvisioning
+    from ecwid_cloner.store_creation import EcwidStoreCreator
 
 logger = Logger(service="store-cloner")
 # botocore now, requests when an HTTP client is first built: patching everything
@@ -73,9 +75,45 @@ def ecwid_client() -> EcwidCloneClient:
     return _client_for(load_credentials(settings().credentials_secret))
 
 
+@functools.lru_cache(maxsize=2)
+def _creator_for(credentials: EcwidCredentials) -> EcwidStoreCreator:
+    from ecwid_cloner.store_creation import EcwidStoreCreator
+
+    tracer.patch(["requests"])
+    config = settings()
+    return EcwidStoreCreator(
+        credentials,
+        config.ecwid_base_url,
+        connect_timeout=config.ecwid_connect_timeout,
+        read_timeout=config.ecwid_read_timeout,
+    )
+
+
+def store_creator() -> EcwidStoreCreator:
+    from ecwid_cloner.credentials import load_credentials
+
+    return _creator_for(load_credentials(settings().credentials_secret))
+
+
+@functools.cache
+def store_provisioning() -> StoreProvisioning:
+    from ecwid_cloner.provisioning import StoreProvisioning
+    from ecwid_cloner.store_creation import save_store_token
+
+    secrets = boto3.client("secretsmanager", config=_AWS_CONFIG)
+    prefix = settings().store_secret_prefix
+    return StoreProvisioning(
+        creator_factory=store_creator,
+        jobs=jobs_repository(),
+        save_token=lambda store_id, token: save_store_token(secrets, prefix, store_id, token),
+    )
+
+
 @functools.cache
 def instant_site_client() -> InstantSiteClient:
     from ecwid_cloner.instant_site import InstantSiteClient
+    from ecwid_cloner.provisioning import StoreProvisioning
+    from ecwid_cloner.store_creation import EcwidStoreCreator
 
     tracer.patch(["requests"])
     config = settings()
@@ -117,5 +155,8 @@ def clone_launcher() -> CloneLauncher:
 
 def reset_caches() -> None:
     """Forget every built service (the local stack calls this when it changes the environment)."""
-    for cached in (settings, jobs_repository, mapping_store, _client_for, instant_site_client, clone_steps, clone_launcher):
+    for cached in (
+        settings, jobs_repository, mapping_store, _client_for, _creator_for, store_provisioning,
+        instant_site_client, clone_steps, clone_launcher,
+    ):
         cached.cache_clear()

@@ -14,6 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
+
 NAMESPACE = "StoreCloner"
 SERVICE = {"service": "store-cloner"}
 
@@ -42,9 +44,24 @@ def record_outcome(state: dict[str, Any]) -> None:
         _emit("PollsPerClone", MetricUnit.Count, int(poll.get("attempt", 0)))
     elif state.get("failure"):
         # By Ecwid error code: a wrong request and an Ecwid outage look different.
-        _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=str(state["failure"].get("errorCode") or "UNKNOWN")[:255])
+        code = str(state["failure"].get("errorCode") or "UNKNOWN")[:255]
+        _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=code)
+        if code in STORE_CREATION_ERROR_CODES:
+            _emit("StoreCreationsFailed", MetricUnit.Count, 1)
         if poll.get("attempt"):
             _emit("PollsPerClone", MetricUnit.Count, int(poll["attempt"]))
+
+
+def record_store_created(state: dict[str, Any]) -> None:
+    """StoresCreated; StoreTokensNotSaved when the new store's token could not be kept."""
+    _emit("StoresCreated", MetricUnit.Count, 1)
+    if not (state.get("store") or {}).get("tokenSaved"):
+        _emit("StoreTokensNotSaved", MetricUnit.Count, 1)
+
+
+def record_event_not_published() -> None:
+    """EventsNotPublished: the outcome stands, its event did not go out (the job's eventFailures says which)."""
+    _emit("EventsNotPublished", MetricUnit.Count, 1)
 
 
 def record_instant_site(state: dict[str, Any]) -> None:

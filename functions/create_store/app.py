@@ -1,0 +1,15 @@
+"""CreateStore: make the merchant's new store, keep its token in Secrets Manager, hand the store on."""
+
+from ecwid_cloner.runtime import logger, store_provisioning, tracer
+from ecwid_cloner.telemetry import record_store_created
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context) -> dict:
+    logger.append_keys(cloneId=event.get("cloneId"))
+    state = store_provisioning().create_store(event)
+    # The store ID and whether its token was kept; never the token.
+    logger.info("Store created", extra={"store": state["store"]})
+    record_store_created(state)
+    return state

@@ -1,0 +1,83 @@
+"""CreateStore: a new store for the merchant a request names, before the clone.
+
+One signup, one store, whatever fails: the job counts every POST before it is
+sent, a store once made is recorded on the job before anything else can fail
+the step, and a retry finds it there. Ecwid cannot say which store has an
+e-mail, so a 409 after an earlier POST of this job is our own store whose
+answer was lost: a terminal error an operator resolves (docs/operations.md),
+never a second store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecwid_cloner.errors import EcwidTerminalError
+from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
+from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.outcome_events import STORE_CREATED, event_for
+from ecwid_cloner.store_creation import EcwidStoreCreator, StoreEmailTakenError
+
+MERCHANT_EMAIL_EXISTS = "MERCHANT_EMAIL_EXISTS"
+STORE_CREATE_ANSWER_LOST = "STORE_CREATE_ANSWER_LOST"
+
+
+@dataclass
+class StoreProvisioning:
+    creator_factory: Callable[[], EcwidStoreCreator]  # lazy: the app secret is read only when Ecwid is called
+    jobs: JobsRepository
+    save_token: Callable[[int, str], object]  # (store ID, its secret token) -> where it was written
+
+    def create_store(self, state: dict[str, Any]) -> dict[str, Any]:
+        clone_id = state["cloneId"]
+        request = CloneRequest.from_state(state["request"])
+        if request.merchant is None:
+            raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a request with a merchant")
+        job, _ = self.jobs.record_intent(clone_id, request)
+        if job.get("targetStoreId") is not None:
+            # Made by an earlier run of this step (or execution): go on with it.
+            return self._created(state, request, job)
+        if job["status"] in FINAL_STATUSES:
+            raise EcwidTerminalError(str(job.get("errorCode") or "STORE_NOT_CREATED"), str(job.get("errorMessage") or ""))
+
+        earlier_posts = self.jobs.begin_store_create(clone_id)
+        email = request.merchant.email
+        try:
+            created = self.creator_factory().create_store(request.merchant)
+        except StoreEmailTakenError as taken:
+            if earlier_posts:
+                raise EcwidTerminalError(
+                    STORE_CREATE_ANSWER_LOST,
+                    f"{taken.message}, after an earlier attempt of this signup to create the store went unanswered: "
+                    f"the store was most likely made then. Find the store of {email} in the reseller panel and "
+                    "send the signup again with its targetStoreId",
+                    taken.http_status,
+                ) from None
+            raise EcwidTerminalError(
+                MERCHANT_EMAIL_EXISTS, f"A store with the e-mail {email} exists already: {taken.message}", taken.http_status
+            ) from None
+
+        token_saved = False
+        if created.token:
+            try:
+                self.save_token(created.store_id, created.token)
+                token_saved = True
+            except (ClientError, BotoCoreError):
+                # The store exists: failing now would only POST again and meet a 409.
+                # The clone goes on; the Instant Site step will say the token is missing.
+                token_saved = False
+        self.jobs.record_created_store(clone_id, created.store_id, token_saved)
+        return self._created(state, request, self.jobs.get(clone_id) or job)
+
+    def _created(self, state: dict[str, Any], request: CloneRequest, job: dict[str, Any]) -> dict[str, Any]:
+        store_id = int(job["targetStoreId"])
+        return {
+            "cloneId": state["cloneId"],
+            "request": request.with_target(store_id).to_state(),
+            "store": {"storeId": store_id, "tokenSaved": bool(job.get("storeTokenSaved"))},
+            "event": event_for(job, STORE_CREATED),  # for PublishStoreCreated
+        }

@@ -1,0 +1,129 @@
+"""Create a store for a merchant: Ecwid's POST /api/v3/stores (Partner API), and
+where the new store's token goes (Secrets Manager, under the per-store prefix).
+
+The answer carries the new store's secret token: it is written to the secret
+the Instant Site step reads, and nowhere else (never the state, a log line, an
+event or the jobs table).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from ecwid_cloner.config import DEFAULT_BASE_URL
+from ecwid_cloner.ecwid_client import EcwidCredentials, new_session, send_with_rate_limit
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, is_retryable_status
+from ecwid_cloner.models import Merchant
+from ecwid_cloner.request_budget import Priority, RequestGate
+
+STORES_PATH = "/stores"
+_STORE_ID = re.compile(r"[0-9]{1,18}")
+
+
+@dataclass(frozen=True)
+class CreatedStore:
+    store_id: int
+    token: str | None = field(default=None, repr=False)  # the store's secret token; repr=False: never printed
+
+
+class StoreEmailTakenError(EcwidTerminalError):
+    """409: a store with this e-mail exists (Ecwid does not say which)."""
+
+    def __init__(self, message: str, http_status: int = 409):
+        super().__init__("EMAIL_ALREADY_EXISTS", message, http_status)
+
+
+class EcwidStoreCreator:
+    """The partner app's POST /stores. One attempt per call, like the clone client:
+    the state machine retries what is worth retrying."""
+
+    def __init__(
+        self,
+        credentials: EcwidCredentials,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        max_retry_after_sleep: float = 5.0,
+        session: requests.Session | None = None,
+        gate: RequestGate | None = None,
+    ):
+        self._credentials = credentials
+        self._url = base_url.rstrip("/") + STORES_PATH
+        self._timeout = (connect_timeout, read_timeout)
+        self._max_retry_after_sleep = max_retry_after_sleep
+        self._session = session or new_session()
+        self._gate = gate
+
+    def create_store(self, merchant: Merchant) -> CreatedStore:
+        response = send_with_rate_limit(
+            self._session, "POST", self._url, timeout=self._timeout,
+            max_retry_after_sleep=self._max_retry_after_sleep, gate=self._gate, priority=Priority.NEW,
+            params={"returnApiToken": "true"},
+            json={"merchant": merchant.to_state()},
+            headers=self._credentials.headers(),
+        )
+        status = response.status_code
+        body = _json_object(response)
+        if 200 <= status < 300:
+            return _created_store(body, status)
+        message = _error_message(body, status)
+        if status == 409:
+            raise StoreEmailTakenError(message)
+        if status == 400:
+            raise EcwidTerminalError("INVALID_MERCHANT", message, status)
+        if status in (402, 403):
+            raise EcwidTerminalError("STORE_CREATE_NOT_ALLOWED", message, status)
+        if is_retryable_status(status):
+            raise EcwidRetryableError(f"HTTP_{status}", message, status)
+        raise EcwidTerminalError(f"HTTP_{status}", message, status)
+
+
+def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
+    # Numbers where the docs show numbers, strings where a gateway turned them into strings.
+    raw_id = (body or {}).get("id")
+    if isinstance(raw_id, bool) or not (isinstance(raw_id, int) or (isinstance(raw_id, str) and _STORE_ID.fullmatch(raw_id))):
+        # The store may well exist: POSTing again would only meet a 409. Never re-POST.
+        raise EcwidTerminalError(
+            "STORE_CREATE_ANSWER_MALFORMED", f"Ecwid answered the store creation with HTTP {status} and no store id", status
+        )
+    store_id = int(raw_id)
+    if store_id <= 0:
+        raise EcwidTerminalError("STORE_CREATE_ANSWER_MALFORMED", f"Ecwid answered store id {store_id}", status)
+    token = (body or {}).get("token")
+    return CreatedStore(store_id, token if isinstance(token, str) and token.strip() else None)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error_message(body: dict[str, Any] | None, status: int) -> str:
+    message = (body or {}).get("errorMessage") or (body or {}).get("errorCode") or f"HTTP {status}"
+    return f"Store creation: {str(message)[:300]}"
+
+
+def save_store_token(secretsmanager, prefix: str, store_id: int, token: str) -> str:
+    """Write the store's secret token as ``{prefix}{storeId}`` (the secret the Instant
+    Site step reads); returns the secret's name. A secret already there gets the new value."""
+    name = f"{prefix}{store_id}"
+    value = json.dumps({"secretToken": token})
+    try:
+        secretsmanager.create_secret(
+            Name=name,
+            SecretString=value,
+            Description=f"Ecwid store {store_id}: the app's secret token for it (written by store-cloner's CreateStore)",
+            Tags=[{"Key": "store-cloner:store-id", "Value": str(store_id)}],
+        )
+    except secretsmanager.exceptions.ResourceExistsException:
+        secretsmanager.put_secret_value(SecretId=name, SecretString=value)
+    return name
