@@ -189,25 +189,29 @@ class LocalStack:
             )["ARN"]
             physical[logical_id] = arn
 
-        events = boto3.client("events")
         for logical_id in self.template.resources("AWS::Events::EventBus"):
-            name = f"{STACK}-events"
-            physical[logical_id] = name
-            physical[f"{logical_id}.Arn"] = events.create_event_bus(Name=name)["EventBusArn"]
-            self._deliver_events_to_a_queue(events, sqs, name)
+            self.event_bus_name = f"{STACK}-events"
+            physical[logical_id] = self.event_bus_name
+            physical[f"{logical_id}.Arn"] = self.recreate_event_bus()
         return physical
 
-    def _deliver_events_to_a_queue(self, events, sqs, bus_name: str) -> None:
-        """What a subscriber would set up: a rule on the bus for store-cloner's events,
-        delivering to a queue that ``delivered_events`` reads."""
+    def recreate_event_bus(self) -> str:
+        """The bus, and what a subscriber would set up on it: a rule for store-cloner's
+        events delivering to a queue that ``delivered_events`` reads. Returns the bus ARN."""
+        import boto3
+
+        events, sqs = boto3.client("events"), boto3.client("sqs")
+        bus_arn = events.create_event_bus(Name=self.event_bus_name)["EventBusArn"]
         url = sqs.create_queue(QueueName=f"{STACK}-delivered-events")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         rule = f"{STACK}-outcomes"
-        events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps({"source": ["store-cloner"]}))
-        events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": "delivered-events", "Arn": arn}])
+        events.put_rule(Name=rule, EventBusName=self.event_bus_name, EventPattern=json.dumps({"source": ["store-cloner"]}))
+        events.put_targets(Rule=rule, EventBusName=self.event_bus_name, Targets=[{"Id": "delivered-events", "Arn": arn}])
         self._delivered_queue_url = url
-        self._delivered: list[dict[str, Any]] = []
-        self._delivered_lock = threading.Lock()
+        if not hasattr(self, "_delivered"):
+            self._delivered: list[dict[str, Any]] = []
+            self._delivered_lock = threading.Lock()
+        return bus_arn
 
     def _apply_function_env(self, environment: dict[str, Any], physical: dict[str, str]) -> None:
         env = {name: str(self.template.resolve(value, physical)) for name, value in environment.items()}

@@ -122,14 +122,32 @@ def test_the_secret_never_shows(stack, report):
     status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": 3005})
     stack.api_answers.append(body)
     stack.wait_for_clone(body["cloneId"])
+    # Provisioning too, through faults: new stores whose own tokens are secrets as well.
+    faults = stack.sandbox.faults
+    faults.create_store.error_5xx_rate = faults.instant_site.error_5xx_rate = 0.2
+    faults.create_store.answer_lost_rate = 0.2  # some end STORE_CREATE_ANSWER_LOST: error paths too
+    provisioned = []
+    for index in range(6):
+        merchant = {"email": f"secret-search-{index}@example.com", "name": "Owner"}
+        status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant,
+                                                     "scope": "CATALOG", "instantSite": {"draft": True}})
+        stack.api_answers.append(body)
+        provisioned.append(body["cloneId"])
+    jobs = wait_all(stack, provisioned)
+    tokens = [stack.sandbox.store_secret_token(store) for store in stack.sandbox.created_stores()]
+    assert tokens and any(job["status"] == "COMPLETED" for job in jobs.values())
 
     places = {"lambda log": stack.log_path.read_text()}
+    places["events delivered"] = json.dumps(stack.delivered_events())
     places["api answers"] = json.dumps(stack.api_answers)
     histories = [json.dumps(stack.history(e["executionArn"]), default=str) for e in stack.executions()]
     places["execution histories"] = "\n".join(histories)
     places["jobs table"] = json.dumps([stack.job(e["name"]) for e in stack.executions()], default=str)
     places["sandbox request log"] = json.dumps(stack.sandbox.request_log(), default=str)
-    report("secrets", {"places searched": ", ".join(places), "bytes searched": sum(map(len, places.values()))})
-    assert histories and stack.log_path.stat().st_size > 0
+    report("secrets", {"places searched": ", ".join(places), "bytes searched": sum(map(len, places.values())),
+                       "store tokens searched for": len(tokens)})
+    assert histories and stack.log_path.stat().st_size > 0 and "Store Created" in places["events delivered"]
     for place, text in places.items():
         assert SECRET not in text, place
+        for token in tokens:
+            assert token not in text, f"a created store's token in the {place}"

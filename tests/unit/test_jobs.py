@@ -242,3 +242,28 @@ def test_find_by_ticket_uses_the_ticket_index(jobs):
     assert found["status"] == "IN_PROGRESS"
     assert jobs.find_by_ticket("ticket-a")["cloneId"] == "clone-a"
     assert jobs.find_by_ticket("ticket-unknown") is None
+
+
+def test_a_merchant_job_has_no_target_until_its_store_is_created(jobs):
+    from ecwid_cloner.models import Merchant
+
+    request = CloneRequest(1003, None, "CATALOG", merchant=Merchant("ann@example.com", "Ann"))
+    job, created = jobs.record_intent("new-1", request, {"signupId": "acme-1"})
+    assert created and "targetStoreId" not in job
+    assert job["merchant"] == {"email": "ann@example.com", "name": "Ann"} and job["signupId"] == "acme-1"
+    assert CloneRequest.from_state(jobs.get("new-1")) == request, "the job restarts the same request"
+
+    assert [jobs.begin_store_create("new-1") for _ in range(2)] == [0, 1]
+    jobs.record_created_store("new-1", 60000001, token_saved=False)
+    stored = jobs.get("new-1")
+    assert int(stored["targetStoreId"]) == 60000001 and stored["storeTokenSaved"] is False
+    assert jobs.running_for_target(60000001)["cloneId"] == "new-1"
+
+
+def test_event_failures_accumulate_on_the_job(jobs):
+    jobs.record_intent(CLONE_ID, REQUEST)
+    jobs.record_event_failure(CLONE_ID, "Store Created", "EventBridge.FailedEntry: bus gone")
+    jobs.record_event_failure(CLONE_ID, "Clone Completed", "States.Timeout: " + "x" * 1000)
+    failures = jobs.get(CLONE_ID)["eventFailures"]
+    assert [f["detailType"] for f in failures] == ["Store Created", "Clone Completed"]
+    assert len(failures[1]["error"]) == 300

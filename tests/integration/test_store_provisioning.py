@@ -1,0 +1,202 @@
+"""A merchant in, a ready store out: CreateStore, the clone, the Instant Site, and the
+events, on the local stack against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+import boto3
+import pytest
+
+from tests.integration.conftest import run_clone
+
+TEMPLATE = 1003
+_emails = itertools.count(1)
+
+
+@pytest.fixture
+def merchant() -> dict:
+    """A merchant no other test used."""
+    return {"email": f"merchant-{next(_emails)}-{time.time_ns()}@example.com", "name": "Ann Owner"}
+
+
+def secret_value(stack, store_id: int) -> dict:
+    name = f"{stack.template.parameters['StoreSecretPrefix']}{store_id}"
+    return json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+
+
+def delivered(stack, clone_id: str) -> list[dict]:
+    return stack.delivered_events(clone_id)
+
+
+def test_a_merchant_in_a_ready_store_out(stack, merchant):
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG",
+                            "instantSite": {"draft": True}})
+
+    assert run.execution["status"] == "SUCCEEDED"
+    job = run.job
+    store_id = int(job["targetStoreId"])
+    assert stack.sandbox.created_stores(merchant["email"]) == [store_id]
+    assert job["status"] == "COMPLETED" and int(job["products"]) == 500 and job["storeTokenSaved"] is True
+    # The Instant Site went into the new store, with the token CreateStore kept for it.
+    assert secret_value(stack, store_id) == {"secretToken": stack.sandbox.store_secret_token(store_id)}
+    assert stack.sandbox.store(store_id)["instantSite"] == {"source": TEMPLATE, "draft": True, "published": False, "clones": 1}
+    assert job["instantSite"] == {"status": "COMPLETED", "draft": True}
+    # The mapping is keyed by the new store, like any clone's.
+    assert stack.mapping_store().get(store_id, "products", "100000000")
+
+    events = delivered(stack, run.clone_id)
+    assert [e["detail-type"] for e in events] == ["Store Created", "Clone Completed"]
+    assert all(e["source"] == "store-cloner" for e in events)
+    created, completed = (e["detail"] for e in events)
+    assert created["targetStoreId"] == store_id and created["sourceStoreId"] == TEMPLATE
+    assert completed["targetStoreId"] == store_id
+    assert (completed["products"], completed["categories"]) == (500, 40)
+    assert completed["instantSite"] == {"status": "COMPLETED", "draft": True}
+    assert completed["durationSeconds"] > 0
+    token = stack.sandbox.store_secret_token(store_id)
+    assert token not in json.dumps(events) and token not in json.dumps(run.history, default=str)
+
+
+def test_the_api_takes_the_merchant_form_and_shows_the_created_store(stack, merchant):
+    status, answer = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant, "requestId": "api-merchant-1"})
+    assert status == 202, answer
+    clone_id = answer["cloneId"]
+    assert clone_id.startswith("new-")
+    job = stack.wait_for_clone(clone_id)
+    assert job["status"] == "COMPLETED"
+
+    status, view = stack.api("GET", f"/clones/{clone_id}")
+    assert status == 200
+    assert view["targetStoreId"] == int(job["targetStoreId"]) == stack.sandbox.created_stores(merchant["email"])[0]
+    assert view["merchant"] == merchant and view["requestId"] == "api-merchant-1"
+    # The same request again is the same clone, and no second store.
+    again_status, again = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant, "requestId": "api-merchant-1"})
+    assert (again_status, again["cloneId"]) == (200, clone_id)
+    assert len(stack.sandbox.created_stores(merchant["email"])) == 1
+    assert delivered(stack, clone_id)[-1]["detail"]["requestId"] == "api-merchant-1"
+
+
+def test_a_signup_delivered_twice_makes_one_store(stack, merchant):
+    message = {"signupId": f"twice-{time.time_ns()}", "merchant": merchant, "scope": "CATALOG"}
+    for _ in range(2):
+        stack.send_signup(message)
+        assert stack.drain_signups()["failures"] == 0
+    clone_ids = {e["name"] for e in stack.executions() if e["name"].startswith("new-")}
+    job = stack.wait_for_clone(next(iter(c for c in clone_ids if stack.job(c)["merchant"] == merchant)))
+
+    assert job["status"] == "COMPLETED" and job["signupId"] == message["signupId"]
+    assert len(stack.sandbox.created_stores(merchant["email"])) == 1
+    assert [e["detail-type"] for e in delivered(stack, job["cloneId"])] == ["Store Created", "Clone Completed"]
+    assert delivered(stack, job["cloneId"])[0]["detail"]["signupId"] == message["signupId"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"signupId": "both", "targetStoreId": 2001, "merchant": {"email": "x@example.com", "name": "X"}},
+        {"signupId": "neither"},
+        {"signupId": "bad-email", "merchant": {"email": "not-an-email", "name": "X"}},
+    ],
+)
+def test_a_bad_merchant_signup_fails_alone_and_creates_nothing(stack, message):
+    stores_before = len(stack.sandbox.created_stores())
+    executions_before = len(stack.executions())
+    stack.send_signup(message)
+    counts = stack.drain_signups(max_rounds=10)
+    assert counts["failures"] >= 1
+    assert len(stack.executions()) == executions_before
+    assert len(stack.sandbox.created_stores()) == stores_before
+
+
+def test_a_taken_email_fails_with_its_own_code_and_a_clone_failed_event(stack, merchant):
+    first = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+    assert first.job["status"] == "COMPLETED"
+
+    second = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+
+    assert second.execution["status"] == "FAILED"
+    assert second.job["status"] == "FAILED" and second.job["errorCode"] == "MERCHANT_EMAIL_EXISTS"
+    assert merchant["email"] in second.job["errorMessage"]
+    assert "targetStoreId" not in second.job
+    assert len(stack.sandbox.created_stores(merchant["email"])) == 1
+    events = delivered(stack, second.clone_id)
+    assert [e["detail-type"] for e in events] == ["Clone Failed"]
+    assert events[0]["detail"]["errorCode"] == "MERCHANT_EMAIL_EXISTS"
+
+
+def test_a_lost_answer_never_makes_a_second_store(stack, merchant):
+    """Ecwid made the store and the answer never came: the retry meets a 409 for an
+    e-mail this job POSTed, and stops there, naming the lost answer."""
+    stack.sandbox.faults.create_store.answer_lost_rate = 1.0
+    clones_before = stack.sandbox.accepted_clones()
+
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+
+    assert run.job["status"] == "FAILED" and run.job["errorCode"] == "STORE_CREATE_ANSWER_LOST"
+    assert "reseller panel" in run.job["errorMessage"]
+    assert int(run.job["storeCreateAttempts"]) >= 2
+    assert len(stack.sandbox.created_stores(merchant["email"])) == 1
+    assert stack.sandbox.accepted_clones() == clones_before, "no clone started"
+    assert [e["detail-type"] for e in delivered(stack, run.clone_id)] == ["Clone Failed"]
+
+
+def test_a_store_creation_is_retried_through_ecwid_trouble(stack, merchant):
+    faults = stack.sandbox.faults
+    faults.create_store.error_5xx_rate = 1.0
+
+    def lift():
+        while faults.counts.get("create_store.5xx", 0) < 2:
+            time.sleep(0.05)
+        faults.create_store.error_5xx_rate = 0.0
+
+    import threading
+
+    threading.Thread(target=lift, daemon=True).start()
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+
+    assert run.job["status"] == "COMPLETED"
+    assert len(stack.sandbox.created_stores(merchant["email"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "code"),
+    [("no_scope", "STORE_CREATE_NOT_ALLOWED"), ("no_plan", "STORE_CREATE_NOT_ALLOWED"), ("bad_email", "INVALID_MERCHANT")],
+)
+def test_ecwid_refusals_end_the_clone_with_ecwids_message(stack, merchant, setting, code):
+    config = stack.sandbox.config
+    scopes, allowed = config.app_scopes, config.store_creation_allowed
+    if setting == "no_scope":
+        config.app_scopes = ("read_stores",)
+    elif setting == "no_plan":
+        config.store_creation_allowed = False
+    else:
+        merchant = {**merchant, "name": ""}  # past our own checks (a direct execution), refused by Ecwid
+    try:
+        run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant})
+    finally:
+        config.app_scopes, config.store_creation_allowed = scopes, allowed
+
+    assert run.job["status"] == "FAILED" and run.job["errorCode"] == code
+    assert run.job["errorMessage"].startswith("Store creation: ")
+    posts = [r for r in stack.sandbox.request_log() if r["path"] == "/api/v3/stores" and r["method"] == "POST"]
+    assert posts, "Ecwid was asked"
+    assert stack.sandbox.created_stores(merchant["email"]) == []
+
+
+def test_an_event_that_cannot_be_published_never_fails_a_completed_clone(stack, merchant):
+    events = boto3.client("events")
+    bus = stack.event_bus_name
+    events.delete_event_bus(Name=bus)
+    try:
+        run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"}, timeout=180)
+    finally:
+        stack.recreate_event_bus()
+
+    assert run.execution["status"] == "SUCCEEDED"
+    assert run.job["status"] == "COMPLETED"
+    failures = run.job["eventFailures"]
+    assert [f["detailType"] for f in failures] == ["Store Created", "Clone Completed"]
+    assert all(f["error"] for f in failures)
