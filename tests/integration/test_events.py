@@ -75,3 +75,24 @@ def test_sqs_sample_batch_fails_only_its_bad_record(stack, empty_target):
     assert answer == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
     job = stack.wait_for_clone(stack.job_for_target(empty_target)["cloneId"])
     assert job["status"] == "COMPLETED"
+
+
+def test_sample_events_provision_a_store_and_describe_its_outcome(stack):
+    request = load("create_store.json")
+    request["cloneId"] = "events-" + request["cloneId"]
+    request["request"]["merchant"]["email"] = "events-sample@example.com"
+
+    created = stack.invoke("CreateStoreFunction", request)
+    store_id = created["store"]["storeId"]
+    assert created["request"]["targetStoreId"] == store_id and created["store"]["tokenSaved"] is True
+    assert created["event"]["detailType"] == "Store Created"
+    assert stack.sandbox.created_stores("events-sample@example.com") == [store_id]
+    # Again, as a retried step: the same store, no second POST.
+    assert stack.invoke("CreateStoreFunction", request)["store"]["storeId"] == store_id
+    assert stack.sandbox.created_stores("events-sample@example.com") == [store_id]
+
+    describe = load("describe_outcome.json")
+    describe["cloneId"] = request["cloneId"]
+    outcome = stack.invoke("CloneEventsFunction", describe)
+    assert outcome["detailType"] == "Clone Completed"
+    assert outcome["detail"]["targetStoreId"] == store_id and outcome["detail"]["status"] == "STARTING"
