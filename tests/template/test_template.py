@@ -164,3 +164,60 @@ def test_only_the_instant_site_lambda_reads_store_secrets_and_only_under_the_pre
     prefix_rule = TemplateModel().doc["Parameters"]["StoreSecretPrefix"]["AllowedPattern"]
     # The prefix ends in "/", so "<prefix>*" cannot reach a sibling like "store-cloner/stores-admin".
     assert prefix_rule.endswith("/$")
+
+
+SECRET_WRITES = {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:TagResource",
+                 "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret"}
+STORE_SECRETS = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"}
+
+
+def test_only_create_store_writes_secrets_and_only_the_per_store_ones():
+    functions = TemplateModel().resources("AWS::Serverless::Function")
+    for logical_id, resource in functions.items():
+        writes = [s for s in policy_statements(resource)
+                  if SECRET_WRITES & set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+        if logical_id == "CreateStoreFunction":
+            assert len(writes) == 1 and writes[0]["Resource"] == STORE_SECRETS
+            assert set(writes[0]["Action"]) == {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
+                                                "secretsmanager:TagResource"}
+        else:
+            assert writes == [], logical_id
+
+
+def test_events_are_published_by_the_state_machine_to_its_bus_only():
+    model = TemplateModel()
+    machine = model.resources("AWS::Serverless::StateMachine")["CloneStoreStateMachine"]
+    puts = [s for s in policy_statements(machine) if s["Action"] == "events:PutEvents"]
+    assert len(puts) == 1
+    assert puts[0]["Resource"]["Fn::If"][0] == "CreateEventBus"
+    assert puts[0]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    for logical_id, function in model.resources("AWS::Serverless::Function").items():
+        assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
+    states = json.loads(ASL.read_text())["States"]
+    publishers = {name for name, state in states.items() if state.get("Resource") == "arn:aws:states:::events:putEvents"}
+    assert publishers == {"PublishStoreCreated", "PublishCompleted", "PublishFailed"}
+    for name in publishers:
+        entry = states[name]["Parameters"]["Entries"][0]
+        assert entry["Source"] == "store-cloner" and entry["EventBusName"] == "${EventBusName}"
+        # A failed publish is recorded and the outcome stands: never a path to a Fail state.
+        catch = states[name]["Catch"][0]
+        assert states[catch["Next"]]["Parameters"]["failedStep"] == "EVENTS"
+        assert states[name]["ResultPath"] is None and states[catch["Next"]]["ResultPath"] is None
+
+
+def test_every_outcome_reaches_its_event_before_the_end():
+    states = json.loads(ASL.read_text())["States"]
+    pointing_at = {}
+    for name, state in states.items():
+        targets = [state.get("Next"), state.get("Default")] + [c.get("Next") for c in state.get("Choices", [])]
+        targets += [c["Next"] for c in state.get("Catch", [])]
+        for target in filter(None, targets):
+            pointing_at.setdefault(target, set()).add(name)
+    assert pointing_at["CloneCompleted"] == {"PublishCompleted", "RecordCompletedEventFailure"}
+    assert pointing_at["CloneFailed"] == {"PublishFailed", "RecordFailedEventFailure"}
+
+
+def test_failed_store_creations_and_unpublished_events_are_alarmed():
+    alarms = TemplateModel().resources("AWS::CloudWatch::Alarm")
+    assert alarms["StoreCreationsFailedAlarm"]["Properties"]["MetricName"] == "StoreCreationsFailed"
+    assert alarms["EventsNotPublishedAlarm"]["Properties"]["MetricName"] == "EventsNotPublished"
