@@ -238,6 +238,7 @@ class LocalStack:
         assert created == self.state_machine_arn, (created, self.state_machine_arn)
         self.jobs_table = physical["JobsTable"]
         self.mappings_table = physical["MappingsTable"]
+        self.coordination_table = physical["CoordinationTable"]
 
     def _route_handler_logs(self) -> None:
         """Handler log lines go to a file (or nowhere), not between the runner's progress lines."""
@@ -483,6 +484,18 @@ class LocalStack:
     def execution_arn(self, clone_id: str) -> str:
         """The ARN of the execution named ``clone_id``."""
         return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{clone_id}"
+
+    def stop_execution(self, clone_id: str) -> dict[str, Any]:
+        """Stop a clone's execution as an operator would, then do what the deployed stack's
+        EventBridge rule does with the status change: hand it to the slot reaper."""
+        import boto3
+
+        arn = self.execution_arn(clone_id)
+        boto3.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+        return self.invoke("SlotReaperFunction", {
+            "version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+            "detail": {"executionArn": arn, "stateMachineArn": self.state_machine_arn, "name": clone_id, "status": "ABORTED"},
+        })
 
     def wait_for_clone(self, clone_id: str, timeout: float = 120) -> dict[str, Any]:
         """Wait for the execution named ``clone_id`` to end; returns the job."""

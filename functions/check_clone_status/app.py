@@ -1,7 +1,7 @@
 """CheckCloneStatus: poll the ticket; on COMPLETED store the mapping, pass on counts."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
-from ecwid_cloner.telemetry import record_outcome
+from ecwid_cloner.telemetry import record_budget_wait, record_outcome
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -14,4 +14,5 @@ def lambda_handler(event: dict, context) -> dict:
         extra={"status": state["status"], "poll": state["poll"], "result": state.get("result")},
     )
     record_outcome(state)
+    record_budget_wait(state, "CheckCloneStatus")
     return state

@@ -1,7 +1,7 @@
 """CloneInstantSite: after the store clone, copy the template's Instant Site to the target."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
-from ecwid_cloner.telemetry import record_instant_site
+from ecwid_cloner.telemetry import record_budget_wait, record_instant_site
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -9,6 +9,10 @@ from ecwid_cloner.telemetry import record_instant_site
 def lambda_handler(event: dict, context) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_steps().clone_instant_site(event)
+    if "budget" in state:
+        logger.info("Waiting for the Ecwid request budget", extra={"budget": state["budget"]})
+        record_budget_wait(state, "CloneInstantSite")
+        return state
     logger.info("Instant Site cloned", extra={"instantSite": state["instantSite"]})
     record_instant_site(state)
     return state

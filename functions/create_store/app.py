@@ -1,7 +1,7 @@
 """CreateStore: make the merchant's new store, keep its token in Secrets Manager, hand the store on."""
 
 from ecwid_cloner.runtime import logger, store_provisioning, tracer
-from ecwid_cloner.telemetry import record_store_created
+from ecwid_cloner.telemetry import record_budget_wait, record_store_created
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -9,6 +9,10 @@ from ecwid_cloner.telemetry import record_store_created
 def lambda_handler(event: dict, context) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = store_provisioning().create_store(event)
+    if "budget" in state:
+        logger.info("Waiting for the Ecwid request budget", extra={"budget": state["budget"]})
+        record_budget_wait(state, "CreateStore")
+        return state
     # The store ID and whether its token was kept; never the token.
     logger.info("Store created", extra={"store": state["store"]})
     record_store_created(state)

@@ -1,7 +1,7 @@
 """StartClone: record the intent, ask Ecwid to clone, hand the ticket on."""
 
 from ecwid_cloner.runtime import clone_steps, logger, tracer
-from ecwid_cloner.telemetry import record_started
+from ecwid_cloner.telemetry import record_budget_wait, record_started
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -9,6 +9,10 @@ from ecwid_cloner.telemetry import record_started
 def lambda_handler(event: dict, context) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = clone_steps().start(event)
+    if "budget" in state:  # Ecwid's request budget is spent for now: the state machine waits
+        logger.info("Waiting for the Ecwid request budget", extra={"budget": state["budget"]})
+        record_budget_wait(state, "StartClone")
+        return state
     logger.info("Clone started", extra={"ticket": state.get("ticket"), "status": state["status"]})
     record_started(state)
     return state

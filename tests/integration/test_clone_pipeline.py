@@ -31,6 +31,11 @@ def clone_outside_the_pipeline(stack, source: int, target: int, scope: str | Non
     return answer.json()
 
 
+def started(run) -> dict:
+    """StartClone's output: the first state that carries the polling state."""
+    return next(output for output in state_outputs(run) if "poll" in output)
+
+
 def wait_until_filled(stack, target: int, timeout: float = 30) -> None:
     """Until a clone into ``target`` has finished (the sandbox fills the target as it finishes)."""
     deadline = time.monotonic() + timeout
@@ -301,7 +306,7 @@ def test_repeat_clones_of_a_template_poll_less(stack):
     repeat = run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": next(_targets), "scope": "CATALOG"})
 
     assert all(run.job["status"] == "COMPLETED" for run in first + [repeat])
-    assert all(state_outputs(run)[0]["poll"]["expectedSeconds"] is None for run in first)  # no history yet
-    learned = state_outputs(repeat)[0]["poll"]
+    assert all(started(run)["poll"]["expectedSeconds"] is None for run in first)  # no history yet
+    learned = started(repeat)["poll"]
     assert learned["expectedSeconds"] > 0 and learned["waitSeconds"] > 1
     assert int(repeat.job["polls"]) < min(int(run.job["polls"]) for run in first)

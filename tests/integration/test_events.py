@@ -95,4 +95,4 @@ def test_sample_events_provision_a_store_and_describe_its_outcome(stack):
     describe["cloneId"] = request["cloneId"]
     outcome = stack.invoke("CloneEventsFunction", describe)
     assert outcome["detailType"] == "Clone Completed"
-    assert outcome["detail"]["targetStoreId"] == store_id and outcome["detail"]["status"] == "STARTING"
+    assert outcome["detail"]["targetStoreId"] == store_id and outcome["detail"]["status"] == "CREATING_STORE"

@@ -89,3 +89,22 @@ def coordination_table(dynamodb_client):
 
     dynamodb_client.create_table(**template_table_kwargs("CoordinationTable", "coordination"))
     return boto3.resource("dynamodb", region_name=REGION).Table("coordination")
+
+
+@pytest.fixture
+def serialized_moto(monkeypatch):
+    """One AWS call at a time into moto, as DynamoDB applies each conditional write
+    atomically: moto's backends are not thread-safe, so threads that test a condition
+    race would otherwise race inside moto, not in our code."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.__call__
+    lock = threading.RLock()
+
+    def serialized(stubber, event_name, request, **kwargs):
+        with lock:
+            return original(stubber, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)

@@ -49,7 +49,7 @@ def test_a_waiter_learns_its_place_and_waits_longer_the_further_back_it_is(coord
     assert waiters[-1].wait == 300, "capped: nobody sleeps through many turns"
 
 
-def test_concurrent_acquires_never_exceed_the_cap(coordination_table):
+def test_concurrent_acquires_never_exceed_the_cap(coordination_table, serialized_moto):
     control = AdmissionControl(DynamoSlotStore(coordination_table), AdmissionPolicy(max_in_flight=3, release_interval=1))
     results = {}
 

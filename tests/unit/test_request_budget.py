@@ -120,7 +120,7 @@ def test_a_budget_policy_rejects_nonsense(kwargs):
         BudgetPolicy(**kwargs)
 
 
-def test_dynamodb_store_books_each_token_once_under_concurrent_writers(coordination_table):
+def test_dynamodb_store_books_each_token_once_under_concurrent_writers(coordination_table, serialized_moto):
     clock = Clock()
     budget = RequestBudget(DynamoBudgetStore(coordination_table), BudgetPolicy(per_minute=60, burst=1), clock=clock, attempts=200)
     bookings = []

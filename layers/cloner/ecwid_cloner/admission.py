@@ -25,6 +25,10 @@ from botocore.exceptions import ClientError
 
 SLOTS_ITEM_NAME = "clone-slots"
 HOLDER_PREFIX = "clone-slot#"
+# What a provisioned clone asks of Ecwid: CreateStore, StartClone, about 4 status
+# polls (learned polling, bench/polling.py), the Instant Site token and clone.
+REQUESTS_PER_CLONE = 8.0
+MEAN_CLONE_SECONDS = 300.0  # the realistic mix (median 240 s) plus the detection lag
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,12 @@ class AdmissionPolicy:
         clones_per_second = budget_per_minute / 60.0 / requests_per_clone
         cap = max(1, math.ceil(clones_per_second * mean_clone_seconds * headroom))
         return cls(max_in_flight=cap, release_interval=1.0 / clones_per_second, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_budget(cls, budget_per_minute: float, max_in_flight: int, time_scale: float = 1.0) -> AdmissionPolicy:
+        """The configured cap; waits paced by how fast the budget lets clones through."""
+        return cls(max_in_flight=max_in_flight, release_interval=60.0 * REQUESTS_PER_CLONE / budget_per_minute,
+                   time_scale=time_scale)
 
     def wait_for_place(self, place: int) -> float:
         """Seconds until a waiter at ``place`` should ask again: about when its turn comes."""
@@ -131,10 +141,14 @@ class AdmissionControl:
         """Give ``holder``'s slot back; False when it held none (already released)."""
         return self.store.release(holder)
 
-    def give_up(self, holder: str, number: int | None) -> None:
-        """An execution ended: free its slot, or its place in line if it never got one."""
-        if not self.store.release(holder) and number is not None and number > self.store.line().passed:
+    def give_up(self, holder: str, number: int | None) -> bool:
+        """An execution ended: free its slot, or its place in line if it never got one.
+        True when it held a slot (a leak, now plugged)."""
+        if self.store.release(holder):
+            return True
+        if number is not None and number > self.store.line().passed:
             self.store.skip()
+        return False
 
 
 class DynamoSlotStore:

@@ -12,7 +12,7 @@ PUBLIC_JOB_FIELDS = (
     "cloneId", "status", "sourceStoreId", "targetStoreId", "scope", "cloneDemoCatalog", "ticket",
     "createdAt", "startedAt", "finishedAt", "durationSeconds", "polls", "products", "categories",
     "errorCode", "errorMessage", "instantSite", "requestId", "signupId", "merchant", "storeCreatedAt",
-    "storeTokenSaved", "eventFailures",
+    "storeTokenSaved", "eventFailures", "waitingPlace",
 )
 
 

@@ -29,6 +29,7 @@ from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
+from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
     from ecwid_cloner.ecwid_client import EcwidCloneClient
@@ -51,6 +52,7 @@ class CloneSteps:
     clock: Callable[[], float] = field(default=time.time)
     instant_site_factory: Callable[[], InstantSiteClient] | None = None
     store_secret_token: Callable[[int], str] | None = None  # store ID -> its secret_token
+    gate: RequestGate = field(default_factory=lambda: RequestGate(None))  # the shared Ecwid request budget
 
     # -- StartClone -----------------------------------------------------------------
 
@@ -68,25 +70,14 @@ class CloneSteps:
         now = self.clock()
         ticket = job.get("ticket")
         if not ticket:
-            earlier_posts = self.jobs.begin_post(clone_id)
+            turn = BudgetTurn.from_state(state.get("budget"))
             try:
-                ticket = self.client_factory().start_clone(request)
-            except TargetBusyError as busy:
-                ticket = self._adoptable_ticket(busy, request, earlier_posts=earlier_posts)
-                if ticket is None:
-                    raise
-            except EcwidTerminalError as refused:
-                if earlier_posts and refused.code in TARGET_NOT_EMPTY_CODES:
-                    # An earlier POST of this clone went unanswered, and the target is
-                    # full now: most likely of that very clone, finished before this
-                    # retry. Its ticket, and so its mapping, is lost: say so.
-                    raise EcwidTerminalError(
-                        CLONE_ANSWER_LOST_CODE,
-                        f"Ecwid says {refused.message!r} after an earlier POST of this clone went unanswered: "
-                        "the target was most likely filled by that clone, whose ticket and mapping are lost",
-                        refused.http_status,
-                    ) from None
-                raise
+                with step_budget(turn):
+                    # The token first: a step told to wait must not have counted a POST.
+                    self.gate.hold(Priority.NEW)
+                    ticket = self._post(clone_id, request)
+            except BudgetWait as wait:
+                return {"cloneId": clone_id, "request": request.to_state(), "budget": waiting(wait, turn, self.gate)}
         started_at = float(job.get("startedAtEpoch") or now)
         deadline_at = started_at + self.deadline_seconds * self.poll_scale
         self.jobs.advance(
@@ -111,6 +102,29 @@ class CloneSteps:
             },
         }
 
+    def _post(self, clone_id: str, request: CloneRequest) -> str:
+        """POST the clone (counted first); the ticket, or the running one that is ours."""
+        earlier_posts = self.jobs.begin_post(clone_id)
+        try:
+            return self.client_factory().start_clone(request)
+        except TargetBusyError as busy:
+            ticket = self._adoptable_ticket(busy, request, earlier_posts=earlier_posts)
+            if ticket is None:
+                raise
+            return ticket
+        except EcwidTerminalError as refused:
+            if earlier_posts and refused.code in TARGET_NOT_EMPTY_CODES:
+                # An earlier POST of this clone went unanswered, and the target is
+                # full now: most likely of that very clone, finished before this
+                # retry. Its ticket, and so its mapping, is lost: say so.
+                raise EcwidTerminalError(
+                    CLONE_ANSWER_LOST_CODE,
+                    f"Ecwid says {refused.message!r} after an earlier POST of this clone went unanswered: "
+                    "the target was most likely filled by that clone, whose ticket and mapping are lost",
+                    refused.http_status,
+                ) from None
+            raise
+
     def _adoptable_ticket(self, busy: TargetBusyError, request: CloneRequest, earlier_posts: int) -> str | None:
         """The running ticket to follow, or None when it is somebody else's clone."""
         if not busy.running_ticket:
@@ -128,10 +142,15 @@ class CloneSteps:
     def check(self, state: dict[str, Any]) -> dict[str, Any]:
         clone_id, ticket, poll = state["cloneId"], state["ticket"], dict(state["poll"])
         request = CloneRequest.from_state(state["request"])
-        poll["attempt"] = int(poll["attempt"]) + 1
+        turn = BudgetTurn.from_state(poll.pop("budget", None))
         try:
-            answer = self.client_factory().get_status(ticket)
+            with step_budget(turn):
+                answer = self.client_factory().get_status(ticket)
+        except BudgetWait as wait:
+            # Not a poll yet: the running clone waits its turn, bounded by its deadline.
+            return self._wait_for_budget(state, poll, waiting(wait, turn, self.gate))
         except EcwidRetryableError as exc:
+            poll["attempt"] = int(poll["attempt"]) + 1
             # A failed poll is not a failed clone: the next poll is the retry.
             # Only the deadline (or a terminal answer) ends the clone.
             poll["transientErrors"] = int(poll.get("transientErrors", 0)) + 1
@@ -139,6 +158,7 @@ class CloneSteps:
             min_wait = exc.retry_after if isinstance(exc, EcwidRateLimitedError) else None
             return self._keep_polling(state, poll, state["status"], min_wait)
 
+        poll["attempt"] = int(poll["attempt"]) + 1
         seen_at = self.clock()
         poll.pop("lastError", None)
         if answer.status == "COMPLETED":
@@ -183,6 +203,14 @@ class CloneSteps:
         poll["waitSeconds"] = wait
         return {**_small(state), "status": status, "poll": poll}
 
+    def _wait_for_budget(self, state: dict[str, Any], poll: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+        remaining = float(poll["deadlineAt"]) - self.clock()
+        if remaining <= 0:
+            return self._keep_polling(state, poll, state["status"])  # records TIMED_OUT
+        poll["budget"] = {key: value for key, value in budget.items() if key != "waitSeconds"}
+        poll["waitSeconds"] = max(1, min(int(budget["waitSeconds"]), math.ceil(remaining)))
+        return {**_small(state), "status": state["status"], "poll": poll}
+
     def _fail(self, state, poll, status: str, code: str, message: str) -> dict[str, Any]:
         self.jobs.advance(
             state["cloneId"], status, errorCode=code, errorMessage=message,
@@ -211,8 +239,15 @@ class CloneSteps:
         """After a COMPLETED store clone: copy the source's Instant Site to the target."""
         request = CloneRequest.from_state(state["request"])
         client = self.instant_site_factory()
-        token = client.access_token(request.target_store_id, self.store_secret_token(request.target_store_id))
-        client.clone(request.target_store_id, request.source_store_id, bool(request.instant_site_draft), token)
+        secret_token = self.store_secret_token(request.target)
+        turn = BudgetTurn.from_state(state.get("budget"))
+        try:
+            with step_budget(turn, requests=2):  # the token and the clone, booked together
+                token = client.access_token(request.target, secret_token)
+                client.clone(request.target, request.source_store_id, bool(request.instant_site_draft), token)
+        except BudgetWait as wait:
+            return {**_small(state), "status": "COMPLETED", "result": state.get("result"),
+                    "budget": waiting(wait, turn, self.gate)}
         outcome = {"status": "COMPLETED", "draft": bool(request.instant_site_draft)}
         self.jobs.set_instant_site(state["cloneId"], outcome)
         return {**_small(state), "status": "COMPLETED", "result": state.get("result"), "instantSite": outcome}

@@ -23,6 +23,10 @@ class Settings:
     template_store_id: int | None = None  # the source of signups that name none
     instant_site_base_url: str = DEFAULT_INSTANT_SITE_BASE_URL
     store_secret_prefix: str = "store-cloner/stores/"  # + store ID: the secret with its secret_token
+    coordination_table: str | None = None  # the request budget and the clone slots; None: neither
+    ecwid_budget_per_minute: float = 540.0  # Ecwid requests a minute for the whole stack (Ecwid allows 600)
+    ecwid_budget_burst: int = 10
+    max_clones_in_flight: int = 420  # see AdmissionPolicy.sized_for
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -39,4 +43,8 @@ class Settings:
             template_store_id=int(env["TEMPLATE_STORE_ID"]) if env.get("TEMPLATE_STORE_ID") else None,
             instant_site_base_url=env.get("INSTANT_SITE_BASE_URL") or DEFAULT_INSTANT_SITE_BASE_URL,
             store_secret_prefix=env.get("STORE_SECRET_PREFIX") or "store-cloner/stores/",
+            coordination_table=env.get("COORDINATION_TABLE_NAME") or None,
+            ecwid_budget_per_minute=float(env.get("ECWID_BUDGET_PER_MINUTE") or 540),
+            ecwid_budget_burst=int(env.get("ECWID_BUDGET_BURST") or 10),
+            max_clones_in_flight=int(env.get("MAX_CLONES_IN_FLIGHT") or 420),
         )

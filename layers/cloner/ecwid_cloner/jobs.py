@@ -12,8 +12,17 @@ from ecwid_cloner.models import CloneRequest
 
 # Status order: a job may move only to a later rank, so a late or repeated
 # update can never turn a COMPLETED job back into IN_PROGRESS.
-STATUS_RANK = {"STARTING": 0, "QUEUED": 1, "IN_PROGRESS": 2, "COMPLETED": 3, "FAILED": 3, "TIMED_OUT": 3}
-FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == 3)
+STATUS_RANK = {
+    "STARTING": 0,
+    "WAITING": 1,  # for a slot among the clones in flight (admission control)
+    "CREATING_STORE": 2,
+    "QUEUED": 3,
+    "IN_PROGRESS": 4,
+    "COMPLETED": 5,
+    "FAILED": 5,
+    "TIMED_OUT": 5,
+}
+FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == max(STATUS_RANK.values()))
 
 
 def utc_now() -> str:

@@ -11,7 +11,7 @@ never a second store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +20,7 @@ from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.outcome_events import STORE_CREATED, event_for
+from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 from ecwid_cloner.store_creation import EcwidStoreCreator, StoreEmailTakenError
 
 MERCHANT_EMAIL_EXISTS = "MERCHANT_EMAIL_EXISTS"
@@ -31,6 +32,7 @@ class StoreProvisioning:
     creator_factory: Callable[[], EcwidStoreCreator]  # lazy: the app secret is read only when Ecwid is called
     jobs: JobsRepository
     save_token: Callable[[int, str], object]  # (store ID, its secret token) -> where it was written
+    gate: RequestGate = field(default_factory=lambda: RequestGate(None))  # the shared Ecwid request budget
 
     def create_store(self, state: dict[str, Any]) -> dict[str, Any]:
         clone_id = state["cloneId"]
@@ -44,10 +46,17 @@ class StoreProvisioning:
         if job["status"] in FINAL_STATUSES:
             raise EcwidTerminalError(str(job.get("errorCode") or "STORE_NOT_CREATED"), str(job.get("errorMessage") or ""))
 
-        earlier_posts = self.jobs.begin_store_create(clone_id)
         email = request.merchant.email
+        turn = BudgetTurn.from_state(state.get("budget"))
         try:
-            created = self.creator_factory().create_store(request.merchant)
+            with step_budget(turn):
+                # The token first: a step told to wait must not have counted a POST.
+                self.gate.hold(Priority.NEW)
+                self.jobs.advance(clone_id, "CREATING_STORE")
+                earlier_posts = self.jobs.begin_store_create(clone_id)
+                created = self.creator_factory().create_store(request.merchant)
+        except BudgetWait as wait:
+            return {"cloneId": clone_id, "request": request.to_state(), "budget": waiting(wait, turn, self.gate)}
         except StoreEmailTakenError as taken:
             if earlier_posts:
                 raise EcwidTerminalError(

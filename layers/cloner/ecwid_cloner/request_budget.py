@@ -20,6 +20,7 @@ books nothing, so a crowd of new clones can never push a running one back.
 from __future__ import annotations
 
 import enum
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -258,6 +259,25 @@ class RequestGate:
             step.booked_at, step.tokens = booking.at, step.requests - 1
             return
         raise BudgetWait(booking, step.requests)
+
+    def hold(self, priority: Priority) -> None:
+        """Take the step's token(s) now and keep them for its requests; raise BudgetWait
+        if they must wait. A step holds before it writes anything it would have to undo
+        when told to wait (StartClone counts its POSTs)."""
+        if self.budget is None:
+            return
+        self.admit(priority)
+        step = _step.get()
+        if step is not None:
+            step.tokens += 1  # admit spent one: give it back to the step's next request
+
+
+def waiting(wait: BudgetWait, turn: BudgetTurn, gate: RequestGate) -> dict:
+    """What a step that must wait returns under ``budget``: its turn for the next run and
+    ``waitSeconds`` for the state machine's Wait state (whole seconds, at least one)."""
+    policy = gate.budget.policy if gate.budget is not None else BudgetPolicy()
+    next_turn, seconds = turn.after(wait, policy)
+    return {**next_turn.to_state(), "waitSeconds": max(1, math.ceil(seconds))}
 
 
 @contextmanager

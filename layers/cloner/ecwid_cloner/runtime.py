@@ -20,11 +20,14 @@ from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.mappings import MappingStore
 
 if TYPE_CHECKING:
+    from ecwid_cloner.admission import AdmissionControl
     from ecwid_cloner.clone_requests import CloneLauncher
+    from ecwid_cloner.clone_slots import CloneSlots
     from ecwid_cloner.clone_service import CloneSteps
     from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
     from ecwid_cloner.instant_site import InstantSiteClient
     from ecwid_cloner.provisioning import StoreProvisioning
+    from ecwid_cloner.request_budget import RequestGate
     from ecwid_cloner.store_creation import EcwidStoreCreator
 
 logger = Logger(service="store-cloner")
@@ -53,6 +56,41 @@ def mapping_store() -> MappingStore:
     return MappingStore(boto3.client("dynamodb", config=_AWS_CONFIG), settings().mappings_table)
 
 
+@functools.cache
+def coordination_table():
+    return boto3.resource("dynamodb", config=_AWS_CONFIG).Table(settings().coordination_table)
+
+
+@functools.cache
+def request_gate() -> RequestGate:
+    """The one gate every Ecwid request of this process passes (open when no table is configured)."""
+    from ecwid_cloner.request_budget import BudgetPolicy, DynamoBudgetStore, RequestBudget, RequestGate
+
+    config = settings()
+    if not config.coordination_table:
+        return RequestGate(None)
+    # poll_scale < 1 on the local stack: Ecwid's minute shrinks with every wait.
+    policy = BudgetPolicy(per_minute=config.ecwid_budget_per_minute, burst=config.ecwid_budget_burst,
+                          time_scale=config.poll_scale)
+    return RequestGate(RequestBudget(DynamoBudgetStore(coordination_table()), policy))
+
+
+@functools.cache
+def admission_control() -> AdmissionControl:
+    from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore
+
+    config = settings()
+    policy = AdmissionPolicy.for_budget(config.ecwid_budget_per_minute, config.max_clones_in_flight, config.poll_scale)
+    return AdmissionControl(DynamoSlotStore(coordination_table()), policy)
+
+
+@functools.cache
+def clone_slots() -> CloneSlots:
+    from ecwid_cloner.clone_slots import CloneSlots
+
+    return CloneSlots(admission_control(), jobs_repository())
+
+
 @functools.lru_cache(maxsize=2)
 def _client_for(credentials: EcwidCredentials) -> EcwidCloneClient:
     # One client (and its connection pool) per credentials: a rotated secret,
@@ -66,6 +104,7 @@ def _client_for(credentials: EcwidCredentials) -> EcwidCloneClient:
         config.ecwid_base_url,
         connect_timeout=config.ecwid_connect_timeout,
         read_timeout=config.ecwid_read_timeout,
+        gate=request_gate(),
     )
 
 
@@ -86,6 +125,7 @@ def _creator_for(credentials: EcwidCredentials) -> EcwidStoreCreator:
         config.ecwid_base_url,
         connect_timeout=config.ecwid_connect_timeout,
         read_timeout=config.ecwid_read_timeout,
+        gate=request_gate(),
     )
 
 
@@ -106,6 +146,7 @@ def store_provisioning() -> StoreProvisioning:
         creator_factory=store_creator,
         jobs=jobs_repository(),
         save_token=lambda store_id, token: save_store_token(secrets, prefix, store_id, token),
+        gate=request_gate(),
     )
 
 
@@ -113,11 +154,13 @@ def store_provisioning() -> StoreProvisioning:
 def instant_site_client() -> InstantSiteClient:
     from ecwid_cloner.instant_site import InstantSiteClient
     from ecwid_cloner.provisioning import StoreProvisioning
+    from ecwid_cloner.request_budget import RequestGate
     from ecwid_cloner.store_creation import EcwidStoreCreator
 
     tracer.patch(["requests"])
     config = settings()
-    return InstantSiteClient(config.instant_site_base_url, connect_timeout=config.ecwid_connect_timeout)
+    return InstantSiteClient(config.instant_site_base_url, connect_timeout=config.ecwid_connect_timeout,
+                             gate=request_gate())
 
 
 def store_secret_token(store_id: int) -> str:
@@ -139,6 +182,7 @@ def clone_steps() -> CloneSteps:
         deadline_seconds=config.deadline_seconds,
         instant_site_factory=instant_site_client,
         store_secret_token=store_secret_token,
+        gate=request_gate(),
     )
 
 
@@ -157,6 +201,7 @@ def reset_caches() -> None:
     """Forget every built service (the local stack calls this when it changes the environment)."""
     for cached in (
         settings, jobs_repository, mapping_store, _client_for, _creator_for, store_provisioning,
-        instant_site_client, clone_steps, clone_launcher,
+        instant_site_client, clone_steps, clone_launcher, coordination_table, request_gate,
+        admission_control, clone_slots,
     ):
         cached.cache_clear()

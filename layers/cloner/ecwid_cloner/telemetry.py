@@ -64,6 +64,32 @@ def record_event_not_published() -> None:
     _emit("EventsNotPublished", MetricUnit.Count, 1)
 
 
+def record_budget_wait(state: dict[str, Any], step: str) -> None:
+    """BudgetWaits and BudgetWaitSeconds by Step: how often Ecwid's budget made a step wait, and how long."""
+    poll = state.get("poll") or {}
+    if "budget" in state:
+        seconds = state["budget"]["waitSeconds"]
+    elif "budget" in poll:  # a poll that waits its turn keeps its turn in the poll
+        seconds = poll["waitSeconds"]
+    else:
+        return
+    _emit("BudgetWaits", MetricUnit.Count, 1, Step=step)
+    _emit("BudgetWaitSeconds", MetricUnit.Seconds, float(seconds), Step=step)
+
+
+def record_slot_wait(slot: dict[str, Any]) -> None:
+    """SlotWaits (a refused try) and SlotWaitedSeconds (how long this clone has waited so
+    far, on every try and at admission: the slot-wait alarm watches its maximum)."""
+    if not slot["held"]:
+        _emit("SlotWaits", MetricUnit.Count, 1)
+    if slot.get("waitedSeconds"):
+        _emit("SlotWaitedSeconds", MetricUnit.Seconds, float(slot["waitedSeconds"]))
+
+
+def record_slot_reaped() -> None:
+    _emit("SlotsReaped", MetricUnit.Count, 1)
+
+
 def record_instant_site(state: dict[str, Any]) -> None:
     """InstantSiteClones by Outcome: a failed Instant Site step shows though the clone COMPLETED."""
     outcome = (state.get("instantSite") or {}).get("status")

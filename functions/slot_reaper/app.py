@@ -1,0 +1,21 @@
+"""SlotReaper: an execution that was stopped, timed out or failed without reaching
+ReleaseSlot gives back its slot (EventBridge: Step Functions Execution Status Change)."""
+
+from ecwid_cloner.runtime import clone_slots, logger, tracer
+from ecwid_cloner.telemetry import record_slot_reaped
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context) -> dict:
+    detail = event.get("detail") or {}
+    clone_id = detail.get("name")  # the execution name is the clone ID
+    if not clone_id:
+        logger.warning("Not an execution status change", extra={"detailType": event.get("detail-type")})
+        return {"released": False}
+    logger.append_keys(cloneId=clone_id)
+    released = clone_slots().reap(clone_id)
+    if released:
+        logger.warning("Slot of a dead execution released", extra={"status": detail.get("status")})
+        record_slot_reaped()
+    return {"cloneId": clone_id, "released": released}

@@ -1,0 +1,83 @@
+"""A burst of signups through the local stack against Ecwid's rate limit, counted as Ecwid counts.
+
+Time on the local stack runs ``poll_scale`` times faster than on AWS: every Wait
+state, the request budget's rate and the admission waits are scaled by it. The
+sandbox's minute is scaled alike (a 6 s "minute" at 0.1) and keeps Ecwid's own
+limit, 600 requests, so every figure here is in Ecwid's terms.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+ECWID_LIMIT_PER_MINUTE = 600
+FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
+
+
+def run_burst(stack, signups: int, *, source_store_id: int, run_id: str, timeout: float = 900) -> dict[str, Any]:
+    """Send ``signups`` merchant signups at once (each: a store created, cloned from
+    ``source_store_id``, its Instant Site cloned), run the consumer as SQS would, and
+    wait for every clone. Returns the figures of bench/burst.py."""
+    sandbox = stack.sandbox
+    sandbox.config.rate_limit_per_minute = ECWID_LIMIT_PER_MINUTE
+    sandbox.config.rate_limit_window_seconds = 60.0 * stack.poll_scale
+    sandbox.forget_request_times()
+    limited_before = sandbox.stats().get("rateLimited", 0)
+    started = time.monotonic()
+    try:
+        for index in range(signups):
+            stack.send_signup({
+                "signupId": f"{run_id}-{index}",
+                "sourceStoreId": source_store_id,
+                "merchant": {"email": f"{run_id}-{index}@example.com", "name": f"Merchant {index}"},
+                "scope": "CATALOG",
+                "instantSite": {"draft": True},
+            })
+        consumer = stack.drain_signups(max_rounds=10 * signups)
+        clone_ids = [e["name"] for e in stack.executions() if _signup_of(stack, e["name"], run_id)]
+        jobs = wait_for(stack, clone_ids, timeout)
+    finally:
+        sandbox.config.rate_limit_per_minute = None
+        sandbox.config.rate_limit_window_seconds = 60.0
+    seconds = time.monotonic() - started
+    ready = [job for job in jobs.values()
+             if job["status"] == "COMPLETED" and (job.get("instantSite") or {}).get("status") == "COMPLETED"]
+    return {
+        "signups": signups,
+        "completed": len(ready),
+        "failed": signups - len(ready),
+        "deadLetters": len(stack.dead_letters()),
+        "ecwid429": sandbox.stats().get("rateLimited", 0) - limited_before,
+        "peakRequestsPerMinute": sandbox.peak_requests_per_minute(),
+        "limitPerMinute": ECWID_LIMIT_PER_MINUTE,
+        "seconds": round(seconds, 1),
+        "consumerItemFailures": consumer["failures"],
+        "storesCreated": len([job for job in jobs.values() if job.get("targetStoreId") is not None]),
+    }
+
+
+def wait_for(stack, clone_ids: list[str], timeout: float) -> dict[str, dict]:
+    """Every clone's job once its execution has ended (so the job is final)."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    jobs: dict[str, dict] = {}
+    while len(jobs) < len(clone_ids):
+        for clone_id in clone_ids:
+            if clone_id in jobs:
+                continue
+            job = stack.job(clone_id)
+            if job and job["status"] in FINAL:
+                if sfn.describe_execution(executionArn=stack.execution_arn(clone_id))["status"] != "RUNNING":
+                    jobs[clone_id] = stack.job(clone_id)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(clone_ids) - len(jobs)} clones unfinished after {timeout} s")
+        time.sleep(0.5)
+    return jobs
+
+
+def _signup_of(stack, clone_id: str, run_id: str) -> bool:
+    job = stack.job(clone_id) or {}
+    return str(job.get("signupId", "")).startswith(f"{run_id}-")

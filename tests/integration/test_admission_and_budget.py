@@ -1,0 +1,120 @@
+"""Admission control and the shared Ecwid request budget, on the local stack: clones
+wait in Step Functions (never in a Lambda), a dead execution's slot comes back, and
+Ecwid is asked no faster than the budget allows."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import boto3
+import pytest
+
+from ecwid_cloner.models import clone_id_for
+
+TEMPLATE = 1003
+FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
+
+
+@pytest.fixture
+def settings(stack):
+    """Change the handlers' settings for one test; the defaults come back after it."""
+    changed: list[str] = []
+
+    def configure(**env: str) -> None:
+        changed.extend(env)
+        stack.configure(**env)
+
+    yield configure
+    stack.configure(MAX_CLONES_IN_FLIGHT="420", ECWID_BUDGET_PER_MINUTE="540", ECWID_BUDGET_BURST="10")
+    boto3.resource("dynamodb").Table(stack.coordination_table).delete_item(Key={"name": "ecwid-request-budget"})
+
+
+def start(stack, target: int, source: int = TEMPLATE) -> str:
+    clone_id = clone_id_for(target, str(uuid.uuid4()))
+    request = {"sourceStoreId": source, "targetStoreId": target, "scope": "CATALOG", "cloneDemoCatalog": False}
+    stack.record_intent(clone_id, request)
+    stack.start_clone(clone_id, request)
+    return clone_id
+
+
+def wait_until(predicate, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def slot_states(stack, clone_id: str) -> list[dict]:
+    history = stack.history(stack.execution_arn(clone_id))
+    return [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"]) for e in history
+            if e["type"] == "LambdaFunctionSucceeded" and "held" in e["lambdaFunctionSucceededEventDetails"]["output"]]
+
+
+def test_clones_past_the_cap_wait_their_turn_in_step_functions(stack, settings):
+    settings(MAX_CLONES_IN_FLIGHT="1")
+    targets = [2200, 2201, 2202]
+    clone_ids = [start(stack, target) for target in targets]
+
+    # The job of a clone in line shows it, with its place.
+    waiting = wait_until(lambda: [j for j in map(stack.job, clone_ids) if j and j["status"] == "WAITING"],
+                         what="a WAITING job")
+    assert int(waiting[0]["waitingPlace"]) >= 1
+    jobs = [stack.wait_for_clone(clone_id, timeout=180) for clone_id in clone_ids]
+
+    assert [job["status"] for job in jobs] == ["COMPLETED"] * 3
+    waits = [slot for clone_id in clone_ids for slot in slot_states(stack, clone_id) if not slot["held"]]
+    assert waits and all(slot["waitSeconds"] >= 1 and slot["place"] >= 1 for slot in waits)
+    # Never two clones of these in flight at once: each POST came after the previous clone's last poll.
+    log = [r for r in stack.sandbox.request_log()
+           if r["path"] == "/api/v3/stores/clone" and r["query"].get("targetStoreId") in {str(t) for t in targets}]
+    posts = sorted(r["time"] for r in log if r["method"] == "POST" and r["status"] == 200)
+    assert len(posts) == 3
+    tickets = {job["ticket"]: job for job in jobs}
+    last_polls = sorted(max(r["time"] for r in stack.sandbox.request_log() if r["query"].get("ticket") == ticket)
+                        for ticket in tickets)
+    assert posts[1] > last_polls[0] and posts[2] > last_polls[1]
+
+
+def test_a_slot_held_by_a_stopped_execution_is_released_by_the_reaper(stack, settings):
+    settings(MAX_CLONES_IN_FLIGHT="1")
+    stack.sandbox.add_store(990300, products=20, categories=2, clone_seconds=60.0)  # a clone that outlasts the test
+    stopped = start(stack, 2203, source=990300)
+    wait_until(lambda: (stack.job(stopped) or {}).get("status") in ("QUEUED", "IN_PROGRESS"), what="the clone to run")
+    next_in_line = start(stack, 2204)
+    wait_until(lambda: (stack.job(next_in_line) or {}).get("status") == "WAITING", what="the second clone to wait")
+
+    reaped = stack.stop_execution(stopped)
+
+    assert reaped == {"cloneId": stopped, "released": True}
+    assert stack.wait_for_clone(next_in_line, timeout=120)["status"] == "COMPLETED"
+    # Reaping again frees nothing: a release happens once.
+    assert stack.invoke("SlotReaperFunction", {"detail": {"name": stopped, "status": "ABORTED"}})["released"] is False
+
+
+def test_ecwid_is_asked_no_faster_than_the_budget_and_nothing_fails_for_it(stack, settings):
+    # At poll scale 0.02, 1.2 requests a "minute" is one request a second, one at a time.
+    settings(ECWID_BUDGET_PER_MINUTE="1.2", ECWID_BUDGET_BURST="1")
+    clone_ids = [start(stack, target) for target in (2205, 2206, 2207)]
+
+    jobs = [stack.wait_for_clone(clone_id, timeout=240) for clone_id in clone_ids]
+
+    assert [job["status"] for job in jobs] == ["COMPLETED"] * 3
+    outputs = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+               for clone_id in clone_ids for e in stack.history(stack.execution_arn(clone_id))
+               if e["type"] == "LambdaFunctionSucceeded"]
+    waited = [o for o in outputs if "budget" in o or "budget" in (o.get("poll") or {})]
+    assert waited, "some step was told to wait for the budget"
+    # Every Lambda returned at once: the waiting happened in Wait states.
+    invocations = [i for i in stack.invocations if i.get("function") in ("StartCloneFunction", "CheckCloneStatusFunction")]
+    assert invocations and max(i["seconds"] for i in invocations) < 2
+    times = sorted(r["time"] for r in stack.sandbox.request_log()
+                   if r["path"] == "/api/v3/stores/clone" and r["query"].get("targetStoreId") in {"2205", "2206", "2207"}
+                   or r["query"].get("ticket") in {job["ticket"] for job in jobs})
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    # One a second, give or take the burst's early allowance (one interval) and clock jitter.
+    assert min(gaps) > 0.3 and sum(gaps) / len(gaps) > 0.8
