@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "cloner"), str(ROOT / "bench")]
 
 from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, MemorySlotStore  # noqa: E402
+from ecwid_cloner.config import Settings  # noqa: E402
 from ecwid_cloner.polling import DEFAULT_POLICY, expected_duration, scaled_wait_seconds  # noqa: E402
 from ecwid_cloner.request_budget import (  # noqa: E402
     BudgetPolicy,
@@ -67,10 +68,10 @@ from ecwid_cloner.request_budget import (  # noqa: E402
 from polling import realistic_mix  # noqa: E402
 
 ECWID_LIMIT_PER_MINUTE = 600
-BUDGET_PER_MINUTE = 540
+BUDGET_PER_MINUTE = 540  # checked against DEFAULTS below
 DEADLINE = 3600.0
-REQUESTS_PER_CLONE = 8.0  # CreateStore, StartClone, ~4 polls (learned), Instant Site token + clone
-MEAN_CLONE_SECONDS = 300.0  # the mix's mean (about 270 s) plus the detection lag
+# The deployed defaults (template.yaml's EcwidBudgetPerMinute and MaxClonesInFlight, read as the Lambdas read them).
+DEFAULTS = Settings(jobs_table="", mappings_table="", credentials_secret="")
 # The state machine's Retry for EcwidRateLimitedError on StartClone, CreateStore, CloneInstantSite
 RETRY_ATTEMPTS, RETRY_INTERVAL, RETRY_BACKOFF, RETRY_MAX_DELAY = 8, 10.0, 2.0, 120.0
 CLIENT_RETRY_AFTER_SLEEP = 5.0  # the HTTP client sleeps through a shorter Retry-After once
@@ -176,11 +177,11 @@ class Simulation:
         self.recorded: list[float] = []  # durationSeconds of finished clones, oldest first
         self.budget_store = CountingBudgetStore()
         self.slot_store = CountingSlotStore()
-        self.policy = BudgetPolicy(per_minute=BUDGET_PER_MINUTE)
+        self.policy = BudgetPolicy(per_minute=DEFAULTS.ecwid_budget_per_minute, burst=DEFAULTS.ecwid_budget_burst)
         self.gate = RequestGate(RequestBudget(self.budget_store, self.policy, clock=self.clock), clock=self.clock)
         self.admission = AdmissionControl(
             self.slot_store,
-            AdmissionPolicy.sized_for(BUDGET_PER_MINUTE, REQUESTS_PER_CLONE, MEAN_CLONE_SECONDS),
+            AdmissionPolicy.for_budget(DEFAULTS.ecwid_budget_per_minute, DEFAULTS.max_clones_in_flight),
             clock=self.clock,
         )
         self.outcomes: list[Outcome] = []
@@ -352,6 +353,7 @@ LOCAL_KEYS = SIMULATED_KEYS[:8]
 
 
 def simulate(args: argparse.Namespace) -> None:
+    assert DEFAULTS.ecwid_budget_per_minute == BUDGET_PER_MINUTE
     with_budget = Simulation(args.signups, True, args.seed, args.arrival_seconds).run()
     without = Simulation(args.signups, False, args.seed, args.arrival_seconds).run()
     ratio = with_budget["makespanSeconds"] / max(1, with_budget["lowerBoundSeconds"])
