@@ -119,13 +119,9 @@ class CountingBudgetStore(MemoryBudgetStore):
         super().__init__()
         self.reads = self.writes = 0
 
-    def load(self):
-        self.reads += 1
-        return super().load()
-
-    def replace(self, expected, new):
-        self.writes += 1
-        return super().replace(expected, new)
+    def book(self, now, policy, priority, count):
+        self.writes += 1  # one conditional UpdateItem, no read
+        return super().book(now, policy, priority, count)
 
 
 class CountingSlotStore(MemorySlotStore):
@@ -385,6 +381,8 @@ def run_local(args: argparse.Namespace) -> None:
     from local.stack import LocalStack
 
     config = SandboxConfig(queued_seconds=0.5, clone_seconds=args.clone_seconds)
+    if args.poll_scale > 1:
+        raise SystemExit("--poll-scale above 1 would stretch time; use 1 or less")
     print(f"{args.signups} merchant signups at once through the local stack, time scale {args.poll_scale} "
           f"(an Ecwid minute is {60 * args.poll_scale:g} s here; a clone {args.clone_seconds:g} s = "
           f"{args.clone_seconds / args.poll_scale:.0f} Ecwid s); Ecwid 600/min, budget {BUDGET_PER_MINUTE}/min", flush=True)
@@ -402,7 +400,9 @@ def main() -> None:
     parser.add_argument("--signups", type=int, default=None, help="default 10,000 simulated, 300 local")
     parser.add_argument("--arrival-seconds", type=float, default=0.0, help="simulation: spread the signups over this long")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--poll-scale", type=float, default=0.1, help="local: the time scale of waits and of Ecwid's minute")
+    parser.add_argument("--poll-scale", type=float, default=1.0,
+                        help="local: the time scale of waits, of the budget and of Ecwid's minute (1: real time, "
+                             "so the figures need no scaling; this machine cannot send faster than ~20 requests a second)")
     parser.add_argument("--clone-seconds", type=float, default=20.0, help="local: a sandbox clone's real seconds")
     parser.add_argument("--max-in-flight", type=int, default=200, help="local: MaxClonesInFlight")
     args = parser.parse_args()

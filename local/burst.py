@@ -15,12 +15,18 @@ ECWID_LIMIT_PER_MINUTE = 600
 FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
 
 
-def run_burst(stack, signups: int, *, source_store_id: int, run_id: str, timeout: float = 900) -> dict[str, Any]:
+def run_burst(
+    stack, signups: int, *, source_store_id: int, run_id: str, limit_per_minute: int = ECWID_LIMIT_PER_MINUTE,
+    timeout: float = 900,
+) -> dict[str, Any]:
     """Send ``signups`` merchant signups at once (each: a store created, cloned from
     ``source_store_id``, its Instant Site cloned), run the consumer as SQS would, and
-    wait for every clone. Returns the figures of bench/burst.py."""
+    wait for every clone. Returns the figures of bench/burst.py.
+
+    ``limit_per_minute``: the sandbox's limit per (scaled) minute; the stack's budget
+    is whatever ECWID_BUDGET_PER_MINUTE the handlers have."""
     sandbox = stack.sandbox
-    sandbox.config.rate_limit_per_minute = ECWID_LIMIT_PER_MINUTE
+    sandbox.config.rate_limit_per_minute = limit_per_minute
     sandbox.config.rate_limit_window_seconds = 60.0 * stack.poll_scale
     sandbox.forget_request_times()
     limited_before = sandbox.stats().get("rateLimited", 0)
@@ -37,6 +43,7 @@ def run_burst(stack, signups: int, *, source_store_id: int, run_id: str, timeout
         consumer = stack.drain_signups(max_rounds=10 * signups)
         clone_ids = [e["name"] for e in stack.executions() if _signup_of(stack, e["name"], run_id)]
         jobs = wait_for(stack, clone_ids, timeout)
+        peak = sandbox.peak_requests_per_minute()  # over Ecwid's (scaled) minute, before it is put back
     finally:
         sandbox.config.rate_limit_per_minute = None
         sandbox.config.rate_limit_window_seconds = 60.0
@@ -49,12 +56,28 @@ def run_burst(stack, signups: int, *, source_store_id: int, run_id: str, timeout
         "failed": signups - len(ready),
         "deadLetters": len(stack.dead_letters()),
         "ecwid429": sandbox.stats().get("rateLimited", 0) - limited_before,
-        "peakRequestsPerMinute": sandbox.peak_requests_per_minute(),
-        "limitPerMinute": ECWID_LIMIT_PER_MINUTE,
+        "peakRequestsPerMinute": peak,
+        "limitPerMinute": limit_per_minute,
         "seconds": round(seconds, 1),
         "consumerItemFailures": consumer["failures"],
         "storesCreated": len([job for job in jobs.values() if job.get("targetStoreId") is not None]),
+        "failures": _failures(jobs.values()),
     }
+
+
+def _failures(jobs) -> dict[str, int]:
+    """errorCode (or the Instant Site step's) -> how many, for the jobs not ready."""
+    counts: dict[str, int] = {}
+    for job in jobs:
+        instant_site = job.get("instantSite") or {}
+        if job["status"] != "COMPLETED":
+            code = f"{job['status']}:{job.get('errorCode')}"
+        elif instant_site.get("status") != "COMPLETED":
+            code = f"INSTANT_SITE:{(instant_site.get('error') or {}).get('errorCode')}"
+        else:
+            continue
+        counts[code] = counts.get(code, 0) + 1
+    return counts
 
 
 def wait_for(stack, clone_ids: list[str], timeout: float) -> dict[str, dict]:

@@ -112,8 +112,8 @@ class _RateLimiter:
 
     def check(self, key: str, limit: int | None, window: float) -> int | None:
         """None if the request may go on, else the seconds until a slot frees."""
-        now = time.monotonic()
         with self._lock:
+            now = time.monotonic()  # under the lock: the windows stay in time order
             hits = self._hits.setdefault(key, deque())
             while hits and hits[0] <= now - window:
                 hits.popleft()
@@ -128,7 +128,7 @@ class _RateLimiter:
     def peak(self, key: str, window: float) -> int:
         """The most requests of ``key`` let through within any ``window`` seconds."""
         with self._lock:
-            times = list(self._passed.get(key, ()))
+            times = sorted(self._passed.get(key, ()))
         start, best = 0, 0
         for end, at in enumerate(times):  # appended in time order
             while times[start] <= at - window:

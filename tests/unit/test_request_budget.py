@@ -122,7 +122,7 @@ def test_a_budget_policy_rejects_nonsense(kwargs):
 
 def test_dynamodb_store_books_each_token_once_under_concurrent_writers(coordination_table, serialized_moto):
     clock = Clock()
-    budget = RequestBudget(DynamoBudgetStore(coordination_table), BudgetPolicy(per_minute=60, burst=1), clock=clock, attempts=200)
+    budget = RequestBudget(DynamoBudgetStore(coordination_table), BudgetPolicy(per_minute=60, burst=1), clock=clock)
     bookings = []
     lock = threading.Lock()
 
@@ -140,14 +140,29 @@ def test_dynamodb_store_books_each_token_once_under_concurrent_writers(coordinat
     assert sorted(bookings) == pytest.approx([clock.now + i for i in range(12)])
 
 
-def test_dynamodb_store_replaces_only_the_value_it_read(coordination_table):
-    store = DynamoBudgetStore(coordination_table)
-    assert store.load() is None
-    assert store.replace(None, 10.5)
-    assert not store.replace(None, 11.0), "somebody wrote first"
-    assert not store.replace(9.0, 11.0)
-    assert store.replace(10.5, 11.0)
-    assert store.load() == pytest.approx(11.0)
+STEPS = [  # (seconds later, priority, requests booked together)
+    (0, Priority.RUNNING, 1), (0, Priority.RUNNING, 2), (0, Priority.NEW, 1), (0.5, Priority.RUNNING, 1),
+    (0, Priority.NEW, 1), (0, Priority.RUNNING, 3), (0, Priority.NEW, 1), (0.2, Priority.NEW, 1),
+    (30, Priority.NEW, 1), (0, Priority.RUNNING, 1), (100, Priority.RUNNING, 1), (0, Priority.NEW, 2),
+]
+
+
+def test_the_dynamodb_store_books_exactly_as_the_schedule_says(coordination_table):
+    """One conditional UpdateItem per booking gives the bookings book() gives, case for case:
+    an empty item, a quiet schedule, a backlog, new work refused past its horizon."""
+    policy = BudgetPolicy(per_minute=60, burst=3, new_work_horizon=2)
+    memory, dynamo = MemoryBudgetStore(), DynamoBudgetStore(coordination_table)
+    now = 1_000_000.0
+    seen = []
+    for later, priority, count in STEPS:
+        now += later
+        expected, got = memory.book(now, policy, priority, count), dynamo.book(now, policy, priority, count)
+        assert got.booked == expected.booked and got.at == pytest.approx(expected.at), (later, priority, count)
+        assert got.wait == pytest.approx(expected.wait)
+        seen.append(expected)
+    # The sequence went through every case: at once, booked ahead, refused.
+    assert any(b.wait == 0 for b in seen) and any(b.booked and b.wait > 0 for b in seen)
+    assert any(not b.booked for b in seen)
 
 
 def test_the_gate_lets_a_request_go_now_or_raises_the_wait():

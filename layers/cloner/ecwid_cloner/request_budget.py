@@ -32,6 +32,8 @@ from typing import Protocol
 
 from botocore.exceptions import ClientError
 
+from ecwid_cloner.errors import EcwidRetryableError
+
 BUDGET_ITEM_NAME = "ecwid-request-budget"
 
 
@@ -124,88 +126,95 @@ class BudgetTurn:
 
 
 class BudgetStore(Protocol):
-    """Where ``tat`` lives: one value, replaced only if nobody changed it meanwhile."""
+    """Where ``tat`` lives. ``book`` applies ``book()`` (the function above) atomically:
+    decides and writes in one step, so concurrent callers never get the same turn."""
 
-    def load(self) -> float | None: ...
-
-    def replace(self, expected: float | None, new: float) -> bool: ...
-
-
-class BudgetContendedError(Exception):
-    """Too many writers at once: the step's Retry tries again (never a clone failure)."""
+    def book(self, now: float, policy: BudgetPolicy, priority: Priority, count: int) -> Booking: ...
 
 
 class RequestBudget:
-    def __init__(
-        self,
-        store: BudgetStore,
-        policy: BudgetPolicy,
-        *,
-        clock: Callable[[], float] = time.time,
-        attempts: int = 8,
-    ):
+    def __init__(self, store: BudgetStore, policy: BudgetPolicy, *, clock: Callable[[], float] = time.time):
         self.store = store
         self.policy = policy
         self._clock = clock
-        self._attempts = attempts
 
     def take(self, priority: Priority, count: int = 1) -> Booking:
         """Book ``count`` requests: go now (``wait`` 0), go at ``at`` (booked), or come back (not booked)."""
-        for attempt in range(self._attempts):
-            tat = self.store.load()
-            new_tat, booking = book(tat, self._clock(), self.policy, priority, count)
-            if new_tat is None or self.store.replace(tat, new_tat):
-                return booking
-            # Another caller booked first: read again. A few ms apart, so that
-            # the writers who collided do not collide again.
-            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
-        raise BudgetContendedError(f"the request budget stayed contended over {self._attempts} attempts")
+        return self.store.book(self._clock(), self.policy, priority, count)
 
 
 class DynamoBudgetStore:
-    """``tat`` in one item of the coordination table, written with a condition on its old value."""
+    """``tat`` in one item of the coordination table, booked with one conditional UpdateItem.
 
-    def __init__(self, table, name: str = BUDGET_ITEM_NAME):
+    No read first, so no lost race to retry under contention: the condition picks the
+    case ``book()`` is in (a backlog: add to ``tat``; a quiet schedule: start from
+    now) and the write applies it. Only when the case changed between two callers'
+    writes does a caller try the other case, with what the failed write returned.
+    """
+
+    def __init__(self, table, name: str = BUDGET_ITEM_NAME, attempts: int = 6):
         self._table = table  # a boto3 DynamoDB Table resource
         self._key = {"name": name}
+        self._attempts = attempts
 
-    def load(self) -> float | None:
-        item = self._table.get_item(Key=self._key, ConsistentRead=True).get("Item")
-        return float(item["tat"]) if item and "tat" in item else None
+    def book(self, now: float, policy: BudgetPolicy, priority: Priority, count: int) -> Booking:
+        add = count * policy.interval
+        tat: float | None = now  # first guess: a backlog (the busy case is the one under load)
+        for _ in range(self._attempts):
+            if tat is not None and tat >= now:
+                # A backlog: book after it. New work only while it is within the horizon.
+                limit = None
+                if priority is Priority.NEW:
+                    limit = now + policy.tolerance + policy.new_work_horizon * policy.time_scale
+                written, tat = self._update(
+                    "SET tat = tat + :add",
+                    "tat >= :now" + (" AND tat <= :limit" if limit is not None else ""),
+                    {":add": add, ":now": now, **({":limit": limit} if limit is not None else {})},
+                )
+                if written is not None:
+                    old = written - add
+                    return Booking(max(now, old - policy.tolerance), max(0.0, old - policy.tolerance - now), True)
+                if tat is not None and tat >= now:  # refused: a backlog past what new work may join
+                    return book(tat, now, policy, priority, count)[1]
+            else:
+                # Quiet: the schedule starts again from now.
+                written, tat = self._update(
+                    "SET tat = :start", "attribute_not_exists(tat) OR tat < :now", {":start": now + add, ":now": now}
+                )
+                if written is not None:
+                    return Booking(now, 0.0, True)
+        raise EcwidRetryableError("BUDGET_CONTENDED", "the request budget changed under every booking attempt")
 
-    def replace(self, expected: float | None, new: float) -> bool:
-        condition = "attribute_not_exists(tat)" if expected is None else "tat = :expected"
-        values: dict[str, Decimal] = {":new": _decimal(new)}
-        if expected is not None:
-            values[":expected"] = _decimal(expected)
+    def _update(self, expression: str, condition: str, values: dict[str, float]) -> tuple[float | None, float | None]:
+        """(the new tat when written, else None; the tat the item holds when not written)."""
         try:
-            self._table.update_item(
+            answer = self._table.update_item(
                 Key=self._key,
-                UpdateExpression="SET tat = :new",
+                UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={name: _decimal(value) for name, value in values.items()},
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            item = exc.response.get("Item") or {}
+            return None, float(item["tat"]["N"]) if "tat" in item else None
+        return float(answer["Attributes"]["tat"]), None
 
 
 class MemoryBudgetStore:
-    """The same contract in memory: for the burst simulation and single-process use."""
+    """The same contract in memory (one thread): for the burst simulation."""
 
     def __init__(self) -> None:
         self.tat: float | None = None
 
-    def load(self) -> float | None:
-        return self.tat
-
-    def replace(self, expected: float | None, new: float) -> bool:
-        if self.tat != expected:
-            return False
-        self.tat = new
-        return True
+    def book(self, now: float, policy: BudgetPolicy, priority: Priority, count: int) -> Booking:
+        new_tat, booking = book(self.tat, now, policy, priority, count)
+        if new_tat is not None:
+            self.tat = new_tat
+        return booking
 
 
 class BudgetWait(Exception):
