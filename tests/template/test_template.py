@@ -122,7 +122,7 @@ def test_functions_get_scoped_statements_only():
     resources = {**model.resources("AWS::Serverless::Function"), **model.resources("AWS::Serverless::StateMachine")}
     for logical_id, resource in resources.items():
         for policy in resource["Properties"].get("Policies", []):
-            name = next(iter(policy)) if isinstance(policy, dict) else policy
+            name = ("Statement" if "Statement" in policy else next(iter(policy))) if isinstance(policy, dict) else policy
             # SAM's CRUD templates grant Scan and DeleteItem; nothing here needs them.
             assert name in ("Statement", "LambdaInvokePolicy"), (logical_id, name)
         for statement in policy_statements(resource):
@@ -221,3 +221,174 @@ def test_failed_store_creations_and_unpublished_events_are_alarmed():
     alarms = TemplateModel().resources("AWS::CloudWatch::Alarm")
     assert alarms["StoreCreationsFailedAlarm"]["Properties"]["MetricName"] == "StoreCreationsFailed"
     assert alarms["EventsNotPublishedAlarm"]["Properties"]["MetricName"] == "EventsNotPublished"
+
+
+def test_the_asl_passes_statelint_as_deployed():
+    """statelint (the ASL linter of awslabs' reference) on the definition with its
+    substitutions filled as CloudFormation fills them: Lambda ARNs and the bus name."""
+    _, path, substitutions = TemplateModel().state_machine()
+    filled = {
+        name: (f"arn:aws:lambda:us-east-1:123456789012:function:{name.removesuffix('Arn')}"
+               if name.endswith("FunctionArn") else "store-cloner-events")
+        for name in substitutions
+    }
+    from local.template_model import substitute
+
+    definition = substitute(path.read_text(), filled)
+    assert "${" not in definition
+    result = run(tool("statelint"), definition)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict:
+    """template.yaml as CloudFormation receives it: SAM's transform (samtranslator, which SAM
+    CLI installs) run here, with the code locations `sam package` would put in."""
+    import os
+
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    document = yaml_parse((ROOT / "template.yaml").read_text())
+    for resource in document["Resources"].values():
+        for key in ("CodeUri", "DefinitionUri", "ContentUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = f"s3://artifacts/{key}.zip"
+
+    class NoManagedPolicies:  # every policy here is inline or an ARN
+        def load(self) -> dict:
+            return {}
+
+    region = os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    assert region
+    return transform(document, {}, NoManagedPolicies())
+
+
+def test_the_api_has_one_stage_v1_with_its_settings(transformed):
+    assert TemplateModel().resources("AWS::Serverless::Api")["CloneApi"]["Properties"]["OpenApiVersion"] == "3.0.1"
+    stages = {k: v for k, v in transformed["Resources"].items() if v["Type"] == "AWS::ApiGateway::Stage"}
+    assert list(stages) == ["CloneApiv1Stage"]
+    assert stages["CloneApiv1Stage"]["Properties"]["StageName"] == "v1"
+    assert stages["CloneApiv1Stage"]["Properties"]["TracingEnabled"] is True
+
+
+def test_the_timed_out_alarm_sums_metrics_that_may_have_no_data():
+    metrics = TemplateModel().resources("AWS::CloudWatch::Alarm")["CloneExecutionsTimedOutAlarm"]["Properties"]["Metrics"]
+    expression = next(m["Expression"] for m in metrics if "Expression" in m)
+    inputs = [m["Id"] for m in metrics if "MetricStat" in m]
+    assert all(f"FILL({name}, 0)" in expression for name in inputs), expression
+
+
+def test_every_inline_policy_names_the_policy_language_version():
+    model = TemplateModel()
+    resources = {**model.resources("AWS::Serverless::Function"), **model.resources("AWS::Serverless::StateMachine")}
+    for logical_id, resource in resources.items():
+        for policy in resource["Properties"].get("Policies", []):
+            if isinstance(policy, dict) and "Statement" in policy:
+                assert policy.get("Version") == "2012-10-17", logical_id
+
+
+def test_samconfig_leaves_the_artifact_bucket_to_the_deployer():
+    # resolve_s3 = true would make `sam deploy --s3-bucket …` fail ("cannot use both").
+    assert "resolve_s3" not in (ROOT / "samconfig.toml").read_text()
+
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+ARN_FORMATS = {
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{id}",
+    "AWS::Lambda::Function": "arn:aws:lambda:{region}:{account}:function:{id}",
+    "AWS::StepFunctions::StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{id}",
+    "AWS::Events::EventBus": "arn:aws:events:{region}:{account}:event-bus/{id}",
+    "AWS::SecretsManager::Secret": "arn:aws:secretsmanager:{region}:{account}:secret:{id}-AbCdEf",
+    "AWS::SQS::Queue": "arn:aws:sqs:{region}:{account}:{id}",
+    "AWS::KMS::Key": "arn:aws:kms:{region}:{account}:key/{id}",
+}
+
+
+def resolved(value, resources: dict, parameters: dict):
+    """A policy document with CloudFormation's intrinsics turned into the strings they
+    become (ARNs of the right shape for each resource type), as IAM will read it."""
+    def arn(logical_id: str) -> str:
+        if logical_id in parameters:
+            return parameters[logical_id]
+        return ARN_FORMATS[resources[logical_id]["Type"]].format(region=REGION, account=ACCOUNT, id=logical_id)
+
+    if isinstance(value, dict) and len(value) == 1:
+        (function, args), = value.items()
+        if function == "Ref":
+            return arn(args)
+        if function == "Fn::GetAtt":
+            return arn(args[0] if isinstance(args, list) else args.split(".")[0])
+        if function == "Fn::If":
+            return resolved(args[1], resources, parameters)
+        if function == "Fn::Sub":
+            text, names = (args, {}) if isinstance(args, str) else (args[0], args[1])
+            local = {name: resolved(v, resources, parameters).rsplit(":", 1)[-1] for name, v in names.items()}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: local.get(m.group(1)) or arn(m.group(1).split(".")[0]), text)
+    if isinstance(value, dict):
+        return {key: resolved(item, resources, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolved(item, resources, parameters) for item in value]
+    return value
+
+
+# parliament's findings we keep, each with its reason (none today).
+ACCEPTED_PARLIAMENT_FINDINGS: dict[tuple[str, str], str] = {}
+
+
+def test_parliament_finds_nothing_in_any_iam_policy_as_deployed(transformed):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # parliament imports pkg_resources
+        from parliament import analyze_policy_string
+
+    parameters = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                  "StoreSecretPrefix": "store-cloner/stores/", "EventBusName": "store-cloner-events"}
+    resources = transformed["Resources"]
+    checked, findings = 0, []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            document = resolved(policy["PolicyDocument"], resources, parameters)
+            checked += len(document["Statement"])
+            for finding in analyze_policy_string(json.dumps(document)).findings:
+                if (logical_id, finding.issue) not in ACCEPTED_PARLIAMENT_FINDINGS:
+                    findings.append((logical_id, policy["PolicyName"], finding.issue, finding.detail))
+    assert checked > 20  # every statement of every function's and the state machine's role
+    assert findings == []
+
+
+def test_alarms_can_publish_to_the_encrypted_topic():
+    resources = TemplateModel().doc["Resources"]
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = resources["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    grants = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert len(grants) == 1 and set(grants[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_every_function_has_a_log_group_with_a_retention_deleted_with_the_stack():
+    model = TemplateModel()
+    groups = model.resources("AWS::Logs::LogGroup")
+    for logical_id in model.resources("AWS::Serverless::Function"):
+        group = groups[f"{logical_id}LogGroup"]
+        assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
+
+
+def test_the_api_definition_is_a_valid_openapi_3_document():
+    from openapi_spec_validator import validate
+
+    model = TemplateModel()
+    body = model.resources("AWS::Serverless::Api")["CloneApi"]["Properties"]["DefinitionBody"]
+    document = resolved(body, model.doc["Resources"] | {"ApiFunction": {"Type": "AWS::Lambda::Function"}},
+                        {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT})
+    validate(document)  # raises, naming the problem, when it is not
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            assert operation["responses"], path
+            declared = {p.get("name") or p["$ref"].rsplit("/", 1)[-1] for p in operation.get("parameters", [])}
+            assert set(re.findall(r"\{(\w+)\}", path)) <= declared, path
