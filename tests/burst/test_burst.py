@@ -21,7 +21,7 @@ SIGNUPS = 100
 LIMIT, BUDGET = 300, 240  # a minute, Ecwid's terms; this machine cannot send Ecwid's 600 twice as fast
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")  # stopped (moto's mock with it) before the next package starts its own
 def stack(tmp_path_factory):
     config = SandboxConfig(client_id="burst-app", client_secret="burst-secret-4e1d", queued_seconds=0.5, clone_seconds=3.0)
     log_path = tmp_path_factory.mktemp("burst") / "lambda.log"
