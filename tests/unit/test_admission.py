@@ -99,3 +99,31 @@ def test_a_dead_waiter_gives_up_its_place_and_a_dead_holder_its_slot(coordinatio
     control.give_up("running", 1)  # stopped mid-clone: the reaper frees its slot
     assert control.store.line().in_flight == 0
     assert control.acquire("alive", alive.number).admitted
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_a_retried_acquire_does_not_leave_a_second_number_in_line(coordination_table, kind):
+    """AcquireSlot's result was lost and Step Functions ran it again, with no number in
+    its input: it takes a second number, finds its slot, and that number must pass."""
+    control = AdmissionControl(_stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=2, release_interval=10))
+    assert control.acquire("retried").admitted
+    assert control.acquire("retried").admitted  # the retry
+    assert control.acquire("other").admitted
+    waiter = control.acquire("waiter")
+    control.release("retried")
+    # One free slot, and nobody really before the waiter: it is its turn.
+    assert control.acquire("waiter", waiter.number).admitted
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_an_overdue_waiter_takes_a_free_slot_past_numbers_that_never_pass(coordination_table, kind):
+    store = _stores(coordination_table)[kind]
+    control = AdmissionControl(store, AdmissionPolicy(max_in_flight=1, release_interval=10))
+    for _ in range(3):
+        store.take_number()  # steps that died between taking a number and a slot
+    waiter = control.acquire("waiter")
+    assert not waiter.admitted and waiter.place == 4
+    assert not control.acquire("waiter", waiter.number).admitted, "first come, first served while on time"
+    assert control.overdue(first_place=4, waited_seconds=2 * 40 + 61)
+    assert not control.overdue(first_place=4, waited_seconds=100)
+    assert control.acquire("waiter", waiter.number, overdue=True).admitted

@@ -92,13 +92,16 @@ class Line:
     in_flight: int
 
 
+ACQUIRED, ALREADY_HELD = "acquired", "already held"
+
+
 class SlotStore(Protocol):
     def take_number(self) -> tuple[int, Line]: ...
 
     def line(self) -> Line: ...
 
-    def try_acquire(self, holder: str, limit: int, now: float) -> bool:
-        """Whether ``holder`` holds a slot now (holding one already counts)."""
+    def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
+        """ACQUIRED, ALREADY_HELD (a retried step), or None: no slot for ``holder`` now."""
         ...
 
     def release(self, holder: str) -> bool: ...
@@ -121,11 +124,15 @@ class AdmissionControl:
         self.policy = policy
         self._clock = clock
 
-    def acquire(self, holder: str, number: int | None = None) -> Admission:
+    def acquire(self, holder: str, number: int | None = None, overdue: bool = False) -> Admission:
         """Take a slot for ``holder``, or learn its place in line and when to ask again.
 
         ``number``: the one an earlier refusal gave it (None on the first try).
+        ``overdue``: it has waited far longer than its first place should take; then a
+        free slot is taken whatever the counters say, so numbers that will never pass
+        (a step that died between taking a number and a slot) cannot block the line.
         """
+        fresh = number is None
         if number is None:
             number, line = self.store.take_number()
         else:
@@ -133,9 +140,18 @@ class AdmissionControl:
         place = max(1, number - line.passed)
         free = self.policy.max_in_flight - line.in_flight
         # number <= passed: perhaps admitted already (a retried step); try_acquire tells.
-        if (place <= free or number <= line.passed) and self.store.try_acquire(holder, self.policy.max_in_flight, self._clock()):
-            return Admission(True, number, 0, 0.0)
+        if place <= free or number <= line.passed or (overdue and free > 0):
+            outcome = self.store.try_acquire(holder, self.policy.max_in_flight, self._clock())
+            if outcome == ALREADY_HELD and fresh:
+                self.store.skip()  # a retried step took a second number: it must not stand in line
+            if outcome:
+                return Admission(True, number, 0, 0.0)
         return Admission(False, number, place, self.policy.wait_for_place(place - max(0, free)))
+
+    def overdue(self, first_place: int, waited_seconds: float) -> bool:
+        """Waited more than twice what its first place should take, and a minute more."""
+        expected = first_place * self.policy.release_interval * self.policy.time_scale
+        return waited_seconds > 2 * expected + 60 * self.policy.time_scale
 
     def release(self, holder: str) -> bool:
         """Give ``holder``'s slot back; False when it held none (already released)."""
@@ -177,7 +193,7 @@ class DynamoSlotStore:
             ExpressionAttributeValues={":one": 1},
         )
 
-    def try_acquire(self, holder: str, limit: int, now: float) -> bool:
+    def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
         table = self._table.name
         try:
             self._client.transact_write_items(
@@ -201,15 +217,15 @@ class DynamoSlotStore:
                     },
                 ]
             )
-            return True
+            return ACQUIRED
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                return True  # a retried acquire: the slot is already ours
+                return ALREADY_HELD  # a retried acquire: the slot is already ours
             if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False
+                return None
             raise
 
     def release(self, holder: str) -> bool:
@@ -265,14 +281,14 @@ class MemorySlotStore:
     def line(self) -> Line:
         return Line(self.passed, len(self.holders))
 
-    def try_acquire(self, holder: str, limit: int, now: float) -> bool:
+    def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
         if holder in self.holders:
-            return True
+            return ALREADY_HELD
         if len(self.holders) >= limit:
-            return False
+            return None
         self.holders[holder] = now
         self.passed += 1
-        return True
+        return ACQUIRED
 
     def release(self, holder: str) -> bool:
         return self.holders.pop(holder, None) is not None

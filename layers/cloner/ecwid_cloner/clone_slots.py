@@ -27,14 +27,17 @@ class CloneSlots:
         number = previous.get("number")
         now = self.clock()
         since = float(previous.get("waitingSince") or now)
-        admission = self.admission.acquire(clone_id, int(number) if number is not None else None)
         waited = round(now - since, 1)
+        first_place = int(previous.get("firstPlace") or 0)
+        overdue = bool(first_place) and self.admission.overdue(first_place, waited)
+        admission = self.admission.acquire(clone_id, int(number) if number is not None else None, overdue)
         if admission.admitted:
             return {"held": True, "number": admission.number, "waitedSeconds": waited}
         # The job may not exist yet (an execution started without an entry point): then nothing to show.
         self.jobs.advance(clone_id, "WAITING", waitingPlace=admission.place, slotNumber=admission.number)
         return {"held": False, "number": admission.number, "place": admission.place, "waitingSince": since,
-                "waitedSeconds": waited, "waitSeconds": max(1, math.ceil(admission.wait))}
+                "firstPlace": first_place or admission.place, "waitedSeconds": waited,
+                "waitSeconds": max(1, math.ceil(admission.wait))}
 
     def release(self, state: dict[str, Any]) -> dict[str, Any]:
         return {"released": self.admission.release(state["cloneId"])}
