@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -11,13 +12,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from ecwid_cloner import runtime
-from ecwid_cloner.clone_queries import clone_links, decode_page_token, encode_page_token, job_view
+from ecwid_cloner.clone_queries import (
+    as_created_at,
+    clone_links,
+    decode_clones_token,
+    decode_page_token,
+    encode_page_token,
+    job_view,
+)
 from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
 from ecwid_cloner.mappings import clone_partition
 
 logger, tracer = runtime.logger, runtime.tracer
 app = APIGatewayRestResolver(enable_validation=True)
 Entity = Literal["products", "categories"]
+Status = Literal["STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT"]
 SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
 
 
@@ -35,6 +44,32 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
         content_type="application/json",
         body={"cloneId": job["cloneId"], "status": job["status"], "links": clone_links(job["cloneId"], _stage_path())},
     )
+
+
+@app.get("/clones")
+def list_clones(
+    status: Annotated[Status, Query()],
+    targetStoreId: Annotated[int | None, Query(gt=0)] = None,
+    sourceStoreId: Annotated[int | None, Query(gt=0)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    nextToken: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response[dict]:
+    start_key = None
+    if nextToken:
+        try:
+            start_key = decode_clones_token(nextToken, status)
+        except ValueError as bad:
+            return _error(400, "Invalid request", [{"field": "nextToken", "reason": str(bad)}])
+    jobs, last_key = runtime.jobs_repository().list_by_status(
+        status, since=as_created_at(since), target_store_id=targetStoreId, source_store_id=sourceStoreId,
+        limit=limit, start_key=start_key,
+    )
+    base = _stage_path()
+    return Response(200, "application/json", {
+        "clones": [job_view(job, base) for job in jobs],
+        "nextToken": encode_page_token(last_key),
+    })
 
 
 @app.get("/clones/<cloneId>")

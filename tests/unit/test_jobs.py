@@ -39,6 +39,10 @@ def test_the_table_is_the_templates(jobs_table):
             {"AttributeName": "sourceStoreId", "KeyType": "HASH"},
             {"AttributeName": "finishedAt", "KeyType": "RANGE"},
         ],
+        "status-index": [
+            {"AttributeName": "status", "KeyType": "HASH"},
+            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+        ],
     }
 
 
@@ -267,3 +271,23 @@ def test_event_failures_accumulate_on_the_job(jobs):
     failures = jobs.get(CLONE_ID)["eventFailures"]
     assert [f["detailType"] for f in failures] == ["Store Created", "Clone Completed"]
     assert len(failures[1]["error"]) == 300
+
+
+def test_jobs_of_a_status_come_newest_first_filtered_and_paged(jobs):
+    import time
+
+    for index, target in enumerate((9001, 9002, 9001)):
+        clone_id = f"list-{index}"
+        jobs.record_intent(clone_id, CloneRequest(1003, target, "CATALOG"))
+        time.sleep(0.002)  # createdAt has millisecond resolution
+    jobs.advance("list-1", "FAILED", errorCode="X")
+
+    items, last = jobs.list_by_status("STARTING")
+    assert [i["cloneId"] for i in items] == ["list-2", "list-0"] and last is None
+    items, _ = jobs.list_by_status("STARTING", target_store_id=9002)
+    assert items == []
+    first, last = jobs.list_by_status("STARTING", limit=1)
+    second, _ = jobs.list_by_status("STARTING", limit=1, start_key=last)
+    assert [first[0]["cloneId"], second[0]["cloneId"]] == ["list-2", "list-0"]
+    newest = jobs.get("list-2")["createdAt"]
+    assert [i["cloneId"] for i in jobs.list_by_status("STARTING", since=newest)[0]] == ["list-2"]

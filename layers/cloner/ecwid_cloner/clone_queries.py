@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -39,12 +40,16 @@ def encode_page_token(last_key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
 
 
-def decode_page_token(token: str, clone_partition: str) -> dict:
-    """The DynamoDB start key inside a nextToken; ValueError if it is not one of ours for this clone."""
+def _token_key(token: str) -> Any:
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, binascii.Error):
         raise ValueError("is not a token this API returned") from None
+
+
+def decode_page_token(token: str, clone_partition: str) -> dict:
+    """The DynamoDB start key inside a nextToken; ValueError if it is not one of ours for this clone."""
+    key = _token_key(token)
     expected = {"pk", "cloneEntity", "sourceId"}
     if (
         not isinstance(key, dict)
@@ -54,6 +59,28 @@ def decode_page_token(token: str, clone_partition: str) -> dict:
         raise ValueError("is not a token this API returned")
     if key["cloneEntity"]["S"] != clone_partition:
         raise ValueError("belongs to another clone or entity")
+    return key
+
+
+CLONES_TOKEN_KEYS = {"cloneId", "status", "createdAt"}
+
+
+def as_created_at(moment: datetime | None) -> str | None:
+    """A moment as the jobs' createdAt strings read (UTC, milliseconds, Z), so that they
+    compare as text; a moment without a zone is UTC."""
+    if moment is None:
+        return None
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def decode_clones_token(token: str, status: str) -> dict:
+    """The jobs start key inside a GET /clones nextToken; ValueError if it is not one of ours for this status."""
+    key = _token_key(token)
+    if not isinstance(key, dict) or set(key) != CLONES_TOKEN_KEYS or not all(isinstance(v, str) for v in key.values()):
+        raise ValueError("is not a token this API returned")
+    if key["status"] != status:
+        raise ValueError("belongs to a list of another status")
     return key
 
 

@@ -153,6 +153,45 @@ class JobsRepository:
                 return item
         return None
 
+    def list_by_status(
+        self,
+        status: str,
+        *,
+        since: str | None = None,
+        target_store_id: int | None = None,
+        source_store_id: int | None = None,
+        limit: int = 50,
+        start_key: dict | None = None,
+    ) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of the jobs in ``status``, newest first (status-index), created at or
+        after ``since`` (an ISO timestamp like createdAt), and DynamoDB's LastEvaluatedKey.
+        The store filters apply after the page is read: a page may hold fewer than ``limit``."""
+        condition = "#status = :status" + (" AND createdAt >= :since" if since else "")
+        values: dict[str, Any] = {":status": status}
+        if since:
+            values[":since"] = since
+        filters = []
+        if target_store_id is not None:
+            filters.append("targetStoreId = :target")
+            values[":target"] = target_store_id
+        if source_store_id is not None:
+            filters.append("sourceStoreId = :source")
+            values[":source"] = source_store_id
+        kwargs: dict[str, Any] = {
+            "IndexName": "status-index",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._table.query(**kwargs)
+        return answer.get("Items") or [], answer.get("LastEvaluatedKey")
+
     def recent_durations(self, source_store_id: int, scope: str | None, limit: int = 10) -> list[float]:
         """Durations of the latest completed clones of this source and scope, newest first."""
         answer = self._table.query(
