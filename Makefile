@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/pytho
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-unit test-integration test-reliability test-template build validate bench clean
+.PHONY: demo openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
 
 $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -33,6 +33,13 @@ test-integration: $(BIN)/.installed
 
 test-reliability: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/reliability
+
+# The contract test with fresh random cases, ten times as many (make test runs a fixed set).
+fuzz: $(BIN)/.installed
+	CONTRACT_FUZZ=1 $(BIN)/python -m pytest tests/contract -p no:cacheprovider
+
+openapi: $(BIN)/.installed
+	$(BIN)/python -m local openapi > docs/openapi.json
 
 test-template: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/template

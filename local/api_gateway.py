@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -9,18 +10,21 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-# The API's resources as template.yaml declares them, most specific first.
-RESOURCES = (
-    "/stores/{targetStoreId}/mappings/{entity}/{sourceId}",
-    "/clones/{cloneId}/mappings",
-    "/clones/{cloneId}",
-    "/clones",
-)
 STAGE = "v1"
 
 
+@functools.cache
+def routes() -> dict[str, frozenset[str]]:
+    """The API's resources and their methods, as template.yaml declares them, most specific first."""
+    from local.template_model import TemplateModel
+
+    paths = TemplateModel().resources("AWS::Serverless::Api")["CloneApi"]["Properties"]["DefinitionBody"]["paths"]
+    declared = {path: frozenset(method.upper() for method in operations) for path, operations in paths.items()}
+    return dict(sorted(declared.items(), key=lambda item: (-item[0].count("/"), item[0])))
+
+
 def _match(path: str) -> tuple[str, dict[str, str]] | None:
-    for resource in RESOURCES:
+    for resource in routes():
         pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", resource) + "/?$"
         found = re.match(pattern, path)
         if found:
@@ -28,12 +32,28 @@ def _match(path: str) -> tuple[str, dict[str, str]] | None:
     return None
 
 
+def _resource_path(url: str) -> str:
+    path = urlsplit(url).path
+    return path[len(STAGE) + 1:] if path.startswith(f"/{STAGE}/") else path
+
+
+def refusal(method: str, url: str) -> dict[str, Any] | None:
+    """API Gateway's own answer to a method or path the API does not declare (the
+    Lambda never sees it): 403 Missing Authentication Token; None when routed."""
+    matched = _match(_resource_path(url))
+    if matched and method.upper() in routes()[matched[0]]:
+        return None
+    return {
+        "statusCode": 403,
+        "headers": {"Content-Type": "application/json", "x-amzn-ErrorType": "MissingAuthenticationTokenException"},
+        "body": json.dumps({"message": "Missing Authentication Token"}),
+    }
+
+
 def rest_event(method: str, url: str, body: str | bytes | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """The event API Gateway's proxy integration gives the Lambda for this request."""
     parts = urlsplit(url)
-    path = parts.path
-    if path.startswith(f"/{STAGE}/"):
-        path = path[len(STAGE) + 1:]
+    path = _resource_path(url)
     matched = _match(path)
     resource, path_parameters = matched if matched else (path, {})
     query_pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -67,10 +87,6 @@ def rest_event(method: str, url: str, body: str | bytes | None = None, headers: 
         "body": body or None,
         "isBase64Encoded": False,
     }
-
-
-def is_known_route(path: str) -> bool:
-    return _match(path[len(STAGE) + 1:] if path.startswith(f"/{STAGE}/") else path) is not None
 
 
 def response_parts(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

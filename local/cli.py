@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8080)
     _add_stack_options(api)
 
+    commands.add_parser("openapi", help="print the API's OpenAPI document, generated from its routes (docs/openapi.json)")
     signup = commands.add_parser("send-signup", help="put a signup message on the local queue and run the consumer")
     signup.add_argument("--target-store-id", type=positive_int)
     _add_merchant_options(signup)
@@ -116,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits 2 on bad arguments
     if args.command == "api":
         return serve_api(args)
+    if args.command == "openapi":
+        print(json.dumps(api_document(), indent=2))
+        return 0
     if args.command == "send-signup":
         if args.message is None:
             _check_target(parser, args, "send-signup")
@@ -205,11 +209,19 @@ def _local_stack(args: argparse.Namespace, **options: Any):
     )
 
 
+def api_document() -> dict[str, Any]:
+    """The document ApiFunction serves at GET /openapi.json, without a stack."""
+    from local.lambda_endpoint import load_module
+    from local.template_model import TemplateModel
+
+    return load_module(TemplateModel().functions()["ApiFunction"]).api_document()
+
+
 def serve_api(args: argparse.Namespace) -> int:
     """Turn each HTTP request into API Gateway's proxy event for the real ApiFunction."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from local.api_gateway import response_parts, rest_event
+    from local.api_gateway import refusal, response_parts, rest_event
 
     with _local_stack(args) as stack:
 
@@ -217,8 +229,9 @@ def serve_api(args: argparse.Namespace) -> int:
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                event = rest_event(self.command, self.path, body, dict(self.headers.items()))
-                status, headers, payload = response_parts(stack.invoke_raw("ApiFunction", event))
+                answer = refusal(self.command, self.path) or stack.invoke_raw(
+                    "ApiFunction", rest_event(self.command, self.path, body, dict(self.headers.items())))
+                status, headers, payload = response_parts(answer)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -226,7 +239,10 @@ def serve_api(args: argparse.Namespace) -> int:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            def __getattr__(self, name: str):
+                if name.startswith("do_"):  # every method, as API Gateway takes any (and refuses the undeclared)
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format, *values):
                 say(f"{self.command} {self.path} -> {values[1] if len(values) > 1 else ''}")

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
 from urllib.parse import unquote
 
 from local.template_model import ACCOUNT, REGION, ROOT, FunctionSpec
@@ -50,12 +51,17 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handler(spec: FunctionSpec) -> Callable:
+def load_module(spec: FunctionSpec) -> ModuleType:
+    """A fresh load of the function's handler module: one execution environment's."""
     path = spec.code_dir / f"{spec.module}.py"
     module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return getattr(module, spec.handler)
+    return module
+
+
+def load_handler(spec: FunctionSpec) -> Callable:
+    return getattr(load_module(spec), spec.handler)
 
 
 # Powertools' event handler keeps the current event and context in class attributes

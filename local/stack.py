@@ -405,11 +405,12 @@ class LocalStack:
 
     def api(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """One HTTP API call through API Gateway's proxy event, to the real ApiFunction."""
-        from local.api_gateway import response_parts, rest_event
+        from local.api_gateway import refusal, response_parts, rest_event
 
         if body is not None and not isinstance(body, (str, bytes)):
             body = json.dumps(body)
-        result = self.invoke("ApiFunction", rest_event(method, path, body, {"Content-Type": "application/json", **(headers or {})}))
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        result = refusal(method, path) or self.invoke("ApiFunction", rest_event(method, path, body, headers))
         status, _, raw = response_parts(result)
         return status, json.loads(raw) if raw else None
 

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from ecwid_cloner import runtime
+from ecwid_cloner.api_contract import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    CloneStarted,
+    ClonesPage,
+    CloneView,
+    Entity,
+    MappingLookup,
+    MappingsPage,
+    Status,
+    answer,
+    openapi_document,
+)
 from ecwid_cloner.clone_queries import (
     as_created_at,
     clone_links,
@@ -19,18 +33,24 @@ from ecwid_cloner.clone_queries import (
     decode_page_token,
     encode_page_token,
     job_view,
+    parse_date_time,
 )
 from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
 from ecwid_cloner.mappings import clone_partition
 
 logger, tracer = runtime.logger, runtime.tracer
 app = APIGatewayRestResolver(enable_validation=True)
-Entity = Literal["products", "categories"]
-Status = Literal["STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT"]
 SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
 
 
-@app.post("/clones")
+@app.post("/clones", operation_id="startClone", summary="Start a clone", responses={
+    202: answer("Started: the clone's ID, status and links", CloneStarted),
+    200: answer("This request (same requestId, or signup) started it before: the clone it started", CloneStarted),
+    400: BAD_REQUEST,
+    409: answer("Another clone into this targetStoreId is running"),
+    413: answer("The body is larger than 4096 bytes"),
+    415: answer("The body is not application/json"),
+})
 def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     try:
         job, started = runtime.clone_launcher().launch(body.clone_request(), body.requestId)
@@ -46,23 +66,30 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     )
 
 
-@app.get("/clones")
+@app.get("/clones", operation_id="listClones", summary="List clones of one status, newest first", responses={
+    200: answer("One page of clones, and the nextToken of the next (null on the last)", ClonesPage),
+    400: BAD_REQUEST,
+})
 def list_clones(
     status: Annotated[Status, Query()],
     targetStoreId: Annotated[int | None, Query(gt=0)] = None,
     sourceStoreId: Annotated[int | None, Query(gt=0)] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     nextToken: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[dict]:
-    start_key = None
+    start_key, created_since = None, None
+    try:
+        created_since = as_created_at(parse_date_time(since)) if since is not None else None
+    except ValueError as bad:
+        return _error(400, "Invalid request", [{"field": "since", "reason": str(bad)}])
     if nextToken:
         try:
             start_key = decode_clones_token(nextToken, status)
         except ValueError as bad:
             return _error(400, "Invalid request", [{"field": "nextToken", "reason": str(bad)}])
     jobs, last_key = runtime.jobs_repository().list_by_status(
-        status, since=as_created_at(since), target_store_id=targetStoreId, source_store_id=sourceStoreId,
+        status, since=created_since, target_store_id=targetStoreId, source_store_id=sourceStoreId,
         limit=limit, start_key=start_key,
     )
     base = _stage_path()
@@ -72,7 +99,10 @@ def list_clones(
     })
 
 
-@app.get("/clones/<cloneId>")
+@app.get("/clones/<cloneId>", operation_id="getClone", summary="A clone's status", responses={
+    200: answer("The clone's job", CloneView),
+    404: NOT_FOUND,
+})
 def get_clone(cloneId: str) -> dict:
     job = runtime.jobs_repository().get(cloneId)
     if job is None:
@@ -80,7 +110,11 @@ def get_clone(cloneId: str) -> dict:
     return job_view(job, _stage_path())
 
 
-@app.get("/clones/<cloneId>/mappings")
+@app.get("/clones/<cloneId>/mappings", operation_id="listMappings", summary="A clone's source-to-target ID mappings, page by page", responses={
+    200: answer("One page of mappings, and the nextToken of the next (null on the last)", MappingsPage),
+    400: BAD_REQUEST,
+    404: NOT_FOUND,
+})
 def list_mappings(
     cloneId: str,
     entity: Annotated[Entity, Query()],
@@ -104,7 +138,11 @@ def list_mappings(
     })
 
 
-@app.get("/stores/<targetStoreId>/mappings/<entity>/<sourceId>")
+@app.get("/stores/<targetStoreId>/mappings/<entity>/<sourceId>", operation_id="lookupMapping", summary="The target ID of one source ID in a store", responses={
+    200: answer("The mapping", MappingLookup),
+    400: BAD_REQUEST,
+    404: NOT_FOUND,
+})
 def lookup_mapping(
     targetStoreId: Annotated[int, Path(gt=0)],
     entity: Annotated[Entity, Path()],
@@ -114,6 +152,29 @@ def lookup_mapping(
     if target_id is None:
         raise NotFoundError(f"no {entity} mapping for source ID {sourceId} in store {targetStoreId}")
     return {"targetStoreId": targetStoreId, "entity": entity, "sourceId": sourceId, "targetId": target_id}
+
+
+@app.get("/openapi.json", operation_id="openApiDocument", summary="This API's OpenAPI document", responses={
+    200: {"description": "The OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}},
+})
+def openapi() -> dict:
+    return api_document()
+
+
+@cache
+def api_document() -> dict:
+    """The contract, from the routes; docs/openapi.json is a copy the tests keep equal."""
+    return openapi_document(json.loads(app.get_openapi_json_schema(
+        title="store-cloner",
+        version="1.0",
+        description="Clone Ecwid template stores into new stores, or into stores made for new merchants.",
+        servers=[Server(url="/v1", description="The API's stage")],
+        security_schemes={
+            "api_key": APIKey(name="x-api-key", in_=APIKeyIn.header, description="When deployed with ApiAuthMode=API_KEY"),
+            "sigv4": APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)"),
+        },
+        security=[{"api_key": []}, {"sigv4": []}],
+    )))
 
 
 @app.exception_handler(RequestValidationError)

@@ -411,7 +411,7 @@ BAD_STORE_IDS = [  # (value, reason, test id)
     (-1, "greater than 0", "-1"),
     ("123", "valid integer", "string"),
     (1.5, "valid integer", "1.5"),
-    (1003.0, "valid integer", "float"),
+    (1003.5, "valid integer", "fraction"),
     (True, "valid integer", "true"),
     (None, "valid integer", "null"),
 ]
@@ -431,6 +431,8 @@ BAD_BODIES = [
                  "merchant.name", "at least 1 character", id="merchant name blank"),
     pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": "300.1.1.1"}},
                  "merchant.ip", "ip", id="merchant ip bad"),
+    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": False}},
+                 "merchant.ip", "must be a string", id="merchant ip false"),
     pytest.param({"sourceStoreId": TEMPLATE, "merchant": {"email": "owner@example.com"}},
                  "merchant.name", "required", id="merchant without name"),
     pytest.param({"sourceStoreId": REFUSING_TARGET, "targetStoreId": REFUSING_TARGET}, "targetStoreId",

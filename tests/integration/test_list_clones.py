@@ -61,6 +61,9 @@ def test_bad_queries_are_400_naming_the_parameter(stack):
         "status=FAILED&limit=101": "limit",
         "status=FAILED&targetStoreId=abc": "targetStoreId",
         "status=FAILED&since=yesterday": "since",
+        "status=FAILED&since=1700000000": "since",  # not taken for Unix seconds
+        "status=FAILED&since=2026-11-26T00:00:00": "since",  # a moment needs its zone
+        "status=FAILED&since=2026-02-30T00:00:00Z": "since",
         "status=FAILED&nextToken=not-a-token": "nextToken",
     }
     for query, field in cases.items():

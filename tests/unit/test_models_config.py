@@ -134,3 +134,16 @@ def test_settings_read_os_environ_by_default(monkeypatch):
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("POLL_SCALE", "0.5")
     assert Settings.from_env().poll_scale == 0.5
+
+
+def test_a_store_id_is_a_whole_json_number_however_written():
+    # JSON Schema's integer (the OpenAPI document's) includes 1003.0; strings and booleans are not IDs.
+    from pydantic import ValidationError
+
+    from ecwid_cloner.clone_requests import CloneRequestBody, SignupMessage
+
+    assert CloneRequestBody.model_validate({"sourceStoreId": 1003.0, "targetStoreId": 2001}).sourceStoreId == 1003
+    assert SignupMessage.model_validate({"signupId": "s-1", "targetStoreId": 2001.0}).targetStoreId == 2001
+    for bad in ("1003", True, 1003.5):
+        with pytest.raises(ValidationError):
+            CloneRequestBody.model_validate({"sourceStoreId": bad, "targetStoreId": 2001})

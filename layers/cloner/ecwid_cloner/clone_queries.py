@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -63,6 +64,21 @@ def decode_page_token(token: str, clone_partition: str) -> dict:
 
 
 CLONES_TOKEN_KEYS = {"cloneId", "status", "createdAt"}
+
+
+# RFC 3339's date-time (what OpenAPI's format says): a zone is required.
+RFC3339_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_date_time(text: str) -> datetime:
+    """An RFC 3339 date-time; ValueError naming the form when it is not one (a bare
+    number is not taken for Unix seconds, nor a moment without a zone for UTC)."""
+    if not RFC3339_DATE_TIME.fullmatch(text):
+        raise ValueError("must be an RFC 3339 date-time with a zone, like 2026-11-26T00:00:00Z")
+    try:
+        return datetime.fromisoformat(text.upper())
+    except ValueError:
+        raise ValueError("is not a real moment (month, day or time out of range)") from None
 
 
 def as_created_at(moment: datetime | None) -> str | None:

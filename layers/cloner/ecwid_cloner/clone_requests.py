@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyAddress,
     StrictBool,
     StrictInt,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -29,10 +31,22 @@ from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.models import CloneRequest, Merchant, clone_id_for, clone_id_for_merchant
 
 MAX_BODY_BYTES = 4096  # a clone request is a few dozen bytes; refuse anything much larger
-StoreId = StrictInt  # JSON numbers only: "123" or true are not store IDs
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's integer includes 1003.0; a string or a bool still is not a store ID.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A positive JSON number: "123" or true are not store IDs.
+StoreId = Annotated[StrictInt, Field(gt=0), BeforeValidator(_whole_number)]
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+# The white space pydantic strips (Unicode White_Space), spelled out: regex engines disagree
+# on \s, and the OpenAPI document must mean exactly what is checked.
+SPACE = r"\t\n\x0b\x0c\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_EMAIL_CHAR = rf"[^@{SPACE}\x00-\x1f\x7f-\x9f]"  # nor control characters
 # What Ecwid takes as an e-mail (it answers 400 for worse): local@domain.tld, no spaces.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
+EMAIL_PATTERN = rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}{{2,}}$"
 
 
 def _differs_from_source(target: int | None, info: ValidationInfo) -> int | None:
@@ -49,14 +63,30 @@ class InstantSiteOption(BaseModel):
     draft: StrictBool  # true: saved as a draft in the target; false: published at once
 
 
+def _text(value: Any) -> Any:
+    # pydantic would read false or 0 as the address 0.0.0.0
+    if not isinstance(value, str):
+        raise ValueError("must be a string: an IPv4 or IPv6 address")
+    return value
+
+
+IpAddress = Annotated[
+    IPvAnyAddress,
+    BeforeValidator(_text),
+    WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}),
+]
+
+
 class MerchantBody(BaseModel):
     """The owner of a store to create. No password: the owner sets it through Ecwid."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=255)
-    ip: IPvAnyAddress | None = None  # the owner's IP: Ecwid presets the store's location from it
+    # The patterns say in the OpenAPI document what is checked after stripping.
+    email: str = Field(max_length=254, json_schema_extra={"pattern": rf"^[{SPACE}]*{EMAIL_PATTERN[1:-1]}[{SPACE}]*$"})
+    name: str = Field(min_length=1, max_length=255, json_schema_extra={"pattern": rf"[^{SPACE}]"})
+    # the owner's IP: Ecwid presets the store's location from it
+    ip: IpAddress | None = None
 
     @field_validator("email")
     @classmethod
@@ -80,14 +110,23 @@ def _target_or_merchant(target: int | None, info: ValidationInfo) -> int | None:
     return target
 
 
+# Exactly one target, as JSON Schema says it (the validators below enforce it; this documents it).
+ONE_TARGET_SCHEMA = {
+    "oneOf": [
+        {"required": ["targetStoreId"], "properties": {"targetStoreId": {"type": "integer", "exclusiveMinimum": 0}}},
+        {"required": ["merchant"], "properties": {"merchant": {"type": "object"}}},
+    ]
+}
+
+
 class CloneRequestBody(BaseModel):
     """POST /clones: into an existing store (targetStoreId), or into a new one made for a merchant."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_TARGET_SCHEMA)
 
-    sourceStoreId: StoreId = Field(gt=0)
+    sourceStoreId: StoreId
     merchant: MerchantBody | None = None  # before targetStoreId: its check reads it
-    targetStoreId: StoreId | None = Field(default=None, gt=0, validate_default=True)
+    targetStoreId: StoreId | None = Field(default=None, validate_default=True)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
     _one_target = field_validator("targetStoreId")(_target_or_merchant)
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
@@ -104,12 +143,12 @@ class CloneRequestBody(BaseModel):
 class SignupMessage(BaseModel):
     """A signup event on the SQS queue; without a source, the template store is cloned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_TARGET_SCHEMA)
 
     signupId: str = Field(pattern=REQUEST_ID_PATTERN)
-    sourceStoreId: StoreId | None = Field(default=None, gt=0)
+    sourceStoreId: StoreId | None = None
     merchant: MerchantBody | None = None  # before targetStoreId: its check reads it
-    targetStoreId: StoreId | None = Field(default=None, gt=0, validate_default=True)
+    targetStoreId: StoreId | None = Field(default=None, validate_default=True)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
     _one_target = field_validator("targetStoreId")(_target_or_merchant)
     scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None

@@ -1,0 +1,133 @@
+"""The HTTP API's answers as models, and the OpenAPI document built from its routes.
+
+The models document what the handlers return (they return plain dicts: a model
+here is a promise the contract test holds them to, not a second serializer).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT"]
+Entity = Literal["products", "categories"]
+JSON = "application/json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, parameter or header at fault: a dotted path into the body, or 'body'")
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: what went wrong, and one entry per bad field."""
+
+    message: str
+    errors: list[FieldError]
+
+
+class CloneLinks(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    self_: str = Field(alias="self")
+    products: str
+    categories: str
+
+
+class CloneStarted(BaseModel):
+    cloneId: str
+    status: Status
+    links: CloneLinks
+
+
+class CloneView(BaseModel):
+    """A clone's job; fields not known yet are null."""
+
+    cloneId: str
+    status: Status
+    sourceStoreId: int
+    targetStoreId: int | None = Field(description="null until CreateStore made the merchant's store")
+    scope: Literal["CATALOG", "STORE_SETTINGS"] | None
+    cloneDemoCatalog: bool | None
+    ticket: str | None = Field(description="Ecwid's clone ticket")
+    createdAt: str
+    startedAt: str | None
+    finishedAt: str | None
+    durationSeconds: float | None
+    polls: int | None
+    products: int | None = Field(description="How many products were mapped")
+    categories: int | None = Field(description="How many categories were mapped")
+    errorCode: str | None
+    errorMessage: str | None
+    instantSite: dict[str, Any] | None
+    requestId: str | None
+    signupId: str | None
+    merchant: dict[str, Any] | None
+    storeCreatedAt: str | None
+    storeTokenSaved: bool | None
+    eventFailures: list[dict[str, Any]] | None
+    waitingPlace: int | None = Field(description="Place in the line for a clone slot, while WAITING")
+    links: CloneLinks
+
+
+class ClonesPage(BaseModel):
+    clones: list[CloneView]
+    nextToken: str | None
+
+
+class Mapping(BaseModel):
+    sourceId: str
+    targetId: str
+
+
+class MappingsPage(BaseModel):
+    cloneId: str
+    entity: Entity
+    mappings: list[Mapping]
+    nextToken: str | None
+
+
+class MappingLookup(BaseModel):
+    targetStoreId: int
+    entity: Entity
+    sourceId: str
+    targetId: str
+
+
+def answer(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    """One documented answer of a route, for its ``responses``."""
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+BAD_REQUEST = answer("A parameter or the body is invalid; errors name each field and why")
+NOT_FOUND = answer("No such clone or mapping")
+
+
+def openapi_document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Powertools' generated document, told the truth about validation errors.
+
+    Powertools documents a 422 in FastAPI's shape on every route; this API answers
+    400 with ``ErrorBody`` instead (the resolver's RequestValidationError handler),
+    which each route that can refuse its input declares itself.
+    """
+    document = copy.deepcopy(schema)
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+            for parameter in operation.get("parameters", []):
+                _without_null(parameter["schema"])
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    """A query parameter is absent or a string, never JSON's null: ``X | None`` is just X."""
+    branches = schema.get("anyOf", [])
+    others = [branch for branch in branches if branch != {"type": "null"}]
+    if len(others) == 1 and len(branches) == 2:
+        del schema["anyOf"]
+        schema.update(others[0])
