@@ -9,7 +9,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from ecwid_cloner import runtime
@@ -164,6 +163,9 @@ def openapi() -> dict:
 @cache
 def api_document() -> dict:
     """The contract, from the routes; docs/openapi.json is a copy the tests keep equal."""
+    # Imported here: Powertools' OpenAPI models cost ~40 ms of every cold start otherwise.
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+
     return openapi_document(json.loads(app.get_openapi_json_schema(
         title="store-cloner",
         version="1.0",

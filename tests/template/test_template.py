@@ -50,8 +50,26 @@ def test_sam_build_succeeds(tmp_path):
         # Functions carry their code only; dependencies live in the layer.
         assert not (build_dir / logical_id / "requests").exists()
     layer = build_dir / "ClonerLayer" / "python"
-    for package in ("ecwid_cloner", "aws_lambda_powertools", "requests"):
+    for package in ("ecwid_cloner", "aws_lambda_powertools", "requests", "pydantic_core"):
         assert (layer / package).is_dir(), package
+    # Built for Lambda's arm64, not for this machine.
+    assert list((layer / "pydantic_core").glob("_pydantic_core.*aarch64*.so")), "pydantic_core is not built for arm64"
+    assert_every_module_has_its_bytecode(layer)
+
+
+def assert_every_module_has_its_bytecode(site: Path) -> None:
+    """Every .py the layer ships has a python3.13 .pyc beside it that Lambda uses as it is:
+    hash-based and unchecked (PEP 552 flags 0b01), so the zip's timestamps cannot make the
+    runtime recompile it on a read-only /opt, and compiled from this very source."""
+    sources = [path for path in site.rglob("*.py") if "__pycache__" not in path.parts]
+    assert len(sources) > 500  # the dependencies are there, not only our package
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.name.endswith(".cpython-313.pyc") and compiled.is_file(), source
+        header = compiled.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        assert int.from_bytes(header[4:8], "little") == 0b01, f"{source}: not unchecked-hash"
+        assert header[8:16] == importlib.util.source_hash(source.read_bytes()), f"{source}: stale .pyc"
 
 
 def test_every_handler_imports_and_is_callable():

@@ -16,33 +16,38 @@ Entity = Literal["products", "categories"]
 JSON = "application/json"
 
 
-class FieldError(BaseModel):
+class Answer(BaseModel):
+    # Built when the document is generated, not at every cold start of the API.
+    model_config = ConfigDict(defer_build=True)
+
+
+class FieldError(Answer):
     field: str = Field(description="The field, parameter or header at fault: a dotted path into the body, or 'body'")
     reason: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Answer):
     """Every refusal: what went wrong, and one entry per bad field."""
 
     message: str
     errors: list[FieldError]
 
 
-class CloneLinks(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class CloneLinks(Answer):
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     self_: str = Field(alias="self")
     products: str
     categories: str
 
 
-class CloneStarted(BaseModel):
+class CloneStarted(Answer):
     cloneId: str
     status: Status
     links: CloneLinks
 
 
-class CloneView(BaseModel):
+class CloneView(Answer):
     """A clone's job; fields not known yet are null."""
 
     cloneId: str
@@ -72,24 +77,24 @@ class CloneView(BaseModel):
     links: CloneLinks
 
 
-class ClonesPage(BaseModel):
+class ClonesPage(Answer):
     clones: list[CloneView]
     nextToken: str | None
 
 
-class Mapping(BaseModel):
+class Mapping(Answer):
     sourceId: str
     targetId: str
 
 
-class MappingsPage(BaseModel):
+class MappingsPage(Answer):
     cloneId: str
     entity: Entity
     mappings: list[Mapping]
     nextToken: str | None
 
 
-class MappingLookup(BaseModel):
+class MappingLookup(Answer):
     targetStoreId: int
     entity: Entity
     sourceId: str
