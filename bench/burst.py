@@ -52,6 +52,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "cloner"), str(ROOT / "bench")]
 
+from polling import realistic_mix  # noqa: E402
+
 from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, MemorySlotStore  # noqa: E402
 from ecwid_cloner.config import Settings  # noqa: E402
 from ecwid_cloner.polling import DEFAULT_POLICY, expected_duration, scaled_wait_seconds  # noqa: E402
@@ -65,7 +67,6 @@ from ecwid_cloner.request_budget import (  # noqa: E402
     RequestGate,
     step_budget,
 )
-from polling import realistic_mix  # noqa: E402
 
 ECWID_LIMIT_PER_MINUTE = 600
 BUDGET_PER_MINUTE = 540  # checked against DEFAULTS below
@@ -184,7 +185,7 @@ class Simulation:
 
     # -- the executions, as the state machine runs them: each yield is a Wait state ---------
 
-    def execution(self, index: int, out: Outcome) -> Generator[float, None, None]:
+    def execution(self, index: int, out: Outcome) -> Generator[float]:
         holder = f"clone-{index}"
         if self.with_budget:
             number = None
@@ -209,7 +210,7 @@ class Simulation:
                 self.admission.release(holder)
             out.finished_at = self.clock.now
 
-    def new_work_call(self, out: Outcome) -> Generator[float, None, None]:
+    def new_work_call(self, out: Outcome) -> Generator[float]:
         """CreateStore or StartClone: one Ecwid POST, with the state machine's Retry on 429."""
         for attempt in range(RETRY_ATTEMPTS + 1):
             retry_after = yield from self.call(Priority.NEW, out)
@@ -220,7 +221,7 @@ class Simulation:
                 return
             yield self.rng.uniform(0, min(RETRY_MAX_DELAY, RETRY_INTERVAL * RETRY_BACKOFF**attempt))
 
-    def follow_clone(self, index: int, out: Outcome) -> Generator[float, None, None]:
+    def follow_clone(self, index: int, out: Outcome) -> Generator[float]:
         started = self.clock.now
         finishes = started + self.durations[index]
         expected = expected_duration(reversed(self.recorded[-10:]))
@@ -290,7 +291,7 @@ class Simulation:
 
     def run(self) -> dict:
         began = time.perf_counter()
-        queue: list[tuple[float, int, Generator[float, None, None]]] = []
+        queue: list[tuple[float, int, Generator[float]]] = []
         for index in range(self.signups):
             out = Outcome()
             self.outcomes.append(out)
@@ -330,21 +331,36 @@ class Simulation:
             "makespanSeconds": round(max(finished, default=0.0)),
             "lowerBoundSeconds": round(served / (BUDGET_PER_MINUTE / 60.0)),
             "ecwidRequests": served,
-            "waitsPerClone": {"slot": round(sum(o.slot_waits for o in outcomes) / self.signups, 2),
-                              "budget": round(sum(o.budget_waits for o in outcomes) / self.signups, 2),
-                              "newWorkRefused": round(sum(o.refused_new for o in outcomes) / self.signups, 2)},
+            "waitsPerClone": {
+                "slot": round(sum(o.slot_waits for o in outcomes) / self.signups, 2),
+                "budget": round(sum(o.budget_waits for o in outcomes) / self.signups, 2),
+                "newWorkRefused": round(sum(o.refused_new for o in outcomes) / self.signups, 2),
+            },
             "budgetCostPer1000Clones": {
                 "dynamodbReadUnits": round(reads * per_thousand),
                 "dynamodbWriteUnits": round(writes * per_thousand),
                 "extraStateTransitions": round(transitions * per_thousand),
-                "dollars": round(per_thousand * (reads * PRICE_READ_UNIT + writes * PRICE_WRITE_UNIT
-                                                 + transitions * PRICE_TRANSITION), 4),
+                "dollars": round(
+                    per_thousand
+                    * (reads * PRICE_READ_UNIT + writes * PRICE_WRITE_UNIT + transitions * PRICE_TRANSITION),
+                    4,
+                ),
             },
         }
 
 
-SIMULATED_KEYS = ("signups", "completed", "failed", "deadLetters", "ecwid429", "peakRequestsPerMinute",
-                  "limitPerMinute", "seconds", "makespanSeconds", "lowerBoundSeconds")
+SIMULATED_KEYS = (
+    "signups",
+    "completed",
+    "failed",
+    "deadLetters",
+    "ecwid429",
+    "peakRequestsPerMinute",
+    "limitPerMinute",
+    "seconds",
+    "makespanSeconds",
+    "lowerBoundSeconds",
+)
 LOCAL_KEYS = SIMULATED_KEYS[:8]
 
 
@@ -353,9 +369,19 @@ def simulate(args: argparse.Namespace) -> None:
     with_budget = Simulation(args.signups, True, args.seed, args.arrival_seconds).run()
     without = Simulation(args.signups, False, args.seed, args.arrival_seconds).run()
     ratio = with_budget["makespanSeconds"] / max(1, with_budget["lowerBoundSeconds"])
-    keys = ("completed", "failed", "ecwid429", "peakRequestsPerMinute", "makespanSeconds", "lowerBoundSeconds", "ecwidRequests")
-    print(f"{args.signups} signups over {args.arrival_seconds:.0f} s, Ecwid {ECWID_LIMIT_PER_MINUTE}/min, "
-          f"budget {BUDGET_PER_MINUTE}/min, seed {args.seed}")
+    keys = (
+        "completed",
+        "failed",
+        "ecwid429",
+        "peakRequestsPerMinute",
+        "makespanSeconds",
+        "lowerBoundSeconds",
+        "ecwidRequests",
+    )
+    print(
+        f"{args.signups} signups over {args.arrival_seconds:.0f} s, Ecwid {ECWID_LIMIT_PER_MINUTE}/min, "
+        f"budget {BUDGET_PER_MINUTE}/min, seed {args.seed}"
+    )
     print(f"{'':<24}" + "".join(f"{key:>22}" for key in keys))
     for label, row in (("with budget+admission", with_budget), ("without (today)", without)):
         print(f"{label:<24}" + "".join(f"{row[key]:>22}" for key in keys))
@@ -383,14 +409,19 @@ def run_local(args: argparse.Namespace) -> None:
     config = SandboxConfig(queued_seconds=0.5, clone_seconds=args.clone_seconds)
     if args.poll_scale > 1:
         raise SystemExit("--poll-scale above 1 would stretch time; use 1 or less")
-    print(f"{args.signups} merchant signups at once through the local stack, time scale {args.poll_scale} "
-          f"(an Ecwid minute is {60 * args.poll_scale:g} s here; a clone {args.clone_seconds:g} s = "
-          f"{args.clone_seconds / args.poll_scale:.0f} Ecwid s); Ecwid 600/min, budget {BUDGET_PER_MINUTE}/min", flush=True)
+    print(
+        f"{args.signups} merchant signups at once through the local stack, time scale {args.poll_scale} "
+        f"(an Ecwid minute is {60 * args.poll_scale:g} s here; a clone {args.clone_seconds:g} s = "
+        f"{args.clone_seconds / args.poll_scale:.0f} Ecwid s); Ecwid 600/min, budget {BUDGET_PER_MINUTE}/min",
+        flush=True,
+    )
     with LocalStack(sandbox_config=config, poll_scale=args.poll_scale) as stack:
         stack.configure(MAX_CLONES_IN_FLIGHT=str(args.max_in_flight))
         figures = run_burst(stack, args.signups, source_store_id=1003, run_id=f"bench-{int(time.time())}")
-    print(f"stores created {figures['storesCreated']}, consumer item failures {figures['consumerItemFailures']}, "
-          f"clones in flight at most {args.max_in_flight}")
+    print(
+        f"stores created {figures['storesCreated']}, consumer item failures {figures['consumerItemFailures']}, "
+        f"clones in flight at most {args.max_in_flight}"
+    )
     print(json.dumps({key: figures[key] for key in LOCAL_KEYS}))
 
 
@@ -398,11 +429,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--simulate", action="store_true", help="simulated clock, Ecwid at 600 a minute")
     parser.add_argument("--signups", type=int, default=None, help="default 10,000 simulated, 300 local")
-    parser.add_argument("--arrival-seconds", type=float, default=0.0, help="simulation: spread the signups over this long")
+    parser.add_argument(
+        "--arrival-seconds", type=float, default=0.0, help="simulation: spread the signups over this long"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--poll-scale", type=float, default=1.0,
-                        help="local: the time scale of waits, of the budget and of Ecwid's minute (1: real time, "
-                             "so the figures need no scaling; this machine cannot send faster than ~20 requests a second)")
+    parser.add_argument(
+        "--poll-scale",
+        type=float,
+        default=1.0,
+        help="local: the time scale of waits, of the budget and of Ecwid's minute (1: real time, "
+        "so the figures need no scaling; this machine cannot send faster than ~20 requests a second)",
+    )
     parser.add_argument("--clone-seconds", type=float, default=20.0, help="local: a sandbox clone's real seconds")
     parser.add_argument("--max-in-flight", type=int, default=200, help="local: MaxClonesInFlight")
     args = parser.parse_args()

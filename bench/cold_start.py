@@ -69,7 +69,6 @@ WIRING = {
 }
 
 
-
 def template_environment() -> dict[str, dict[str, str]]:
     """functions/<name> -> the variables template.yaml gives that function (Globals and its
     own), each a parameter's default where it refers to one with a default, else a dummy."""
@@ -122,23 +121,52 @@ def layer_requirements(root: Path, into: Path) -> Path:
     """The layer's packages without bytecode, as BuildMethod python3.13 shipped them."""
     requirements = root / "layers" / "cloner" / "requirements.txt"
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--no-warn-conflicts", "--target", str(into), "-r", str(requirements)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--no-warn-conflicts",
+            "--target",
+            str(into),
+            "-r",
+            str(requirements),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
     )
     if installed.returncode:
         raise SystemExit(f"pip could not install the layer's requirements:\n{installed.stderr}")
-    shutil.copytree(root / "layers" / "cloner" / "ecwid_cloner", into / "ecwid_cloner",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        root / "layers" / "cloner" / "ecwid_cloner",
+        into / "ecwid_cloner",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     return into
 
 
 def layer_made(root: Path, into: Path) -> Path:
     """The layer as sam build makes it now (layers/cloner/Makefile), for this machine."""
     made = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(root / "layers" / "cloner"), "build-ClonerLayer",
-         f"ARTIFACTS_DIR={into}", "PLATFORM=", f"PYTHON={sys.executable}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(root / "layers" / "cloner"),
+            "build-ClonerLayer",
+            f"ARTIFACTS_DIR={into}",
+            "PLATFORM=",
+            f"PYTHON={sys.executable}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
     )
     if made.returncode:
         raise SystemExit(f"make build-ClonerLayer failed:\n{made.stderr}")
@@ -163,20 +191,22 @@ class Setup:
     def env(self, name: str | None) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TMPDIR")}
         env.update(self.environment.get(name or "", {}))
-        env.update({
-            "LAMBDA_TASK_ROOT": str(self.function_dir(name)),
-            "AWS_LAMBDA_FUNCTION_NAME": f"store-cloner-{name or 'baseline'}",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_SESSION_TOKEN": "bench",
-            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-            "_HANDLER": "app.lambda_handler",
-        })
+        env.update(
+            {
+                "LAMBDA_TASK_ROOT": str(self.function_dir(name)),
+                "AWS_LAMBDA_FUNCTION_NAME": f"store-cloner-{name or 'baseline'}",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_SESSION_TOKEN": "bench",
+                "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+                "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+                "_HANDLER": "app.lambda_handler",
+            }
+        )
         return env
 
     def code(self, name: str | None) -> str:
@@ -193,7 +223,11 @@ class Setup:
         """One fresh interpreter: isolated, no site-packages but the layer's, writing no bytecode."""
         return subprocess.run(
             [sys.executable, "-I", "-S", "-B", *flags, "-c", self.code(name)],
-            env=self.env(name), cwd=self.function_dir(name), capture_output=True, text=True, check=False,
+            env=self.env(name),
+            cwd=self.function_dir(name),
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
 
@@ -228,7 +262,7 @@ def import_breakdown(setup: Setup, name: str, baseline: set[str], top: int = 12)
         if module in baseline:
             continue
         via, level = module, depth  # the nearest of our modules above it (a parent comes later, one level up)
-        for _, parent_depth, parent in tree[index + 1:]:
+        for _, parent_depth, parent in tree[index + 1 :]:
             if ours(via) and via != module:
                 break
             if parent_depth < level:
@@ -242,11 +276,19 @@ def import_breakdown(setup: Setup, name: str, baseline: set[str], top: int = 12)
 def sam_build_sizes() -> None:
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}", "SAM_CLI_TELEMETRY": "0"}
     print(f"\n$ sam build --build-dir {SAM_BUILD_DIR}   (in {ROOT})", flush=True)
-    subprocess.run(["sam", "build", "--build-dir", str(SAM_BUILD_DIR)], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["sam", "build", "--build-dir", str(SAM_BUILD_DIR)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     print(f"{'artifact':<26} {'du -sk':>10} {'files':>6} {'.pyc':>5}")
     for artifact in sorted(p for p in SAM_BUILD_DIR.iterdir() if p.is_dir()):
-        kib = int(subprocess.run(["du", "-sk", str(artifact)], capture_output=True, text=True, check=True).stdout.split()[0])
+        kib = int(
+            subprocess.run(["du", "-sk", str(artifact)], capture_output=True, text=True, check=True).stdout.split()[0]
+        )
         files = [p for p in artifact.rglob("*") if p.is_file()]
         pyc = sum(p.suffix == ".pyc" for p in files)
         print(f"{artifact.name:<26} {kib:>7,} KiB {len(files):>6} {pyc:>5}")
@@ -260,8 +302,7 @@ def sam_build_sizes() -> None:
             if package.is_dir() and not package.name.endswith((".dist-info", "__pycache__")):
                 sizes.append((sum(p.stat().st_size for p in package.rglob("*") if p.is_file()), package.name))
         largest = ", ".join(f"{name} {size / 2**20:.1f} MB" for size, name in sorted(sizes, reverse=True)[:5])
-        print(f"  largest in the layer (apparent size): {largest}; "
-              "a function and its layers may hold 250 MB unzipped")
+        print(f"  largest in the layer (apparent size): {largest}; a function and its layers may hold 250 MB unzipped")
 
 
 MAKEFILE, PYTHON_BUILD = "makefile (.pyc)", "python3.13 (no .pyc)"
@@ -277,7 +318,9 @@ def main() -> None:
     names = sorted(p.parent.name for p in (root / "functions").glob("*/app.py"))
     targets: list[str | None] = [None, *names]
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
-        print(f"(building the layer twice into {scratch}: make build-ClonerLayer, and pip without .pyc ...)", flush=True)
+        print(
+            f"(building the layer twice into {scratch}: make build-ClonerLayer, and pip without .pyc ...)", flush=True
+        )
         environment = template_environment()
         code = functions_copy(root, Path(scratch))
         setups = {
@@ -293,12 +336,18 @@ def main() -> None:
                         continue
                     samples[label, target].append(run_once(setup, target))
         floor = statistics.median(s["init"] for s in samples[MAKEFILE, None]) * 1000
-        print(f"== Cold start: median of {args.runs} fresh interpreters per target and layer build "
-              f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs); code of {root}")
-        print(f"floor: import boto3 with its .pyc = {floor:.0f} ms; every ratio is to it; target init <= "
-              f"{TARGET_RATIO}x = {floor * TARGET_RATIO:.0f} ms")
-        print(f"{'function':<20} {'layer build':<22} {'init ms':>8} {'x floor':>8} {'+wiring ms':>11} {'x floor':>8} "
-              f"{'tracer':>7} {'net calls':>9}")
+        print(
+            f"== Cold start: median of {args.runs} fresh interpreters per target and layer build "
+            f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs); code of {root}"
+        )
+        print(
+            f"floor: import boto3 with its .pyc = {floor:.0f} ms; every ratio is to it; target init <= "
+            f"{TARGET_RATIO}x = {floor * TARGET_RATIO:.0f} ms"
+        )
+        print(
+            f"{'function':<20} {'layer build':<22} {'init ms':>8} {'x floor':>8} {'+wiring ms':>11} {'x floor':>8} "
+            f"{'tracer':>7} {'net calls':>9}"
+        )
         missed = []
         for name in names:
             for label in setups:
@@ -308,18 +357,27 @@ def main() -> None:
                 network = sum(len(s["network"]) for s in runs)
                 tracer = "on" if all(s["tracer_on"] for s in runs) else "off"
                 ratio = init / floor
-                verdict = "" if label != MAKEFILE else (
-                    "MET" if ratio <= TARGET_RATIO else f"MISSED by {ratio / TARGET_RATIO - 1:.0%}")
-                print(f"{name:<20} {label:<22} {init:>8.0f} {ratio:>8.2f} {wired:>11.0f} {wired / floor:>8.2f} "
-                      f"{tracer:>7} {network:>9}  {verdict}")
+                verdict = (
+                    ""
+                    if label != MAKEFILE
+                    else ("MET" if ratio <= TARGET_RATIO else f"MISSED by {ratio / TARGET_RATIO - 1:.0%}")
+                )
+                print(
+                    f"{name:<20} {label:<22} {init:>8.0f} {ratio:>8.2f} {wired:>11.0f} {wired / floor:>8.2f} "
+                    f"{tracer:>7} {network:>9}  {verdict}"
+                )
                 if label == MAKEFILE and ratio > TARGET_RATIO:
                     missed.append(name)
-        print("  init = import app (Lambda's INIT of the handler module); +wiring = init and the clients/resources "
-              "the first invocation builds (no AWS call); net calls = socket connects/sends, all runs")
+        print(
+            "  init = import app (Lambda's INIT of the handler module); +wiring = init and the clients/resources "
+            "the first invocation builds (no AWS call); net calls = socket connects/sends, all runs"
+        )
         floor_modules = {module for _, _, module in import_tree(floor_setup, None)} if missed else set()
         for name in missed:
-            print(f"\n  {name}: imported beyond the floor (self ms in one -X importtime run, makefile build), "
-                  "and which of our modules pulls it in:")
+            print(
+                f"\n  {name}: imported beyond the floor (self ms in one -X importtime run, makefile build), "
+                "and which of our modules pulls it in:"
+            )
             for package, via, ms in import_breakdown(floor_setup, name, floor_modules):
                 print(f"    {package:<30} {ms:6.1f} ms  {('via ' + via) if via else ''}")
     if args.sam_build:

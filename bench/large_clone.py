@@ -37,8 +37,10 @@ def main() -> None:
     print(f"status                 {job['status']}")
     print(f"mapped                 {int(job['products']):,} products, {int(job['categories']):,} categories")
     print(f"execution seconds      {seconds:.1f} (sandbox clone 2.0 s, waits at poll scale 0.02)")
-    print(f"largest state payload  {run.largest_state_bytes():,} bytes "
-          f"({run.largest_state_bytes() / 262_144:.2%} of the 256 KiB cap)")
+    print(
+        f"largest state payload  {run.largest_state_bytes():,} bytes "
+        f"({run.largest_state_bytes() / 262_144:.2%} of the 256 KiB cap)"
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "cloner")]
 os.environ.update(
-    AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1",
-    AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_SESSION_TOKEN="bench",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_SESSION_TOKEN="bench",
 )
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_name, None)
@@ -75,12 +78,14 @@ def write_batch_writer(resource, table: str, mapping: dict) -> None:
         for entity, pairs in mapping.items():
             partition = clone_partition(CLONE_ID, entity)
             for source_id, target_id in pairs.items():
-                writer.put_item(Item={
-                    "pk": mapping_key(TARGET_STORE, entity, source_id),
-                    "cloneEntity": partition,
-                    "sourceId": source_id,
-                    "targetId": target_id,
-                })
+                writer.put_item(
+                    Item={
+                        "pk": mapping_key(TARGET_STORE, entity, source_id),
+                        "cloneEntity": partition,
+                        "sourceId": source_id,
+                        "targetId": target_id,
+                    }
+                )
 
 
 def throughput(sizes: list[int], repeats: list[int], latency_entries: int, latency_ms: float) -> list[dict]:
@@ -118,15 +123,18 @@ def throughput(sizes: list[int], repeats: list[int], latency_entries: int, laten
                 for times, write, handle in pair if turn % 2 == 0 else reversed(pair):
                     times.append(timed(write, handle, mapping))
             return {
-                "entries": size, "runs": count, "latency_ms": latency,
+                "entries": size,
+                "runs": count,
+                "latency_ms": latency,
                 "ours": size / statistics.median(w for w, _ in ours),
                 "baseline": size / statistics.median(w for w, _ in baseline),
-                "ratio": statistics.median(b[0] / o[0] for o, b in zip(ours, baseline)),
-                "cpu_ratio": statistics.median(b[1] / o[1] for o, b in zip(ours, baseline)),
+                "ratio": statistics.median(b[0] / o[0] for o, b in zip(ours, baseline, strict=True)),
+                "cpu_ratio": statistics.median(b[1] / o[1] for o, b in zip(ours, baseline, strict=True)),
             }
 
-        rows += [row(size, count, 0.0) for size, count in zip(sizes, repeats)]
+        rows += [row(size, count, 0.0) for size, count in zip(sizes, repeats, strict=True)]
         if latency_entries:
+
             def round_trip(**_):
                 time.sleep(latency_ms / 1000)  # then moto answers, as DynamoDB would after the network
 
@@ -210,9 +218,17 @@ def memory(entries: int, trace_too: bool) -> tuple[dict, str]:
     site, origin = layer_site(compiled=True)
     children = {
         trace: subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c",
-             MEMORY_CHILD.format(paths=[str(ROOT / "layers" / "cloner"), str(site)], entries=entries, trace=trace)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                MEMORY_CHILD.format(paths=[str(ROOT / "layers" / "cloner"), str(site)], entries=entries, trace=trace),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
         )
         for trace in ((False, True) if trace_too else (False,))
     }
@@ -225,18 +241,30 @@ def memory(entries: int, trace_too: bool) -> tuple[dict, str]:
     plain, traced = results[False], results.get(True, {"traced": None})
     if sum(plain["counts"].values()) != entries:
         raise AssertionError(f"wrote {plain['counts']}")
-    return {"entries": entries, "before": plain["before"], "peak": plain["peak"], "traced": traced["traced"],
-            "seconds": plain["seconds"], "body_mb": plain["body_mb"]}, origin
+    return {
+        "entries": entries,
+        "before": plain["before"],
+        "peak": plain["peak"],
+        "traced": traced["traced"],
+        "seconds": plain["seconds"],
+        "body_mb": plain["body_mb"],
+    }, origin
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    parser.add_argument("--repeats", type=int, nargs="+", default=[9, 3, 1],
-                        help="runs of each writer per size (the last value serves any further sizes)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        nargs="+",
+        default=[9, 3, 1],
+        help="runs of each writer per size (the last value serves any further sizes)",
+    )
     parser.add_argument("--tracemalloc", action="store_true", help="also the tracemalloc peak of the work (slow)")
-    parser.add_argument("--latency-entries", type=int, default=10_000,
-                        help="entries of the run with a simulated round trip (0: none)")
+    parser.add_argument(
+        "--latency-entries", type=int, default=10_000, help="entries of the run with a simulated round trip (0: none)"
+    )
     parser.add_argument("--latency-ms", type=float, default=10.0, help="the simulated BatchWriteItem round trip")
     args = parser.parse_args()
     repeats = (args.repeats + [args.repeats[-1]] * len(args.sizes))[: len(args.sizes)]
@@ -244,28 +272,38 @@ def main() -> None:
     mem, origin = memory(MEMORY_ENTRIES, args.tracemalloc)  # first, before moto fills this process
     rows = throughput(args.sizes, repeats, args.latency_entries, args.latency_ms)
     print("== Mapping writes on moto: MappingStore.write vs boto3 Table.batch_writer(), same items, same table layout")
-    print(f"{'entries':>9} {'runs':>5} {'MappingStore items/s':>21} {'batch_writer items/s':>21} {'ratio':>6} "
-          f"{'CPU ratio':>9}  ratio >= 1.0")
+    print(
+        f"{'entries':>9} {'runs':>5} {'MappingStore items/s':>21} {'batch_writer items/s':>21} {'ratio':>6} "
+        f"{'CPU ratio':>9}  ratio >= 1.0"
+    )
     for row in rows:
         ratio = row["ratio"]
         verdict = "MET" if ratio >= 1.0 else f"MISSED by {1 - ratio:.0%}"
         if row["latency_ms"]:
             verdict = f"(+{row['latency_ms']:.0f} ms a BatchWriteItem)"
         cpu_ratio = "-" if row["latency_ms"] else f"{row['cpu_ratio']:.2f}"  # a sleep is no CPU work
-        print(f"{row['entries']:>9,} {row['runs']:>5} {row['ours']:>21,.0f} {row['baseline']:>21,.0f} {ratio:>6.2f} "
-              f"{cpu_ratio:>9}  {verdict}")
-    print("  items/s: medians over the runs (wall clock); ratio: median of the back-to-back pairs' speed ratio, "
-          "MappingStore / batch_writer; CPU ratio: the same in CPU seconds of this process (all threads), which other "
-          "load on the machine does not skew. The two take turns to go first, each run into a fresh table checked to "
-          "hold every item afterwards. The last row adds a simulated network round trip to every BatchWriteItem "
-          "(a sleep before moto answers): what the 8 writers in flight are for")
+        print(
+            f"{row['entries']:>9,} {row['runs']:>5} {row['ours']:>21,.0f} {row['baseline']:>21,.0f} {ratio:>6.2f} "
+            f"{cpu_ratio:>9}  {verdict}"
+        )
+    print(
+        "  items/s: medians over the runs (wall clock); ratio: median of the back-to-back pairs' speed ratio, "
+        "MappingStore / batch_writer; CPU ratio: the same in CPU seconds of this process (all threads), which other "
+        "load on the machine does not skew. The two take turns to go first, each run into a fresh table checked to "
+        "hold every item afterwards. The last row adds a simulated network round trip to every BatchWriteItem "
+        "(a sleep before moto answers): what the 8 writers in flight are for"
+    )
 
     verdict = "MET" if mem["peak"] < MEMORY_TARGET_MB else f"MISSED by {mem['peak'] - MEMORY_TARGET_MB:.0f} MB"
-    print(f"\n== CheckCloneStatus on a {mem['entries']:,}-entry COMPLETED answer ({mem['body_mb']:.1f} MB of JSON): "
-          f"parse into CloneStatus, write the mapping")
+    print(
+        f"\n== CheckCloneStatus on a {mem['entries']:,}-entry COMPLETED answer ({mem['body_mb']:.1f} MB of JSON): "
+        f"parse into CloneStatus, write the mapping"
+    )
     print(f"  peak RSS of the process      {mem['peak']:7.1f} MB   target < {MEMORY_TARGET_MB} MB: {verdict}")
-    print(f"  RSS before the answer        {mem['before']:7.1f} MB   (interpreter, boto3, requests, ecwid_cloner, "
-          "a DynamoDB client)")
+    print(
+        f"  RSS before the answer        {mem['before']:7.1f} MB   (interpreter, boto3, requests, ecwid_cloner, "
+        "a DynamoDB client)"
+    )
     print(f"  growth for the work          {mem['peak'] - mem['before']:7.1f} MB")
     if mem["traced"] is not None:
         print(f"  tracemalloc peak of the work {mem['traced']:7.1f} MB   (Python allocations, second run)")

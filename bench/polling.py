@@ -22,6 +22,7 @@ after T.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import sys
@@ -103,7 +104,7 @@ def worst_lag(waits: Waits, low: float, high: float) -> tuple[float, float, floa
     """
     times = [0.0, *poll_times(waits, high)]
     worst_seconds = worst_share = worst_allowance = 0.0
-    for previous, poll in zip(times, times[1:]):
+    for previous, poll in itertools.pairwise(times):
         if poll < low or previous >= high:
             continue
         start = max(previous, low)
@@ -150,10 +151,19 @@ def compare_pollers(seed: int) -> dict[str, dict]:
         short_lag, _, _ = worst_lag(waits, SHORT[0], SHORT[-1])
         costs = [cost_per_clone(polls) for polls in mixed]
         rows[name] = {
-            "grid_median": statistics.median(grid), "grid_p95": p95(grid), "grid_mean": statistics.mean(grid), "polls_900": detect(waits, 900)[0],
-            "mix_median": statistics.median(mixed), "mix_p95": p95(mixed), "mix_mean": statistics.mean(mixed),
-            "transitions": statistics.mean(transitions(p) for p in mixed), "transitions_900": transitions(detect(waits, 900)[0]),
-            "lag_s": lag_s, "lag_share": lag_share, "allowance": allowance, "short_lag": short_lag,
+            "grid_median": statistics.median(grid),
+            "grid_p95": p95(grid),
+            "grid_mean": statistics.mean(grid),
+            "polls_900": detect(waits, 900)[0],
+            "mix_median": statistics.median(mixed),
+            "mix_p95": p95(mixed),
+            "mix_mean": statistics.mean(mixed),
+            "transitions": statistics.mean(transitions(p) for p in mixed),
+            "transitions_900": transitions(detect(waits, 900)[0]),
+            "lag_s": lag_s,
+            "lag_share": lag_share,
+            "allowance": allowance,
+            "short_lag": short_lag,
             "sfn_1000": 1000 * statistics.mean(c[0] for c in costs),
             "lambda_1000": 1000 * statistics.mean(c[1] for c in costs),
         }
@@ -161,40 +171,61 @@ def compare_pollers(seed: int) -> dict[str, dict]:
 
 
 def print_pollers(rows: dict[str, dict], seed: int) -> None:
-    print(f"== 1. Status polling: policy vs fixed pollers (grid 60..900 s every 10 s; "
-          f"mix: 1,000 clones log-normal median 240 s sigma 0.6, clipped, seed {seed})")
-    header = (f"{'poller':<11} {'polls grid med/p95/mean':>23} {'@900s':>6} {'polls mix med/p95/mean':>23} "
-              f"{'transitions mix/@900':>21} {'worst lag 60-900 s':>19} {'short lag':>9} "
-              f"{'SFN $/1k':>9} {'Lambda $/1k':>11} {'total $/1k':>10}")
+    print(
+        f"== 1. Status polling: policy vs fixed pollers (grid 60..900 s every 10 s; "
+        f"mix: 1,000 clones log-normal median 240 s sigma 0.6, clipped, seed {seed})"
+    )
+    header = (
+        f"{'poller':<11} {'polls grid med/p95/mean':>23} {'@900s':>6} {'polls mix med/p95/mean':>23} "
+        f"{'transitions mix/@900':>21} {'worst lag 60-900 s':>19} {'short lag':>9} "
+        f"{'SFN $/1k':>9} {'Lambda $/1k':>11} {'total $/1k':>10}"
+    )
     print(header)
     for name, r in rows.items():
-        print(f"{name:<11} {r['grid_median']:>9.0f} / {r['grid_p95']:.0f} / {r['grid_mean']:<5.2f} {r['polls_900']:>6} "
-              f"{r['mix_median']:>9.0f} / {r['mix_p95']:.0f} / {r['mix_mean']:<5.2f} "
-              f"{r['transitions']:>13.1f} / {r['transitions_900']:<5} "
-              f"{r['lag_s']:>7.0f} s {100 * r['lag_share']:>5.1f} %{'!' if r['allowance'] > 1 else '':1} "
-              f"{r['short_lag']:>7.0f} s {r['sfn_1000']:>9.2f} {r['lambda_1000']:>11.4f} "
-              f"{r['sfn_1000'] + r['lambda_1000']:>10.2f}")
-    print("  worst lag: over every finish time in 60..900 s, not only the grid (seconds, and the worst share of "
-          "the clone's duration); '!' = some finish seen later than max(15 s, 15 %); short lag: 60..180 s clones")
-    print(f"  prices: Step Functions Standard $0.025 / 1,000 transitions; Lambda arm64 $0.20 / 1M requests, "
-          f"$0.0000133334 / GB-s. Assumed: StartClone {START_GB * 1024:.0f} MB x {START_SECONDS * 1000:.0f} ms, "
-          f"CheckCloneStatus {CHECK_GB * 1024:.0f} MB x {POLL_SECONDS * 1000:.0f} ms a running poll, "
-          f"{COMPLETING_POLL_SECONDS * 1000:.0f} ms the completing poll (mapping write); transitions = 3 per poll + 3")
+        print(
+            f"{name:<11} {r['grid_median']:>9.0f} / {r['grid_p95']:.0f} / {r['grid_mean']:<5.2f} {r['polls_900']:>6} "
+            f"{r['mix_median']:>9.0f} / {r['mix_p95']:.0f} / {r['mix_mean']:<5.2f} "
+            f"{r['transitions']:>13.1f} / {r['transitions_900']:<5} "
+            f"{r['lag_s']:>7.0f} s {100 * r['lag_share']:>5.1f} %{'!' if r['allowance'] > 1 else '':1} "
+            f"{r['short_lag']:>7.0f} s {r['sfn_1000']:>9.2f} {r['lambda_1000']:>11.4f} "
+            f"{r['sfn_1000'] + r['lambda_1000']:>10.2f}"
+        )
+    print(
+        "  worst lag: over every finish time in 60..900 s, not only the grid (seconds, and the worst share of "
+        "the clone's duration); '!' = some finish seen later than max(15 s, 15 %); short lag: 60..180 s clones"
+    )
+    print(
+        f"  prices: Step Functions Standard $0.025 / 1,000 transitions; Lambda arm64 $0.20 / 1M requests, "
+        f"$0.0000133334 / GB-s. Assumed: StartClone {START_GB * 1024:.0f} MB x {START_SECONDS * 1000:.0f} ms, "
+        f"CheckCloneStatus {CHECK_GB * 1024:.0f} MB x {POLL_SECONDS * 1000:.0f} ms a running poll, "
+        f"{COMPLETING_POLL_SECONDS * 1000:.0f} ms the completing poll (mapping write); transitions = 3 per poll + 3"
+    )
     policy, thirty = rows["policy"], rows["fixed 30 s"]
     checks = [
         ("900 s clone: at most 20 status polls", policy["polls_900"] <= 20, f"{policy['polls_900']} polls"),
-        ("every clone 60..900 s seen within max(15 s, 15 %)", policy["allowance"] <= 1,
-         f"worst {policy['lag_s']:.0f} s, worst share {100 * policy['lag_share']:.1f} % (15 s of a 60 s clone); "
-         f"at most {100 * policy['allowance']:.0f} % of the allowance used"),
-        ("fewer polls than the fixed 30 s poller (60..900 s grid)",
-         policy["grid_mean"] < thirty["grid_mean"] and policy["polls_900"] < thirty["polls_900"],
-         f"grid mean {policy['grid_mean']:.2f} vs {thirty['grid_mean']:.2f}, ratio {policy['grid_mean'] / thirty['grid_mean']:.2f}; "
-         f"900 s clone {policy['polls_900']} vs {thirty['polls_900']}, ratio {policy['polls_900'] / thirty['polls_900']:.2f}"),
-        ("fewer polls than the fixed 30 s poller (realistic mix)", policy["mix_mean"] < thirty["mix_mean"],
-         f"mean {policy['mix_mean']:.2f} vs {thirty['mix_mean']:.2f}, ratio {policy['mix_mean'] / thirty['mix_mean']:.2f}: "
-         "below ~430 s the policy polls every 15 s to keep the lag bound the 30 s poller breaks"),
-        ("no worse lag than the 30 s poller on short clones", policy["short_lag"] <= thirty["short_lag"],
-         f"worst {policy['short_lag']:.0f} s vs {thirty['short_lag']:.0f} s"),
+        (
+            "every clone 60..900 s seen within max(15 s, 15 %)",
+            policy["allowance"] <= 1,
+            f"worst {policy['lag_s']:.0f} s, worst share {100 * policy['lag_share']:.1f} % (15 s of a 60 s clone); "
+            f"at most {100 * policy['allowance']:.0f} % of the allowance used",
+        ),
+        (
+            "fewer polls than the fixed 30 s poller (60..900 s grid)",
+            policy["grid_mean"] < thirty["grid_mean"] and policy["polls_900"] < thirty["polls_900"],
+            f"grid mean {policy['grid_mean']:.2f} vs {thirty['grid_mean']:.2f}, ratio {policy['grid_mean'] / thirty['grid_mean']:.2f}; "
+            f"900 s clone {policy['polls_900']} vs {thirty['polls_900']}, ratio {policy['polls_900'] / thirty['polls_900']:.2f}",
+        ),
+        (
+            "fewer polls than the fixed 30 s poller (realistic mix)",
+            policy["mix_mean"] < thirty["mix_mean"],
+            f"mean {policy['mix_mean']:.2f} vs {thirty['mix_mean']:.2f}, ratio {policy['mix_mean'] / thirty['mix_mean']:.2f}: "
+            "below ~430 s the policy polls every 15 s to keep the lag bound the 30 s poller breaks",
+        ),
+        (
+            "no worse lag than the 30 s poller on short clones",
+            policy["short_lag"] <= thirty["short_lag"],
+            f"worst {policy['short_lag']:.0f} s vs {thirty['short_lag']:.0f} s",
+        ),
     ]
     for label, ok, detail in checks:
         print(f"  target {label}: {'MET' if ok else 'MISSED'} ({detail})")
@@ -229,7 +260,9 @@ def repeat_clones(seed: int, exact_history: bool = False) -> tuple[list[Outcome]
         for _ in range(CLONES_PER_TEMPLATE):
             duration = mean * rng.uniform(1 - SPREAD, 1 + SPREAD)
             expected = expected_duration(reversed(recorded))
-            polls, lag = detect(lambda a, e: DEFAULT_POLICY.next_wait(a, e, expected=expected), duration)
+            polls, lag = detect(
+                lambda a, e, expected=expected: DEFAULT_POLICY.next_wait(a, e, expected=expected), duration
+            )
             if expected is not None:
                 learned.append(Outcome(duration, polls, lag, expected))
                 plain.append(Outcome(duration, *detect(DEFAULT_POLICY.next_wait, duration)))
@@ -243,8 +276,12 @@ def summarize(outcomes: list[Outcome]) -> dict:
     costs = [cost_per_clone(p) for p in polls]
     return {
         "n": len(outcomes),
-        "polls_median": statistics.median(polls), "polls_p95": p95(polls), "polls_mean": statistics.mean(polls),
-        "lag_median": statistics.median(shares), "lag_p95": p95(shares), "lag_max": max(shares),
+        "polls_median": statistics.median(polls),
+        "polls_p95": p95(polls),
+        "polls_mean": statistics.mean(polls),
+        "lag_median": statistics.median(shares),
+        "lag_p95": p95(shares),
+        "lag_max": max(shares),
         "lag_s_max": max(o.lag for o in outcomes),
         "late": sum(o.lag > allowed_lag(o.duration) for o in outcomes),
         "late_after_e": sum(o.lag > allowed_lag(o.duration) and o.duration >= (o.expected or 0) for o in outcomes),
@@ -256,26 +293,40 @@ def summarize(outcomes: list[Outcome]) -> dict:
 def print_learned(seed: int, robustness_seeds: int) -> None:
     plain, learned = (summarize(o) for o in repeat_clones(seed))
     print()
-    print(f"== 2. Repeat clones: plain vs learned from earlier clones of the same template "
-          f"({len(TEMPLATE_MEANS)} templates, means {', '.join(map(str, TEMPLATE_MEANS))} s, "
-          f"{CLONES_PER_TEMPLATE} clones each, +-{SPREAD:.0%} uniform, seed {seed}; "
-          f"{learned['n']} repeat clones: those with >= {MIN_HISTORY} earlier ones)")
-    print(f"{'policy':<8} {'polls med/p95/mean':>20} {'lag % of duration med/p95/max':>31} {'max lag':>8} "
-          f"{'> max(15 s,15 %)':>17} {'transitions':>11} {'$/1k clones':>11}")
+    print(
+        f"== 2. Repeat clones: plain vs learned from earlier clones of the same template "
+        f"({len(TEMPLATE_MEANS)} templates, means {', '.join(map(str, TEMPLATE_MEANS))} s, "
+        f"{CLONES_PER_TEMPLATE} clones each, +-{SPREAD:.0%} uniform, seed {seed}; "
+        f"{learned['n']} repeat clones: those with >= {MIN_HISTORY} earlier ones)"
+    )
+    print(
+        f"{'policy':<8} {'polls med/p95/mean':>20} {'lag % of duration med/p95/max':>31} {'max lag':>8} "
+        f"{'> max(15 s,15 %)':>17} {'transitions':>11} {'$/1k clones':>11}"
+    )
     for name, s in (("plain", plain), ("learned", learned)):
-        print(f"{name:<8} {s['polls_median']:>8.0f} / {s['polls_p95']:.0f} / {s['polls_mean']:<5.2f} "
-              f"{100 * s['lag_median']:>15.1f} / {100 * s['lag_p95']:.1f} / {100 * s['lag_max']:<5.1f} "
-              f"{s['lag_s_max']:>6.0f} s {s['late']:>10} of {s['n']:<4} {s['transitions']:>9.1f} "
-              f"{s['cost_1000']:>11.2f}")
-    print(f"  ratio learned / plain: polls (mean) {learned['polls_mean'] / plain['polls_mean']:.2f}, "
-          f"median lag share {learned['lag_median'] / plain['lag_median']:.2f}, "
-          f"cost {learned['cost_1000'] / plain['cost_1000']:.2f}")
+        print(
+            f"{name:<8} {s['polls_median']:>8.0f} / {s['polls_p95']:.0f} / {s['polls_mean']:<5.2f} "
+            f"{100 * s['lag_median']:>15.1f} / {100 * s['lag_p95']:.1f} / {100 * s['lag_max']:<5.1f} "
+            f"{s['lag_s_max']:>6.0f} s {s['late']:>10} of {s['n']:<4} {s['transitions']:>9.1f} "
+            f"{s['cost_1000']:>11.2f}"
+        )
+    print(
+        f"  ratio learned / plain: polls (mean) {learned['polls_mean'] / plain['polls_mean']:.2f}, "
+        f"median lag share {learned['lag_median'] / plain['lag_median']:.2f}, "
+        f"cost {learned['cost_1000'] / plain['cost_1000']:.2f}"
+    )
     checks = [
         ("median of at most 4 polls per repeat clone", learned["polls_median"] <= 4, f"{learned['polls_median']:.0f}"),
-        ("median detection lag within 10 % of the clone's duration", learned["lag_median"] <= 0.10,
-         f"{100 * learned['lag_median']:.1f} %; p95 {100 * learned['lag_p95']:.1f} %"),
-        ("every repeat clone seen within max(15 s, 15 %)", learned["late"] == 0,
-         f"{learned['late']} of {learned['n']} later"),
+        (
+            "median detection lag within 10 % of the clone's duration",
+            learned["lag_median"] <= 0.10,
+            f"{100 * learned['lag_median']:.1f} %; p95 {100 * learned['lag_p95']:.1f} %",
+        ),
+        (
+            "every repeat clone seen within max(15 s, 15 %)",
+            learned["late"] == 0,
+            f"{learned['late']} of {learned['n']} later",
+        ),
     ]
     for label, ok, detail in checks:
         print(f"  target {label}: {'MET' if ok else 'MISSED'} ({detail})")
@@ -287,11 +338,13 @@ def print_learned(seed: int, robustness_seeds: int) -> None:
             runs = [summarize(repeat_clones(other, exact)[1]) for other in seeds]
             late, total = sum(r["late"] for r in runs), sum(r["n"] for r in runs)
             after_e = sum(r["late_after_e"] for r in runs)
-            print(f"  {robustness_seeds} more seeds, history of {what}: median <= 4 polls in "
-                  f"{sum(r['polls_median'] <= 4 for r in runs)} of {robustness_seeds}, mean polls "
-                  f"{statistics.mean(r['polls_mean'] for r in runs):.2f}, median lag "
-                  f"{100 * statistics.mean(r['lag_median'] for r in runs):.1f} %; {late} of {total} repeat clones "
-                  f"({100 * late / total:.2f} %) later than max(15 s, 15 %), {after_e} of them finishing after E")
+            print(
+                f"  {robustness_seeds} more seeds, history of {what}: median <= 4 polls in "
+                f"{sum(r['polls_median'] <= 4 for r in runs)} of {robustness_seeds}, mean polls "
+                f"{statistics.mean(r['polls_mean'] for r in runs):.2f}, median lag "
+                f"{100 * statistics.mean(r['lag_median'] for r in runs):.1f} %; {late} of {total} repeat clones "
+                f"({100 * late / total:.2f} %) later than max(15 s, 15 %), {after_e} of them finishing after E"
+            )
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def _match(path: str) -> tuple[str, dict[str, str]] | None:
 
 def _resource_path(url: str) -> str:
     path = urlsplit(url).path
-    return path[len(STAGE) + 1:] if path.startswith(f"/{STAGE}/") else path
+    return path[len(STAGE) + 1 :] if path.startswith(f"/{STAGE}/") else path
 
 
 def refusal(method: str, url: str) -> dict[str, Any] | None:
@@ -50,7 +50,9 @@ def refusal(method: str, url: str) -> dict[str, Any] | None:
     }
 
 
-def rest_event(method: str, url: str, body: str | bytes | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def rest_event(
+    method: str, url: str, body: str | bytes | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The event API Gateway's proxy integration gives the Lambda for this request."""
     parts = urlsplit(url)
     path = _resource_path(url)
@@ -95,4 +97,8 @@ def response_parts(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name] = ", ".join(values)
     body = result.get("body") or ""
-    return int(result.get("statusCode", 502)), headers, body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    return (
+        int(result.get("statusCode", 502)),
+        headers,
+        body.encode() if isinstance(body, str) else json.dumps(body).encode(),
+    )

@@ -16,7 +16,12 @@ FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
 
 
 def run_burst(
-    stack, signups: int, *, source_store_id: int, run_id: str, limit_per_minute: int = ECWID_LIMIT_PER_MINUTE,
+    stack,
+    signups: int,
+    *,
+    source_store_id: int,
+    run_id: str,
+    limit_per_minute: int = ECWID_LIMIT_PER_MINUTE,
     timeout: float = 900,
 ) -> dict[str, Any]:
     """Send ``signups`` merchant signups at once (each: a store created, cloned from
@@ -33,13 +38,15 @@ def run_burst(
     started = time.monotonic()
     try:
         for index in range(signups):
-            stack.send_signup({
-                "signupId": f"{run_id}-{index}",
-                "sourceStoreId": source_store_id,
-                "merchant": {"email": f"{run_id}-{index}@example.com", "name": f"Merchant {index}"},
-                "scope": "CATALOG",
-                "instantSite": {"draft": True},
-            })
+            stack.send_signup(
+                {
+                    "signupId": f"{run_id}-{index}",
+                    "sourceStoreId": source_store_id,
+                    "merchant": {"email": f"{run_id}-{index}@example.com", "name": f"Merchant {index}"},
+                    "scope": "CATALOG",
+                    "instantSite": {"draft": True},
+                }
+            )
         consumer = stack.drain_signups(max_rounds=10 * signups)
         clone_ids = [e["name"] for e in stack.executions() if _signup_of(stack, e["name"], run_id)]
         jobs = wait_for(stack, clone_ids, timeout)
@@ -48,8 +55,11 @@ def run_burst(
         sandbox.config.rate_limit_per_minute = None
         sandbox.config.rate_limit_window_seconds = 60.0
     seconds = time.monotonic() - started
-    ready = [job for job in jobs.values()
-             if job["status"] == "COMPLETED" and (job.get("instantSite") or {}).get("status") == "COMPLETED"]
+    ready = [
+        job
+        for job in jobs.values()
+        if job["status"] == "COMPLETED" and (job.get("instantSite") or {}).get("status") == "COMPLETED"
+    ]
     return {
         "signups": signups,
         "completed": len(ready),

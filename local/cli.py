@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 import uuid
 from typing import Any
@@ -36,36 +35,50 @@ positive_int, positive_float = positive(int), positive(float)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    clone = commands.add_parser("clone", help="clone one store into another (or into a new store for a merchant) on the local stack")
+    clone = commands.add_parser(
+        "clone", help="clone one store into another (or into a new store for a merchant) on the local stack"
+    )
     clone.add_argument("--source-store-id", type=positive_int, required=True)
     clone.add_argument("--target-store-id", type=positive_int, help="an existing store to clone into")
     _add_merchant_options(clone)
     clone.add_argument("--signup-id", help="as a signup would name it: one signup, one store (default: a new request)")
     clone.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
     clone.add_argument("--clone-demo-catalog", action="store_true")
-    clone.add_argument("--instant-site", choices=["draft", "publish"],
-                       help="after the store clone, clone the Instant Site too (as a draft, or published)")
+    clone.add_argument(
+        "--instant-site",
+        choices=["draft", "publish"],
+        help="after the store clone, clone the Instant Site too (as a draft, or published)",
+    )
     clone.add_argument("--request-id", help="idempotency key (default: a new one per run)")
     clone.add_argument(
         "--ecwid-base-url",
         help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET",
     )
     clone.add_argument(
-        "--poll-scale", type=positive_float,
+        "--poll-scale",
+        type=positive_float,
         help="multiplies every wait (default 0.02 on the sandbox, 1 with --ecwid-base-url)",
     )
     clone.add_argument("--deadline-seconds", type=positive_float, help="clone deadline, before --poll-scale")
-    clone.add_argument("--sandbox-clone-seconds", type=positive_float, default=6.0,
-                       help="how long a sandbox clone takes (default 6)")
-    clone.add_argument("--show-mappings", type=int, default=3, metavar="N",
-                       help="print N mapped IDs per entity read back from DynamoDB (default 3)")
+    clone.add_argument(
+        "--sandbox-clone-seconds", type=positive_float, default=6.0, help="how long a sandbox clone takes (default 6)"
+    )
+    clone.add_argument(
+        "--show-mappings",
+        type=int,
+        default=3,
+        metavar="N",
+        help="print N mapped IDs per entity read back from DynamoDB (default 3)",
+    )
     clone.add_argument("--log-file", help="write the handlers' JSON log lines to this file")
 
     api = commands.add_parser("api", help="serve the HTTP API on 127.0.0.1, clones running on the local stack")
     api.add_argument("--port", type=int, default=8080)
     _add_stack_options(api)
 
-    commands.add_parser("openapi", help="print the API's OpenAPI document, generated from its routes (docs/openapi.json)")
+    commands.add_parser(
+        "openapi", help="print the API's OpenAPI document, generated from its routes (docs/openapi.json)"
+    )
     signup = commands.add_parser("send-signup", help="put a signup message on the local queue and run the consumer")
     signup.add_argument("--target-store-id", type=positive_int)
     _add_merchant_options(signup)
@@ -80,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_merchant_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--merchant-email", help="instead of --target-store-id: create a store for this merchant first")
+    command.add_argument(
+        "--merchant-email", help="instead of --target-store-id: create a store for this merchant first"
+    )
     command.add_argument("--merchant-name", help="the merchant's name (with --merchant-email)")
     command.add_argument("--merchant-ip", help="the merchant's IP, for the store's location defaults (optional)")
 
@@ -150,9 +165,16 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
     if args.instant_site:
         request["instantSite"] = {"draft": args.instant_site == "draft"}
     started = time.monotonic()
-    say(f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})")
-    with _local_stack(args, poll_scale=poll_scale, ecwid_base_url=args.ecwid_base_url, credentials=credentials,
-                      deadline_seconds=args.deadline_seconds) as stack:
+    say(
+        f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})"
+    )
+    with _local_stack(
+        args,
+        poll_scale=poll_scale,
+        ecwid_base_url=args.ecwid_base_url,
+        credentials=credentials,
+        deadline_seconds=args.deadline_seconds,
+    ) as stack:
         from ecwid_cloner.models import clone_id_for, clone_id_for_merchant
 
         if args.instant_site and stack.sandbox and not merchant:
@@ -166,9 +188,17 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         else:
             clone_id = clone_id_for(args.target_store_id, key or str(uuid.uuid4()))
             into = f"store {args.target_store_id}"
-        say(f"Clone {clone_id}: store {args.source_store_id} -> {into}, "
-            f"scope {args.scope or 'CATALOG+STORE_SETTINGS'}, poll scale {poll_scale}")
-        origin = {"signupId": args.signup_id} if args.signup_id else {"requestId": args.request_id} if args.request_id else {}
+        say(
+            f"Clone {clone_id}: store {args.source_store_id} -> {into}, "
+            f"scope {args.scope or 'CATALOG+STORE_SETTINGS'}, poll scale {poll_scale}"
+        )
+        origin = (
+            {"signupId": args.signup_id}
+            if args.signup_id
+            else {"requestId": args.request_id}
+            if args.request_id
+            else {}
+        )
         stack.record_intent(clone_id, request, origin)  # as the API and the signup consumer do
         execution_arn = stack.start_clone(clone_id, request)
         stack.wait(execution_arn, on_event=print_progress)
@@ -230,7 +260,8 @@ def serve_api(args: argparse.Namespace) -> int:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 answer = refusal(self.command, self.path) or stack.invoke_raw(
-                    "ApiFunction", rest_event(self.command, self.path, body, dict(self.headers.items())))
+                    "ApiFunction", rest_event(self.command, self.path, body, dict(self.headers.items()))
+                )
                 status, headers, payload = response_parts(answer)
                 self.send_response(status)
                 for name, value in headers.items():
@@ -248,8 +279,10 @@ def serve_api(args: argparse.Namespace) -> int:
                 say(f"{self.command} {self.path} -> {values[1] if len(values) > 1 else ''}")
 
         server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-        say(f"store-cloner API on http://127.0.0.1:{server.server_address[1]}/v1 "
-            f"(Ecwid sandbox at {stack.ecwid_base_url}; Ctrl-C stops)")
+        say(
+            f"store-cloner API on http://127.0.0.1:{server.server_address[1]}/v1 "
+            f"(Ecwid sandbox at {stack.ecwid_base_url}; Ctrl-C stops)"
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -280,9 +313,13 @@ def send_signup(args: argparse.Namespace) -> int:
         if args.instant_site and args.target_store_id:
             stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
         for _ in range(args.times):
-            say(f"Sent {message if isinstance(message, str) else json.dumps(message)} as message {stack.send_signup(message)}")
+            say(
+                f"Sent {message if isinstance(message, str) else json.dumps(message)} as message {stack.send_signup(message)}"
+            )
             counts = stack.drain_signups()
-            say(f"Consumer: {counts['batches']} batches, {counts['records']} deliveries, {counts['failures']} item failures")
+            say(
+                f"Consumer: {counts['batches']} batches, {counts['records']} deliveries, {counts['failures']} item failures"
+            )
         dead = stack.dead_letters()
         executions = stack.executions()
         say(f"Dead-letter queue: {len(dead)} messages; executions started: {len(executions)}")
@@ -370,7 +407,7 @@ def print_mappings(stack, clone_id: str, target_store_id: int, count: int) -> No
     store = stack.mapping_store()
     for entity in ("products", "categories"):
         page, _ = store.page(clone_id, entity, limit=count)
-        for source_id, target_id in page.items():
+        for source_id in page:
             # Read back through the lookup users make: target store + source ID.
             looked_up = store.get(target_store_id, entity, source_id)
             noun = "category" if entity == "categories" else "product"

@@ -111,7 +111,7 @@ class LambdaEndpoint:
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "LambdaEndpoint":
+    def start(self) -> LambdaEndpoint:
         _resolvers_take_turns()
         threading.Thread(target=self._server.serve_forever, name="lambda-endpoint", daemon=True).start()
         return self

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.template_model import ACCOUNT, REGION, ROOT, TemplateModel, substitute
+from local.template_model import ACCOUNT, REGION, TemplateModel, substitute
 
 STACK = "store-cloner-local"
 ASYNC_EXECUTION_STATUSES = ("RUNNING",)
@@ -50,13 +50,13 @@ class LocalStack:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         from moto import mock_aws
 
         from local.lambda_endpoint import LambdaEndpoint
@@ -178,7 +178,9 @@ class LocalStack:
                 attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
             url = sqs.create_queue(QueueName=f"{STACK}-{logical_id}", Attributes=attributes)["QueueUrl"]
             physical[logical_id] = url
-            physical[f"{logical_id}.Arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            physical[f"{logical_id}.Arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
 
         secrets = boto3.client("secretsmanager")
         for logical_id in self.template.resources("AWS::SecretsManager::Secret"):
@@ -205,8 +207,12 @@ class LocalStack:
         url = sqs.create_queue(QueueName=f"{STACK}-delivered-events")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         rule = f"{STACK}-outcomes"
-        events.put_rule(Name=rule, EventBusName=self.event_bus_name, EventPattern=json.dumps({"source": ["store-cloner"]}))
-        events.put_targets(Rule=rule, EventBusName=self.event_bus_name, Targets=[{"Id": "delivered-events", "Arn": arn}])
+        events.put_rule(
+            Name=rule, EventBusName=self.event_bus_name, EventPattern=json.dumps({"source": ["store-cloner"]})
+        )
+        events.put_targets(
+            Rule=rule, EventBusName=self.event_bus_name, Targets=[{"Id": "delivered-events", "Arn": arn}]
+        )
         self._delivered_queue_url = url
         if not hasattr(self, "_delivered"):
             self._delivered: list[dict[str, Any]] = []
@@ -272,7 +278,7 @@ class LocalStack:
 
     # -- running clones ------------------------------------------------------------
 
-    def clone(self, request: dict[str, Any], clone_id: str | None = None, timeout: float = 600) -> "CloneRun":
+    def clone(self, request: dict[str, Any], clone_id: str | None = None, timeout: float = 600) -> CloneRun:
         """Run one clone to its end and gather what it left: execution, history, job."""
         from ecwid_cloner.models import clone_id_for, clone_id_for_merchant
 
@@ -337,9 +343,12 @@ class LocalStack:
     def job(self, clone_id: str) -> dict[str, Any] | None:
         import boto3
 
-        return boto3.resource("dynamodb").Table(self.jobs_table).get_item(
-            Key={"cloneId": clone_id}, ConsistentRead=True
-        ).get("Item")
+        return (
+            boto3.resource("dynamodb")
+            .Table(self.jobs_table)
+            .get_item(Key={"cloneId": clone_id}, ConsistentRead=True)
+            .get("Item")
+        )
 
     def record_intent(self, clone_id: str, request: dict[str, Any], origin: dict[str, str] | None = None) -> None:
         """Record the job as the entry points do before they start an execution."""
@@ -367,12 +376,16 @@ class LocalStack:
         """The newest job into a target store."""
         import boto3
 
-        answer = boto3.resource("dynamodb").Table(self.jobs_table).query(
-            IndexName="target-index",
-            KeyConditionExpression="targetStoreId = :t",
-            ExpressionAttributeValues={":t": target_store_id},
-            ScanIndexForward=False,
-            Limit=1,
+        answer = (
+            boto3.resource("dynamodb")
+            .Table(self.jobs_table)
+            .query(
+                IndexName="target-index",
+                KeyConditionExpression="targetStoreId = :t",
+                ExpressionAttributeValues={":t": target_store_id},
+                ScanIndexForward=False,
+                Limit=1,
+            )
         )
         items = answer.get("Items") or []
         return self.job(items[0]["cloneId"]) if items else None
@@ -446,7 +459,9 @@ class LocalStack:
             counts["failures"] += len(failed)
             for message in messages:
                 if message["MessageId"] in failed:
-                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                    sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
                 else:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return counts
@@ -473,7 +488,9 @@ class LocalStack:
         import boto3
 
         sqs = boto3.client("sqs")
-        answer = sqs.receive_message(QueueUrl=self.queues["SignupDeadLetterQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0)
+        answer = sqs.receive_message(
+            QueueUrl=self.queues["SignupDeadLetterQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
         return [message["Body"] for message in answer.get("Messages", [])]
 
     def executions(self) -> list[dict]:
@@ -493,10 +510,20 @@ class LocalStack:
 
         arn = self.execution_arn(clone_id)
         boto3.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
-        return self.invoke("SlotReaperFunction", {
-            "version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-            "detail": {"executionArn": arn, "stateMachineArn": self.state_machine_arn, "name": clone_id, "status": "ABORTED"},
-        })
+        return self.invoke(
+            "SlotReaperFunction",
+            {
+                "version": "0",
+                "source": "aws.states",
+                "detail-type": "Step Functions Execution Status Change",
+                "detail": {
+                    "executionArn": arn,
+                    "stateMachineArn": self.state_machine_arn,
+                    "name": clone_id,
+                    "status": "ABORTED",
+                },
+            },
+        )
 
     def wait_for_clone(self, clone_id: str, timeout: float = 120) -> dict[str, Any]:
         """Wait for the execution named ``clone_id`` to end; returns the job."""

@@ -26,9 +26,7 @@ class TemplateModel:
     def __init__(self, path: Path = ROOT / "template.yaml", parameters: dict[str, str] | None = None):
         self.path = path
         self.doc = cfn_yaml.loads(path.read_text())
-        self.parameters = {
-            name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()
-        }
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()}
         self.parameters.update(parameters or {})
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -50,7 +48,7 @@ class TemplateModel:
 
     def condition(self, name: str) -> bool:
         expression = self.doc["Conditions"][name]
-        (function, args), = expression.items()
+        ((function, args),) = expression.items()
         if function != "Fn::Equals":
             raise NotImplementedError(f"condition function {function}")
         left, right = (self.resolve(arg, {}) for arg in args)
@@ -59,7 +57,7 @@ class TemplateModel:
     def resolve(self, value: Any, physical: dict[str, str]) -> Any:
         """A template value with Ref, GetAtt and If resolved to local names."""
         if isinstance(value, dict) and len(value) == 1:
-            (function, args), = value.items()
+            ((function, args),) = value.items()
             if function == "Ref":
                 if args in self.parameters:
                     return self.parameters[args]
@@ -79,7 +77,7 @@ class TemplateModel:
         return value
 
     def state_machine(self) -> tuple[str, Path, dict[str, Any]]:
-        (logical_id, resource), = self.resources("AWS::Serverless::StateMachine").items()
+        ((logical_id, resource),) = self.resources("AWS::Serverless::StateMachine").items()
         props = resource["Properties"]
         return logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
 

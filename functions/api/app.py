@@ -15,8 +15,8 @@ from ecwid_cloner import runtime
 from ecwid_cloner.api_contract import (
     BAD_REQUEST,
     NOT_FOUND,
-    CloneStarted,
     ClonesPage,
+    CloneStarted,
     CloneView,
     Entity,
     MappingLookup,
@@ -42,21 +42,33 @@ app = APIGatewayRestResolver(enable_validation=True)
 SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
 
 
-@app.post("/clones", operation_id="startClone", summary="Start a clone", responses={
-    202: answer("Started: the clone's ID, status and links", CloneStarted),
-    200: answer("This request (same requestId, or signup) started it before: the clone it started", CloneStarted),
-    400: BAD_REQUEST,
-    409: answer("Another clone into this targetStoreId is running"),
-    413: answer("The body is larger than 4096 bytes"),
-    415: answer("The body is not application/json"),
-})
+@app.post(
+    "/clones",
+    operation_id="startClone",
+    summary="Start a clone",
+    responses={
+        202: answer("Started: the clone's ID, status and links", CloneStarted),
+        200: answer("This request (same requestId, or signup) started it before: the clone it started", CloneStarted),
+        400: BAD_REQUEST,
+        409: answer("Another clone into this targetStoreId is running"),
+        413: answer("The body is larger than 4096 bytes"),
+        415: answer("The body is not application/json"),
+    },
+)
 def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     try:
         job, started = runtime.clone_launcher().launch(body.clone_request(), body.requestId)
     except CloneConflictError as conflict:
-        return _error(409, "A clone into this store is already running", [
-            {"field": "targetStoreId", "reason": f"store {body.targetStoreId} is being cloned by {conflict.running['cloneId']}"}
-        ])
+        return _error(
+            409,
+            "A clone into this store is already running",
+            [
+                {
+                    "field": "targetStoreId",
+                    "reason": f"store {body.targetStoreId} is being cloned by {conflict.running['cloneId']}",
+                }
+            ],
+        )
     logger.info("Clone requested", extra={"cloneId": job["cloneId"], "started": started})
     return Response(
         status_code=202 if started else 200,
@@ -65,10 +77,15 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     )
 
 
-@app.get("/clones", operation_id="listClones", summary="List clones of one status, newest first", responses={
-    200: answer("One page of clones, and the nextToken of the next (null on the last)", ClonesPage),
-    400: BAD_REQUEST,
-})
+@app.get(
+    "/clones",
+    operation_id="listClones",
+    summary="List clones of one status, newest first",
+    responses={
+        200: answer("One page of clones, and the nextToken of the next (null on the last)", ClonesPage),
+        400: BAD_REQUEST,
+    },
+)
 def list_clones(
     status: Annotated[Status, Query()],
     targetStoreId: Annotated[int | None, Query(gt=0)] = None,
@@ -88,20 +105,33 @@ def list_clones(
         except ValueError as bad:
             return _error(400, "Invalid request", [{"field": "nextToken", "reason": str(bad)}])
     jobs, last_key = runtime.jobs_repository().list_by_status(
-        status, since=created_since, target_store_id=targetStoreId, source_store_id=sourceStoreId,
-        limit=limit, start_key=start_key,
+        status,
+        since=created_since,
+        target_store_id=targetStoreId,
+        source_store_id=sourceStoreId,
+        limit=limit,
+        start_key=start_key,
     )
     base = _stage_path()
-    return Response(200, "application/json", {
-        "clones": [job_view(job, base) for job in jobs],
-        "nextToken": encode_page_token(last_key),
-    })
+    return Response(
+        200,
+        "application/json",
+        {
+            "clones": [job_view(job, base) for job in jobs],
+            "nextToken": encode_page_token(last_key),
+        },
+    )
 
 
-@app.get("/clones/<cloneId>", operation_id="getClone", summary="A clone's status", responses={
-    200: answer("The clone's job", CloneView),
-    404: NOT_FOUND,
-})
+@app.get(
+    "/clones/<cloneId>",
+    operation_id="getClone",
+    summary="A clone's status",
+    responses={
+        200: answer("The clone's job", CloneView),
+        404: NOT_FOUND,
+    },
+)
 def get_clone(cloneId: str) -> dict:
     job = runtime.jobs_repository().get(cloneId)
     if job is None:
@@ -109,11 +139,16 @@ def get_clone(cloneId: str) -> dict:
     return job_view(job, _stage_path())
 
 
-@app.get("/clones/<cloneId>/mappings", operation_id="listMappings", summary="A clone's source-to-target ID mappings, page by page", responses={
-    200: answer("One page of mappings, and the nextToken of the next (null on the last)", MappingsPage),
-    400: BAD_REQUEST,
-    404: NOT_FOUND,
-})
+@app.get(
+    "/clones/<cloneId>/mappings",
+    operation_id="listMappings",
+    summary="A clone's source-to-target ID mappings, page by page",
+    responses={
+        200: answer("One page of mappings, and the nextToken of the next (null on the last)", MappingsPage),
+        400: BAD_REQUEST,
+        404: NOT_FOUND,
+    },
+)
 def list_mappings(
     cloneId: str,
     entity: Annotated[Entity, Query()],
@@ -129,19 +164,28 @@ def list_mappings(
         except ValueError as bad:
             return _error(400, "Invalid request", [{"field": "nextToken", "reason": str(bad)}])
     page, last_key = runtime.mapping_store().page(cloneId, entity, limit=limit, start_key=start_key)
-    return Response(200, "application/json", {
-        "cloneId": cloneId,
-        "entity": entity,
-        "mappings": [{"sourceId": source, "targetId": target} for source, target in page.items()],
-        "nextToken": encode_page_token(last_key),
-    })
+    return Response(
+        200,
+        "application/json",
+        {
+            "cloneId": cloneId,
+            "entity": entity,
+            "mappings": [{"sourceId": source, "targetId": target} for source, target in page.items()],
+            "nextToken": encode_page_token(last_key),
+        },
+    )
 
 
-@app.get("/stores/<targetStoreId>/mappings/<entity>/<sourceId>", operation_id="lookupMapping", summary="The target ID of one source ID in a store", responses={
-    200: answer("The mapping", MappingLookup),
-    400: BAD_REQUEST,
-    404: NOT_FOUND,
-})
+@app.get(
+    "/stores/<targetStoreId>/mappings/<entity>/<sourceId>",
+    operation_id="lookupMapping",
+    summary="The target ID of one source ID in a store",
+    responses={
+        200: answer("The mapping", MappingLookup),
+        400: BAD_REQUEST,
+        404: NOT_FOUND,
+    },
+)
 def lookup_mapping(
     targetStoreId: Annotated[int, Path(gt=0)],
     entity: Annotated[Entity, Path()],
@@ -153,9 +197,17 @@ def lookup_mapping(
     return {"targetStoreId": targetStoreId, "entity": entity, "sourceId": sourceId, "targetId": target_id}
 
 
-@app.get("/openapi.json", operation_id="openApiDocument", summary="This API's OpenAPI document", responses={
-    200: {"description": "The OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}},
-})
+@app.get(
+    "/openapi.json",
+    operation_id="openApiDocument",
+    summary="This API's OpenAPI document",
+    responses={
+        200: {
+            "description": "The OpenAPI 3.1 document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    },
+)
 def openapi() -> dict:
     return api_document()
 
@@ -166,17 +218,25 @@ def api_document() -> dict:
     # Imported here: Powertools' OpenAPI models cost ~40 ms of every cold start otherwise.
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 
-    return openapi_document(json.loads(app.get_openapi_json_schema(
-        title="store-cloner",
-        version="1.0",
-        description="Clone Ecwid template stores into new stores, or into stores made for new merchants.",
-        servers=[Server(url="/v1", description="The API's stage")],
-        security_schemes={
-            "api_key": APIKey(name="x-api-key", in_=APIKeyIn.header, description="When deployed with ApiAuthMode=API_KEY"),
-            "sigv4": APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)"),
-        },
-        security=[{"api_key": []}, {"sigv4": []}],
-    )))
+    return openapi_document(
+        json.loads(
+            app.get_openapi_json_schema(
+                title="store-cloner",
+                version="1.0",
+                description="Clone Ecwid template stores into new stores, or into stores made for new merchants.",
+                servers=[Server(url="/v1", description="The API's stage")],
+                security_schemes={
+                    "api_key": APIKey(
+                        name="x-api-key", in_=APIKeyIn.header, description="When deployed with ApiAuthMode=API_KEY"
+                    ),
+                    "sigv4": APIKey(
+                        name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)"
+                    ),
+                },
+                security=[{"api_key": []}, {"sigv4": []}],
+            )
+        )
+    )
 
 
 @app.exception_handler(RequestValidationError)

@@ -283,7 +283,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _passes_gateway(self, limiter_key: str, faults_name: str) -> bool:
         """The rate limit, then the injected faults; False when one of them answered."""
         sbx = self.server.sandbox
-        retry_after = sbx._limiter.check(limiter_key, sbx.config.rate_limit_per_minute, sbx.config.rate_limit_window_seconds)
+        retry_after = sbx._limiter.check(
+            limiter_key, sbx.config.rate_limit_per_minute, sbx.config.rate_limit_window_seconds
+        )
         if retry_after is not None:
             self._entry["fault"] = "rate_limit"
             self._send_json(429, {"errorMessage": "Too many requests"}, {"Retry-After": str(retry_after)})
@@ -411,7 +413,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(404, {"errorMessage": "Store not found"})
             return
         if not sbx.config.store_creation_allowed:
-            self._send_json(402, {"errorCode": "PAYMENT_REQUIRED", "errorMessage": "Your plan does not allow creating stores"})
+            self._send_json(
+                402, {"errorCode": "PAYMENT_REQUIRED", "errorMessage": "Your plan does not allow creating stores"}
+            )
             return
         try:
             email, name, ip = self._merchant_body()

@@ -295,7 +295,8 @@ class StoreRegistry:
         """Ids of the stores made by POST /stores (for one owner e-mail, or all)."""
         with self._lock:
             return sorted(
-                s.store_id for s in self._stores.values()
+                s.store_id
+                for s in self._stores.values()
                 if s.owner is not None and (email is None or s.owner["email"].lower() == email.lower())
             )
 

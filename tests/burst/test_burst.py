@@ -23,7 +23,9 @@ LIMIT, BUDGET = 300, 240  # a minute, Ecwid's terms; this machine cannot send Ec
 
 @pytest.fixture(scope="module")  # stopped (moto's mock with it) before the next package starts its own
 def stack(tmp_path_factory):
-    config = SandboxConfig(client_id="burst-app", client_secret="burst-secret-4e1d", queued_seconds=0.5, clone_seconds=3.0)
+    config = SandboxConfig(
+        client_id="burst-app", client_secret="burst-secret-4e1d", queued_seconds=0.5, clone_seconds=3.0
+    )
     log_path = tmp_path_factory.mktemp("burst") / "lambda.log"
     with LocalStack(sandbox_config=config, poll_scale=0.5, log_path=log_path) as running:
         running.configure(ECWID_BUDGET_PER_MINUTE=str(BUDGET), ECWID_BUDGET_BURST="2", MAX_CLONES_IN_FLIGHT="60")

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,7 +25,9 @@ COMMITTED = ROOT / "docs" / "openapi.json"
 # regression); `make fuzz` explores with fresh random cases and ten times as many.
 FUZZ = os.environ.get("CONTRACT_FUZZ") == "1"
 FUZZ_SETTINGS = settings(
-    max_examples=1000 if FUZZ else 100, derandomize=not FUZZ, deadline=None,
+    max_examples=1000 if FUZZ else 100,
+    derandomize=not FUZZ,
+    deadline=None,
     suppress_health_check=list(HealthCheck),
 )
 METHODS = {"get", "post", "put", "delete", "patch"}
@@ -44,8 +45,11 @@ def test_validation_errors_are_documented_as_the_400_the_api_gives():
     assert all("422" not in op["responses"] for _, _, op in operations)
     assert "HTTPValidationError" not in document["components"]["schemas"]
     for path, method, op in operations:
-        if op.get("parameters", []) and any(p["in"] != "path" or p["schema"].get("type") != "string"
-                                            for p in op["parameters"]) or "requestBody" in op:
+        if (
+            op.get("parameters", [])
+            and any(p["in"] != "path" or p["schema"].get("type") != "string" for p in op["parameters"])
+            or "requestBody" in op
+        ):
             assert op["responses"]["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorBody"
             }, f"{method.upper()} {path}"
@@ -63,7 +67,9 @@ def test_the_documented_white_space_is_what_the_api_strips():
 
 
 def _operations(document: dict) -> dict[tuple[str, str], dict]:
-    return {(path, method): op for path, ops in document["paths"].items() for method, op in ops.items() if method in METHODS}
+    return {
+        (path, method): op for path, ops in document["paths"].items() for method, op in ops.items() if method in METHODS
+    }
 
 
 def test_the_template_declares_every_route_with_the_same_answers_and_parameters():
@@ -74,8 +80,10 @@ def test_the_template_declares_every_route_with_the_same_answers_and_parameters(
     for key, op in generated.items():
         template_op = declared[key]
         assert set(template_op["responses"]) == set(op["responses"]), key
-        names = {shared[p["$ref"].rsplit("/", 1)[-1]]["name"] if "$ref" in p else p["name"]
-                 for p in template_op.get("parameters", [])}
+        names = {
+            shared[p["$ref"].rsplit("/", 1)[-1]]["name"] if "$ref" in p else p["name"]
+            for p in template_op.get("parameters", [])
+        }
         assert names == {p["name"] for p in op.get("parameters", [])}, key
 
 
@@ -84,7 +92,10 @@ def local_api():
     """`python -m local api` on a free port: the real ApiFunction on its own local stack."""
     server = subprocess.Popen(
         [sys.executable, "-m", "local", "api", "--port", "0", "--sandbox-clone-seconds", "3"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 120
     base_url = None

@@ -4,6 +4,7 @@ Ecwid is asked no faster than the budget allows."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -51,8 +52,11 @@ def wait_until(predicate, timeout: float = 60, what: str = "condition"):
 
 def slot_states(stack, clone_id: str) -> list[dict]:
     history = stack.history(stack.execution_arn(clone_id))
-    return [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"]) for e in history
-            if e["type"] == "LambdaFunctionSucceeded" and "held" in e["lambdaFunctionSucceededEventDetails"]["output"]]
+    return [
+        json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+        for e in history
+        if e["type"] == "LambdaFunctionSucceeded" and "held" in e["lambdaFunctionSucceededEventDetails"]["output"]
+    ]
 
 
 def test_clones_past_the_cap_wait_their_turn_in_step_functions(stack, settings):
@@ -61,8 +65,9 @@ def test_clones_past_the_cap_wait_their_turn_in_step_functions(stack, settings):
     clone_ids = [start(stack, target) for target in targets]
 
     # The job of a clone in line shows it, with its place.
-    waiting = wait_until(lambda: [j for j in map(stack.job, clone_ids) if j and j["status"] == "WAITING"],
-                         what="a WAITING job")
+    waiting = wait_until(
+        lambda: [j for j in map(stack.job, clone_ids) if j and j["status"] == "WAITING"], what="a WAITING job"
+    )
     assert int(waiting[0]["waitingPlace"]) >= 1
     jobs = [stack.wait_for_clone(clone_id, timeout=180) for clone_id in clone_ids]
 
@@ -70,13 +75,17 @@ def test_clones_past_the_cap_wait_their_turn_in_step_functions(stack, settings):
     waits = [slot for clone_id in clone_ids for slot in slot_states(stack, clone_id) if not slot["held"]]
     assert waits and all(slot["waitSeconds"] >= 1 and slot["place"] >= 1 for slot in waits)
     # Never two clones of these in flight at once: each POST came after the previous clone's last poll.
-    log = [r for r in stack.sandbox.request_log()
-           if r["path"] == "/api/v3/stores/clone" and r["query"].get("targetStoreId") in {str(t) for t in targets}]
+    log = [
+        r
+        for r in stack.sandbox.request_log()
+        if r["path"] == "/api/v3/stores/clone" and r["query"].get("targetStoreId") in {str(t) for t in targets}
+    ]
     posts = sorted(r["time"] for r in log if r["method"] == "POST" and r["status"] == 200)
     assert len(posts) == 3
     tickets = {job["ticket"]: job for job in jobs}
-    last_polls = sorted(max(r["time"] for r in stack.sandbox.request_log() if r["query"].get("ticket") == ticket)
-                        for ticket in tickets)
+    last_polls = sorted(
+        max(r["time"] for r in stack.sandbox.request_log() if r["query"].get("ticket") == ticket) for ticket in tickets
+    )
     assert posts[1] > last_polls[0] and posts[2] > last_polls[1]
 
 
@@ -104,17 +113,26 @@ def test_ecwid_is_asked_no_faster_than_the_budget_and_nothing_fails_for_it(stack
     jobs = [stack.wait_for_clone(clone_id, timeout=240) for clone_id in clone_ids]
 
     assert [job["status"] for job in jobs] == ["COMPLETED"] * 3
-    outputs = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
-               for clone_id in clone_ids for e in stack.history(stack.execution_arn(clone_id))
-               if e["type"] == "LambdaFunctionSucceeded"]
+    outputs = [
+        json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+        for clone_id in clone_ids
+        for e in stack.history(stack.execution_arn(clone_id))
+        if e["type"] == "LambdaFunctionSucceeded"
+    ]
     waited = [o for o in outputs if "budget" in o or "budget" in (o.get("poll") or {})]
     assert waited, "some step was told to wait for the budget"
     # Every Lambda returned at once: the waiting happened in Wait states.
-    invocations = [i for i in stack.invocations if i.get("function") in ("StartCloneFunction", "CheckCloneStatusFunction")]
+    invocations = [
+        i for i in stack.invocations if i.get("function") in ("StartCloneFunction", "CheckCloneStatusFunction")
+    ]
     assert invocations and max(i["seconds"] for i in invocations) < 2
-    times = sorted(r["time"] for r in stack.sandbox.request_log()
-                   if r["path"] == "/api/v3/stores/clone" and r["query"].get("targetStoreId") in {"2205", "2206", "2207"}
-                   or r["query"].get("ticket") in {job["ticket"] for job in jobs})
-    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    times = sorted(
+        r["time"]
+        for r in stack.sandbox.request_log()
+        if r["path"] == "/api/v3/stores/clone"
+        and r["query"].get("targetStoreId") in {"2205", "2206", "2207"}
+        or r["query"].get("ticket") in {job["ticket"] for job in jobs}
+    )
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     # One a second, give or take the burst's early allowance (one interval) and clock jitter.
     assert min(gaps) > 0.3 and sum(gaps) / len(gaps) > 0.8

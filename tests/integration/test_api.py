@@ -189,7 +189,9 @@ def test_get_clone_shows_a_completed_clone(stack, clones):
     assert view["scope"] == request["scope"]
     assert view["cloneDemoCatalog"] is False
     assert ecwid_tickets(stack, request["targetStoreId"]) == [view["ticket"]]
-    created, started, finished = (datetime.fromisoformat(view[name]) for name in ("createdAt", "startedAt", "finishedAt"))
+    created, started, finished = (
+        datetime.fromisoformat(view[name]) for name in ("createdAt", "startedAt", "finishedAt")
+    )
     assert created <= started <= finished
     assert view["products"] == len(source["products"])
     assert view["categories"] == len(source["categories"])
@@ -268,8 +270,15 @@ def bad_tokens(clone_id: str, good_token: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["garbage", "base64 of non-JSON", "JSON of another shape", "another clone's partition",
-     "another entity's token", "truncated", "too long"],
+    [
+        "garbage",
+        "base64 of non-JSON",
+        "JSON of another shape",
+        "another clone's partition",
+        "another entity's token",
+        "truncated",
+        "too long",
+    ],
 )
 def test_tampered_next_token_is_400_naming_next_token(stack, clones, kind):
     clone_id = clones["first"][1]["cloneId"]
@@ -314,7 +323,12 @@ def test_store_mapping_lookup_finds_what_the_clone_mapped(stack, clones, entity)
         status, found = stack.api("GET", f"/stores/{target}/mappings/{entity}/{source_id}")
 
         assert status == 200
-        assert found == {"targetStoreId": target, "entity": entity, "sourceId": source_id, "targetId": mapping[source_id]}
+        assert found == {
+            "targetStoreId": target,
+            "entity": entity,
+            "sourceId": source_id,
+            "targetId": mapping[source_id],
+        }
 
 
 def test_store_mapping_lookup_is_404_when_absent(stack, clones):
@@ -417,26 +431,57 @@ BAD_STORE_IDS = [  # (value, reason, test id)
 ]
 MERCHANT = {"email": "owner@example.com", "name": "Ann Owner"}
 BAD_BODIES = [
-    *[pytest.param({**VALID, field: value}, field, reason, id=f"{field}={name}")
-      for field in ("sourceStoreId", "targetStoreId") for value, reason, name in BAD_STORE_IDS
-      if (field, name) != ("targetStoreId", "null")],
+    *[
+        pytest.param({**VALID, field: value}, field, reason, id=f"{field}={name}")
+        for field in ("sourceStoreId", "targetStoreId")
+        for value, reason, name in BAD_STORE_IDS
+        if (field, name) != ("targetStoreId", "null")
+    ],
     # A null target is no target: one of targetStoreId and merchant is required.
     pytest.param({**VALID, "targetStoreId": None}, "targetStoreId", "required", id="targetStoreId=null"),
     pytest.param({**VALID, "merchant": MERCHANT}, "targetStoreId", "not both", id="target and merchant"),
-    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "email": "owner.example.com"}},
-                 "merchant.email", "e-mail address", id="merchant email bad"),
-    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "password": "secret123"}},
-                 "merchant.password", "extra inputs", id="merchant password"),
-    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "name": "  "}},
-                 "merchant.name", "at least 1 character", id="merchant name blank"),
-    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": "300.1.1.1"}},
-                 "merchant.ip", "ip", id="merchant ip bad"),
-    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": False}},
-                 "merchant.ip", "must be a string", id="merchant ip false"),
-    pytest.param({"sourceStoreId": TEMPLATE, "merchant": {"email": "owner@example.com"}},
-                 "merchant.name", "required", id="merchant without name"),
-    pytest.param({"sourceStoreId": REFUSING_TARGET, "targetStoreId": REFUSING_TARGET}, "targetStoreId",
-                 "differ from sourceStoreId", id="target equals source"),
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "email": "owner.example.com"}},
+        "merchant.email",
+        "e-mail address",
+        id="merchant email bad",
+    ),
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "password": "secret123"}},
+        "merchant.password",
+        "extra inputs",
+        id="merchant password",
+    ),
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "name": "  "}},
+        "merchant.name",
+        "at least 1 character",
+        id="merchant name blank",
+    ),
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": "300.1.1.1"}},
+        "merchant.ip",
+        "ip",
+        id="merchant ip bad",
+    ),
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "ip": False}},
+        "merchant.ip",
+        "must be a string",
+        id="merchant ip false",
+    ),
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {"email": "owner@example.com"}},
+        "merchant.name",
+        "required",
+        id="merchant without name",
+    ),
+    pytest.param(
+        {"sourceStoreId": REFUSING_TARGET, "targetStoreId": REFUSING_TARGET},
+        "targetStoreId",
+        "differ from sourceStoreId",
+        id="target equals source",
+    ),
     pytest.param({**VALID, "scope": "EVERYTHING"}, "scope", "'CATALOG' or 'STORE_SETTINGS'", id="scope unknown"),
     pytest.param({**VALID, "scope": "catalog"}, "scope", "'CATALOG' or 'STORE_SETTINGS'", id="scope lowercase"),
     pytest.param({**VALID, "scope": ""}, "scope", "'CATALOG' or 'STORE_SETTINGS'", id="scope empty"),
@@ -458,7 +503,10 @@ BAD_BODIES = [
     pytest.param("sourceStoreId=1003&targetStoreId=3005", "body", "json", id="form-encoded body"),
     pytest.param([], "body", "dictionary", id="empty JSON array"),
     pytest.param(
-        [VALID], "body", "dictionary", id="JSON array of a valid request",
+        [VALID],
+        "body",
+        "dictionary",
+        id="JSON array of a valid request",
     ),
     pytest.param('"a string"', "body", "dictionary", id="JSON string"),
     pytest.param(None, "body", "required", id="no body"),
@@ -488,8 +536,14 @@ def test_bad_clone_request_is_400_naming_the_field_and_starts_nothing(stack, bod
 
 def test_every_bad_field_is_named_at_once(stack):
     names_before = execution_names(stack)
-    body = {"sourceStoreId": "1", "targetStoreId": 0, "scope": "ALL", "cloneDemoCatalog": "yes",
-            "requestId": "a b", "extra": 1}
+    body = {
+        "sourceStoreId": "1",
+        "targetStoreId": 0,
+        "scope": "ALL",
+        "cloneDemoCatalog": "yes",
+        "requestId": "a b",
+        "extra": 1,
+    }
 
     status, answer = post(stack, body)
 

@@ -12,14 +12,29 @@ import pytest
 from local.ecwid_sandbox import EcwidSandbox, SandboxConfig
 from local.template_model import ROOT
 
-SUMMARY_KEYS = {"cloneId", "status", "targetStoreId", "ticket", "products", "categories", "errorCode", "errorMessage", "seconds", "events"}
+SUMMARY_KEYS = {
+    "cloneId",
+    "status",
+    "targetStoreId",
+    "ticket",
+    "products",
+    "categories",
+    "errorCode",
+    "errorMessage",
+    "seconds",
+    "events",
+}
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECWID_"))}
     return subprocess.run(
         [sys.executable, "-m", "local", *args],
-        cwd=ROOT, env={**clean_env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env={**clean_env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -33,15 +48,29 @@ def summary(result: subprocess.CompletedProcess) -> dict:
 @pytest.fixture(scope="module")
 def external_ecwid():
     """An Ecwid endpoint the CLI does not start itself."""
-    with EcwidSandbox(SandboxConfig(client_id="partner-app", client_secret="s3cr3t-partner-key",
-                                    queued_seconds=0.3, clone_seconds=2.0)) as sandbox:
+    with EcwidSandbox(
+        SandboxConfig(
+            client_id="partner-app", client_secret="s3cr3t-partner-key", queued_seconds=0.3, clone_seconds=2.0
+        )
+    ) as sandbox:
         yield sandbox
 
 
 def test_clone_on_the_embedded_sandbox_completes(tmp_path):
     log_file = tmp_path / "lambda.log"
-    result = run_cli("clone", "--source-store-id", "1003", "--target-store-id", "2002",
-                     "--scope", "CATALOG", "--sandbox-clone-seconds", "3", "--log-file", str(log_file))
+    result = run_cli(
+        "clone",
+        "--source-store-id",
+        "1003",
+        "--target-store-id",
+        "2002",
+        "--scope",
+        "CATALOG",
+        "--sandbox-clone-seconds",
+        "3",
+        "--log-file",
+        str(log_file),
+    )
 
     assert result.returncode == 0, result.stderr
     data = summary(result)
@@ -57,8 +86,15 @@ def test_clone_on_the_embedded_sandbox_completes(tmp_path):
 
 def test_clone_against_a_given_ecwid_endpoint(external_ecwid):
     result = run_cli(
-        "clone", "--source-store-id", "1003", "--target-store-id", "2003", "--poll-scale", "0.02",
-        "--ecwid-base-url", external_ecwid.base_url,
+        "clone",
+        "--source-store-id",
+        "1003",
+        "--target-store-id",
+        "2003",
+        "--poll-scale",
+        "0.02",
+        "--ecwid-base-url",
+        external_ecwid.base_url,
         env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "s3cr3t-partner-key"},
     )
 
@@ -70,8 +106,15 @@ def test_clone_against_a_given_ecwid_endpoint(external_ecwid):
 
 def test_wrong_credentials_fail_at_once_with_the_auth_code(external_ecwid):
     result = run_cli(
-        "clone", "--source-store-id", "1003", "--target-store-id", "2004", "--poll-scale", "0.02",
-        "--ecwid-base-url", external_ecwid.base_url,
+        "clone",
+        "--source-store-id",
+        "1003",
+        "--target-store-id",
+        "2004",
+        "--poll-scale",
+        "0.02",
+        "--ecwid-base-url",
+        external_ecwid.base_url,
         env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "wrong-key"},
     )
 
@@ -79,7 +122,9 @@ def test_wrong_credentials_fail_at_once_with_the_auth_code(external_ecwid):
     data = summary(result)
     assert (data["status"], data["errorCode"]) == ("FAILED", "AUTH_APP_DOESNT_EXIST")
     # Terminal at once: one POST, never retried (Ecwid blocks keys that keep failing).
-    posts = [r for r in external_ecwid.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == "2004"]
+    posts = [
+        r for r in external_ecwid.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == "2004"
+    ]
     assert len(posts) == 1
 
 
@@ -99,14 +144,29 @@ def test_failed_clone_exits_1_with_the_ecwid_code():
         (["--source-store-id", "-4", "--target-store-id", "2001"], {}, "--source-store-id"),
         (["--source-store-id", "abc", "--target-store-id", "2001"], {}, "--source-store-id"),
         (["--source-store-id", "1003"], {}, "--target-store-id or --merchant-email"),
-        (["--source-store-id", "1003", "--target-store-id", "2001", "--merchant-email", "a@example.com",
-          "--merchant-name", "A"], {}, "not both"),
+        (
+            [
+                "--source-store-id",
+                "1003",
+                "--target-store-id",
+                "2001",
+                "--merchant-email",
+                "a@example.com",
+                "--merchant-name",
+                "A",
+            ],
+            {},
+            "not both",
+        ),
         (["--source-store-id", "1003", "--merchant-email", "a@example.com"], {}, "--merchant-name"),
         (["--source-store-id", "1003", "--target-store-id", "2001", "--merchant-name", "A"], {}, "--merchant-email"),
         (["--source-store-id", "1003", "--target-store-id", "2001", "--scope", "EVERYTHING"], {}, "--scope"),
         (["--source-store-id", "1003", "--target-store-id", "2001", "--poll-scale", "0"], {}, "--poll-scale"),
-        (["--source-store-id", "1003", "--target-store-id", "2001", "--ecwid-base-url", "http://127.0.0.1:9"],
-         {"ECWID_CLIENT_ID": "x"}, "ECWID_CLIENT_SECRET"),
+        (
+            ["--source-store-id", "1003", "--target-store-id", "2001", "--ecwid-base-url", "http://127.0.0.1:9"],
+            {"ECWID_CLIENT_ID": "x"},
+            "ECWID_CLIENT_SECRET",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_argument(args, env, names):
@@ -120,9 +180,21 @@ def test_bad_arguments_exit_2_naming_the_argument(args, env, names):
 def test_a_merchant_in_a_ready_store_out(tmp_path):
     """The issue's own command: a store created, cloned, its Instant Site cloned with its own token."""
     log_file = tmp_path / "lambda.log"
-    result = run_cli("clone", "--source-store-id", "1003", "--merchant-email", "owner@example.com",
-                     "--merchant-name", "Ann Owner", "--instant-site", "draft", "--sandbox-clone-seconds", "2",
-                     "--log-file", str(log_file))
+    result = run_cli(
+        "clone",
+        "--source-store-id",
+        "1003",
+        "--merchant-email",
+        "owner@example.com",
+        "--merchant-name",
+        "Ann Owner",
+        "--instant-site",
+        "draft",
+        "--sandbox-clone-seconds",
+        "2",
+        "--log-file",
+        str(log_file),
+    )
 
     assert result.returncode == 0, result.stderr
     data = summary(result)
@@ -136,8 +208,17 @@ def test_a_merchant_in_a_ready_store_out(tmp_path):
 
 
 def test_send_signup_delivered_twice_clones_once(tmp_path):
-    result = run_cli("send-signup", "--target-store-id", "2005", "--signup-id", "acme-0001", "--times", "2",
-                     "--sandbox-clone-seconds", "2")
+    result = run_cli(
+        "send-signup",
+        "--target-store-id",
+        "2005",
+        "--signup-id",
+        "acme-0001",
+        "--times",
+        "2",
+        "--sandbox-clone-seconds",
+        "2",
+    )
 
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout.strip().splitlines()[-1])
@@ -146,8 +227,19 @@ def test_send_signup_delivered_twice_clones_once(tmp_path):
 
 
 def test_a_merchant_signup_delivered_twice_makes_one_store():
-    result = run_cli("send-signup", "--merchant-email", "twice@example.com", "--merchant-name", "Bo Twice",
-                     "--signup-id", "acme-0003", "--times", "2", "--sandbox-clone-seconds", "2")
+    result = run_cli(
+        "send-signup",
+        "--merchant-email",
+        "twice@example.com",
+        "--merchant-name",
+        "Bo Twice",
+        "--signup-id",
+        "acme-0003",
+        "--times",
+        "2",
+        "--sandbox-clone-seconds",
+        "2",
+    )
 
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout.strip().splitlines()[-1])
@@ -173,8 +265,14 @@ def test_api_command_serves_the_routes_over_http():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECWID_"))}
-    server = subprocess.Popen([sys.executable, "-m", "local", "api", "--port", str(port), "--sandbox-clone-seconds", "2"],
-                              cwd=ROOT, env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "local", "api", "--port", str(port), "--sandbox-clone-seconds", "2"],
+        cwd=ROOT,
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(200):
@@ -183,7 +281,9 @@ def test_api_command_serves_the_routes_over_http():
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        created = requests.post(f"{base}/clones", json={"sourceStoreId": 1003, "targetStoreId": 2006, "requestId": "http-1"}, timeout=10)
+        created = requests.post(
+            f"{base}/clones", json={"sourceStoreId": 1003, "targetStoreId": 2006, "requestId": "http-1"}, timeout=10
+        )
         assert created.status_code == 202
         clone = created.json()
         assert clone["links"]["self"] == f"/v1/clones/{clone['cloneId']}"
@@ -195,7 +295,12 @@ def test_api_command_serves_the_routes_over_http():
         assert status == "COMPLETED"
         lookup = requests.get(f"{base}/stores/2006/mappings/products/100000000", timeout=5)
         assert lookup.status_code == 200 and lookup.json()["targetId"]
-        not_json = requests.post(f"{base}/clones", data="sourceStoreId=1", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+        not_json = requests.post(
+            f"{base}/clones",
+            data="sourceStoreId=1",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=5,
+        )
         assert not_json.status_code == 415
     finally:
         server.terminate()

@@ -25,7 +25,10 @@ def clone_outside_the_pipeline(stack, source: int, target: int, scope: str | Non
     """POST a clone straight to the sandbox, as another system (or a lost attempt of ours) would."""
     sandbox = stack.sandbox
     params = {"sourceStoreId": source, "targetStoreId": target, **({"scope": scope} if scope else {})}
-    headers = {"X-Ecwid-App-Client-Id": sandbox.config.client_id, "X-Ecwid-App-Secret-Key": sandbox.config.client_secret}
+    headers = {
+        "X-Ecwid-App-Client-Id": sandbox.config.client_id,
+        "X-Ecwid-App-Secret-Key": sandbox.config.client_secret,
+    }
     answer = requests.post(f"{sandbox.base_url}/stores/clone", params=params, headers=headers, timeout=5)
     answer.raise_for_status()
     return answer.json()
@@ -68,7 +71,11 @@ def test_catalog_clone_completes_and_maps_every_entity(stack, empty_target):
     assert_mapping_matches_sandbox(stack, run, TEMPLATE, empty_target)
     assert stack.sandbox.accepted_clones(empty_target) == 1
     # The scope reached Ecwid as asked.
-    posts = [r for r in stack.sandbox.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == str(empty_target)]
+    posts = [
+        r
+        for r in stack.sandbox.request_log()
+        if r["method"] == "POST" and r["query"].get("targetStoreId") == str(empty_target)
+    ]
     assert [p["query"].get("scope") for p in posts] == ["CATALOG"]
 
 
@@ -78,7 +85,11 @@ def test_full_clone_without_scope_completes(stack, empty_target):
     assert run.job["status"] == "COMPLETED"
     assert "scope" not in run.job
     assert_mapping_matches_sandbox(stack, run, TEMPLATE, empty_target)
-    posts = [r for r in stack.sandbox.request_log() if r["method"] == "POST" and r["query"].get("targetStoreId") == str(empty_target)]
+    posts = [
+        r
+        for r in stack.sandbox.request_log()
+        if r["method"] == "POST" and r["query"].get("targetStoreId") == str(empty_target)
+    ]
     assert "scope" not in posts[0]["query"]
 
 
@@ -91,7 +102,9 @@ def test_settings_only_clone_maps_nothing(stack, empty_target):
 
 
 def test_clone_demo_catalog_maps_the_demo_products_too(stack, empty_target):
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "cloneDemoCatalog": True})
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "cloneDemoCatalog": True}
+    )
 
     assert run.job["status"] == "COMPLETED"
     source = stack.sandbox.store(TEMPLATE)
@@ -203,7 +216,9 @@ def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, emp
     sandbox = stack.sandbox
     accepted = clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
 
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id
+    )
 
     assert run.job["status"] == "COMPLETED"
     assert run.job["ticket"] == accepted["ticket"]
@@ -223,7 +238,9 @@ def test_start_retried_after_its_lost_clone_finished_names_the_lost_answer(stack
     clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
     wait_until_filled(stack, empty_target)
 
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id
+    )
 
     assert run.job["status"] == "FAILED"
     assert run.job["errorCode"] == "CLONE_ANSWER_LOST"
@@ -251,7 +268,9 @@ def test_a_job_created_before_start_does_not_adopt_a_foreign_ticket(stack, empty
     )
     clone_outside_the_pipeline(stack, TEMPLATE, empty_target, "CATALOG")
 
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id)
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}, clone_id=clone_id
+    )
 
     assert run.job["errorCode"] == "TARGET_ALREADY_USED_IN_ANOTHER_CLONE_TICKET"
 
@@ -284,7 +303,12 @@ def test_rerun_of_a_finished_clone_starts_nothing(stack, empty_target):
     arn = boto3.client("stepfunctions").start_execution(
         stateMachineArn=stack.state_machine_arn,
         name=first.clone_id + "-replay",
-        input=json.dumps({"cloneId": first.clone_id, "request": {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"}}),
+        input=json.dumps(
+            {
+                "cloneId": first.clone_id,
+                "request": {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"},
+            }
+        ),
     )["executionArn"]
     execution = stack.wait(arn)
 
@@ -302,7 +326,12 @@ def test_repeat_clones_of_a_template_poll_less(stack):
     stack.sandbox.add_store(990003, products=30, categories=3, clone_seconds=4.0)
     first_targets = [next(_targets) for _ in range(5)]
     with ThreadPoolExecutor(5) as pool:
-        first = list(pool.map(lambda t: run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": t, "scope": "CATALOG"}), first_targets))
+        first = list(
+            pool.map(
+                lambda t: run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": t, "scope": "CATALOG"}),
+                first_targets,
+            )
+        )
     repeat = run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": next(_targets), "scope": "CATALOG"})
 
     assert all(run.job["status"] == "COMPLETED" for run in first + [repeat])

@@ -56,7 +56,9 @@ def test_api_sample_events_reach_their_routes(stack, empty_target):
         assert json.loads(answer["body"])["cloneId"] == clone_id
 
     lookup = load("api_get_store_mapping.json")
-    lookup["path"] = lookup["path"].replace(f"/stores/{lookup['pathParameters']['targetStoreId']}/", f"/stores/{empty_target}/")
+    lookup["path"] = lookup["path"].replace(
+        f"/stores/{lookup['pathParameters']['targetStoreId']}/", f"/stores/{empty_target}/"
+    )
     lookup["pathParameters"]["targetStoreId"] = str(empty_target)
     answer = stack.invoke("ApiFunction", lookup)
     assert answer["statusCode"] == 200

@@ -11,13 +11,19 @@ TEMPLATE = 1003
 
 
 def instant_site_calls(stack, target: int) -> list[dict]:
-    return [r for r in stack.sandbox.request_log() if "/instantsite/" in r["path"] and str(target) in r["path"] + str(r["query"])]
+    return [
+        r
+        for r in stack.sandbox.request_log()
+        if "/instantsite/" in r["path"] and str(target) in r["path"] + str(r["query"])
+    ]
 
 
 def test_instant_site_is_cloned_after_the_store(stack, empty_target):
     stack.put_store_secret(empty_target, stack.sandbox.store_secret_token(empty_target))
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG",
-                            "instantSite": {"draft": True}})
+    run = run_clone(
+        stack,
+        {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "instantSite": {"draft": True}},
+    )
 
     assert run.execution["status"] == "SUCCEEDED"
     assert run.job["status"] == "COMPLETED"
@@ -41,8 +47,9 @@ def test_a_failed_instant_site_step_leaves_the_store_clone_completed(stack):
     target = next(_targets)
     stack.sandbox.add_store(target, demo_products=2, instant_site_scopes=("clone_stores",))  # no manage_instant_site
     stack.put_store_secret(target, stack.sandbox.store_secret_token(target))
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": target, "scope": "CATALOG",
-                            "instantSite": {"draft": True}})
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "targetStoreId": target, "scope": "CATALOG", "instantSite": {"draft": True}}
+    )
 
     assert run.execution["status"] == "SUCCEEDED"
     assert run.job["status"] == "COMPLETED" and int(run.job["products"]) == 500
@@ -54,8 +61,10 @@ def test_a_failed_instant_site_step_leaves_the_store_clone_completed(stack):
 
 
 def test_a_missing_store_secret_is_a_clear_terminal_error(stack, empty_target):
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG",
-                            "instantSite": {"draft": True}})
+    run = run_clone(
+        stack,
+        {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "instantSite": {"draft": True}},
+    )
 
     assert run.job["status"] == "COMPLETED"
     error = run.job["instantSite"]["error"]
@@ -78,11 +87,15 @@ def test_a_retryable_instant_site_fault_recovers(stack, empty_target):
         faults.instant_site.error_5xx_rate = 0.0
 
     threading.Thread(target=lift, daemon=True).start()
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG",
-                            "instantSite": {"draft": True}})
+    run = run_clone(
+        stack,
+        {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "instantSite": {"draft": True}},
+    )
 
     assert run.job["instantSite"] == {"status": "COMPLETED", "draft": True}
-    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in run.history if e["type"] == "LambdaFunctionFailed"] == ["EcwidRetryableError"]
+    assert [
+        e["lambdaFunctionFailedEventDetails"]["error"] for e in run.history if e["type"] == "LambdaFunctionFailed"
+    ] == ["EcwidRetryableError"]
 
 
 def test_without_the_option_nothing_changes(stack, empty_target):
@@ -98,8 +111,9 @@ def test_the_option_through_the_api_and_a_signup(stack):
     api_target, signup_target = next(_targets), next(_targets)
     for target in (api_target, signup_target):
         stack.put_store_secret(target, stack.sandbox.store_secret_token(target))
-    status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": api_target,
-                                                 "instantSite": {"draft": False}})
+    status, body = stack.api(
+        "POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": api_target, "instantSite": {"draft": False}}
+    )
     assert status == 202
     stack.send_signup({"signupId": "site-1", "targetStoreId": signup_target, "instantSite": {"draft": True}})
     stack.drain_signups()
@@ -113,8 +127,14 @@ def test_the_option_through_the_api_and_a_signup(stack):
 
 
 def test_a_bad_instant_site_option_is_refused(stack):
-    for option, field in (({"draft": "yes"}, "instantSite.draft"), ({}, "instantSite.draft"),
-                          ({"draft": True, "publish": 1}, "instantSite.publish"), (True, "instantSite")):
-        status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": 2299, "instantSite": option})
+    for option, field in (
+        ({"draft": "yes"}, "instantSite.draft"),
+        ({}, "instantSite.draft"),
+        ({"draft": True, "publish": 1}, "instantSite.publish"),
+        (True, "instantSite"),
+    ):
+        status, body = stack.api(
+            "POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": 2299, "instantSite": option}
+        )
         assert status == 400, option
         assert [e["field"] for e in body["errors"]] == [field], option

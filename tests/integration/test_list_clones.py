@@ -31,7 +31,9 @@ def test_failed_clones_are_listed_newest_first_and_paged(stack, empty_target):
     # Page by page, one at a time: the same clones, none twice.
     seen, token = [], None
     for _ in range(20):
-        status, page = get(stack, "status=FAILED&targetStoreId=3001&limit=1" + (f"&nextToken={quote(token)}" if token else ""))
+        status, page = get(
+            stack, "status=FAILED&targetStoreId=3001&limit=1" + (f"&nextToken={quote(token)}" if token else "")
+        )
         assert status == 200
         seen += [clone["cloneId"] for clone in page["clones"]]
         token = page["nextToken"]

@@ -30,7 +30,10 @@ def sample_bodies() -> tuple[dict, str]:
     if path.exists():
         records = json.loads(path.read_text())["Records"]
         return json.loads(records[0]["body"]), records[1]["body"]
-    return {"signupId": "signup-20261123-0001", "targetStoreId": 2005}, '{"signupId": "x", "targetStoreId": "not-a-store"}'
+    return {
+        "signupId": "signup-20261123-0001",
+        "targetStoreId": 2005,
+    }, '{"signupId": "x", "targetStoreId": "not-a-store"}'
 
 
 def signup(target: int, **fields) -> dict:
@@ -94,6 +97,7 @@ def empty_dead_letter_queue(stack) -> None:
 
 def bad_messages(good_target: int, bad_target: int) -> dict[str, str]:
     """Bad signups, by what is wrong with them; each names a store no one else uses."""
+
     def text(**message) -> str:
         return json.dumps(message)
 
@@ -117,12 +121,21 @@ def bad_messages(good_target: int, bad_target: int) -> dict[str, str]:
 
 
 BAD_KINDS = [
-    "not JSON", "JSON array", "missing signupId", "signupId with spaces", "targetStoreId not a number",
-    "targetStoreId as a string", "targetStoreId zero", "missing targetStoreId", "unknown field",
-    "target is the template store", "source equals target", "scope unknown",
+    "not JSON",
+    "JSON array",
+    "missing signupId",
+    "signupId with spaces",
+    "targetStoreId not a number",
+    "targetStoreId as a string",
+    "targetStoreId zero",
+    "missing targetStoreId",
+    "unknown field",
+    "target is the template store",
+    "source equals target",
+    "scope unknown",
 ]
 DEAD_LETTER_READ = 10  # stack.dead_letters() reads one receive: at most 10 messages
-BATCH_GROUPS = [BAD_KINDS[i:i + DEAD_LETTER_READ - 1] for i in range(0, len(BAD_KINDS), DEAD_LETTER_READ - 1)]
+BATCH_GROUPS = [BAD_KINDS[i : i + DEAD_LETTER_READ - 1] for i in range(0, len(BAD_KINDS), DEAD_LETTER_READ - 1)]
 
 
 # -- everything sent first, the clones waited for together --------------------------
@@ -147,7 +160,10 @@ def signups(stack):
             good_target, bad_target = next(_targets), next(_targets)
             good, bad = signup(good_target), bad_messages(good_target, bad_target)[kind]
             results["bad"][kind] = {
-                "good": good, "bad": bad, "good_target": good_target, "bad_target": bad_target,
+                "good": good,
+                "bad": bad,
+                "good_target": good_target,
+                "bad_target": bad_target,
                 **drained(json.dumps(good), bad),
             }
 
@@ -222,7 +238,8 @@ def test_signup_with_source_and_scope_clones_as_asked(stack, signups):
     assert int(job["sourceStoreId"]) == message["sourceStoreId"]
     assert job["scope"] == message["scope"]
     posts = [
-        entry for entry in stack.sandbox.request_log()
+        entry
+        for entry in stack.sandbox.request_log()
         if entry["method"] == "POST" and entry["query"].get("targetStoreId") == str(message["targetStoreId"])
     ]
     assert [(p["query"]["sourceStoreId"], p["query"].get("scope")) for p in posts] == [

@@ -32,8 +32,9 @@ def delivered(stack, clone_id: str) -> list[dict]:
 
 
 def test_a_merchant_in_a_ready_store_out(stack, merchant):
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG",
-                            "instantSite": {"draft": True}})
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG", "instantSite": {"draft": True}}
+    )
 
     assert run.execution["status"] == "SUCCEEDED"
     job = run.job
@@ -42,7 +43,12 @@ def test_a_merchant_in_a_ready_store_out(stack, merchant):
     assert job["status"] == "COMPLETED" and int(job["products"]) == 500 and job["storeTokenSaved"] is True
     # The Instant Site went into the new store, with the token CreateStore kept for it.
     assert secret_value(stack, store_id) == {"secretToken": stack.sandbox.store_secret_token(store_id)}
-    assert stack.sandbox.store(store_id)["instantSite"] == {"source": TEMPLATE, "draft": True, "published": False, "clones": 1}
+    assert stack.sandbox.store(store_id)["instantSite"] == {
+        "source": TEMPLATE,
+        "draft": True,
+        "published": False,
+        "clones": 1,
+    }
     assert job["instantSite"] == {"status": "COMPLETED", "draft": True}
     # The mapping is keyed by the new store, like any clone's.
     assert stack.mapping_store().get(store_id, "products", "100000000")
@@ -61,7 +67,9 @@ def test_a_merchant_in_a_ready_store_out(stack, merchant):
 
 
 def test_the_api_takes_the_merchant_form_and_shows_the_created_store(stack, merchant):
-    status, answer = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant, "requestId": "api-merchant-1"})
+    status, answer = stack.api(
+        "POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant, "requestId": "api-merchant-1"}
+    )
     assert status == 202, answer
     clone_id = answer["cloneId"]
     assert clone_id.startswith("new-")
@@ -73,7 +81,9 @@ def test_the_api_takes_the_merchant_form_and_shows_the_created_store(stack, merc
     assert view["targetStoreId"] == int(job["targetStoreId"]) == stack.sandbox.created_stores(merchant["email"])[0]
     assert view["merchant"] == merchant and view["requestId"] == "api-merchant-1"
     # The same request again is the same clone, and no second store.
-    again_status, again = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant, "requestId": "api-merchant-1"})
+    again_status, again = stack.api(
+        "POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant, "requestId": "api-merchant-1"}
+    )
     assert (again_status, again["cloneId"]) == (200, clone_id)
     assert len(stack.sandbox.created_stores(merchant["email"])) == 1
     assert delivered(stack, clone_id)[-1]["detail"]["requestId"] == "api-merchant-1"
@@ -163,7 +173,11 @@ def test_a_store_creation_is_retried_through_ecwid_trouble(stack, merchant):
 
 @pytest.mark.parametrize(
     ("setting", "code"),
-    [("no_scope", "STORE_CREATE_NOT_ALLOWED"), ("no_plan", "STORE_CREATE_NOT_ALLOWED"), ("bad_email", "INVALID_MERCHANT")],
+    [
+        ("no_scope", "STORE_CREATE_NOT_ALLOWED"),
+        ("no_plan", "STORE_CREATE_NOT_ALLOWED"),
+        ("bad_email", "INVALID_MERCHANT"),
+    ],
 )
 def test_ecwid_refusals_end_the_clone_with_ecwids_message(stack, merchant, setting, code):
     config = stack.sandbox.config

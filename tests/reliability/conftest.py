@@ -64,7 +64,10 @@ def wait_all(stack: LocalStack, clone_ids: list[str], timeout: float = 600) -> d
 def _execution_done(stack: LocalStack, clone_id: str) -> bool:
     import boto3
 
-    return boto3.client("stepfunctions").describe_execution(executionArn=stack.execution_arn(clone_id))["status"] != "RUNNING"
+    return (
+        boto3.client("stepfunctions").describe_execution(executionArn=stack.execution_arn(clone_id))["status"]
+        != "RUNNING"
+    )
 
 
 def retries_made(stack: LocalStack, clone_ids: list[str]) -> dict[str, int]:
@@ -75,7 +78,8 @@ def retries_made(stack: LocalStack, clone_ids: list[str]) -> dict[str, int]:
         failed_tasks += sum(1 for event in history if event["type"] == "LambdaFunctionFailed")
         outputs = [
             json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
-            for event in history if event["type"] == "LambdaFunctionSucceeded"
+            for event in history
+            if event["type"] == "LambdaFunctionSucceeded"
         ]
         failed_polls += max((o.get("poll", {}).get("transientErrors", 0) for o in outputs), default=0)
     return {"task attempts retried": failed_tasks, "status polls repeated": failed_polls}

@@ -37,9 +37,19 @@ def test_fifty_clones_complete_with_a_fifth_of_ecwid_calls_faulted(stack, report
     stack.lambda_faults.update({"StartCloneFunction": 0.15, "CheckCloneStatusFunction": 0.05})
     targets = list(range(2001, 2051))
 
-    answers = in_parallel(lambda target: stack.api("POST", "/clones", {
-        "sourceStoreId": TEMPLATE, "targetStoreId": target, "scope": "CATALOG", "requestId": f"fault-{target}",
-    }), targets)
+    answers = in_parallel(
+        lambda target: stack.api(
+            "POST",
+            "/clones",
+            {
+                "sourceStoreId": TEMPLATE,
+                "targetStoreId": target,
+                "scope": "CATALOG",
+                "requestId": f"fault-{target}",
+            },
+        ),
+        targets,
+    )
     stack.api_answers.extend(body for _, body in answers)
     assert {status for status, _ in answers} == {202}
     clone_ids = [body["cloneId"] for _, body in answers]
@@ -47,15 +57,20 @@ def test_fifty_clones_complete_with_a_fifth_of_ecwid_calls_faulted(stack, report
 
     completed = [job for job in jobs.values() if job["status"] == "COMPLETED"]
     accepted = {target: stack.sandbox.accepted_clones(target) for target in targets}
-    report("50 clones, 20 % of Ecwid calls faulted", {
-        "clones": len(clone_ids),
-        "faults injected by kind": dict(sorted(faults.counts.items())),
-        "Lambda results lost": sum(1 for i in stack.invocations if i["error"] == "Sandbox.Timedout"),
-        **retries_made(stack, clone_ids),
-        "clones completed": len(completed),
-        "targets cloned twice": sum(1 for n in accepted.values() if n > 1),
-    })
-    assert len(completed) == 50, {j["cloneId"]: (j.get("errorCode"), j.get("errorMessage")) for j in jobs.values() if j["status"] != "COMPLETED"}
+    report(
+        "50 clones, 20 % of Ecwid calls faulted",
+        {
+            "clones": len(clone_ids),
+            "faults injected by kind": dict(sorted(faults.counts.items())),
+            "Lambda results lost": sum(1 for i in stack.invocations if i["error"] == "Sandbox.Timedout"),
+            **retries_made(stack, clone_ids),
+            "clones completed": len(completed),
+            "targets cloned twice": sum(1 for n in accepted.values() if n > 1),
+        },
+    )
+    assert len(completed) == 50, {
+        j["cloneId"]: (j.get("errorCode"), j.get("errorMessage")) for j in jobs.values() if j["status"] != "COMPLETED"
+    }
     assert set(accepted.values()) == {1}, "every target accepted exactly one clone"
     assert sum(faults.counts.values()) >= 50  # the faults really happened
     for clone_id in clone_ids:
@@ -65,7 +80,7 @@ def test_fifty_clones_complete_with_a_fifth_of_ecwid_calls_faulted(stack, report
 def test_fifty_signups_delivered_twice_make_fifty_clones(stack, report):
     targets = list(range(2051, 2101))
     executions_before = len(stack.executions())
-    for delivery in range(2):
+    for _delivery in range(2):
         for target in targets:
             stack.send_signup({"signupId": f"twice-{target}", "targetStoreId": target, "scope": "CATALOG"})
         stack.drain_signups()
@@ -73,12 +88,15 @@ def test_fifty_signups_delivered_twice_make_fifty_clones(stack, report):
     new_executions = len(stack.executions()) - executions_before
     clone_ids = [stack.job_for_target(target)["cloneId"] for target in targets]
     jobs = wait_all(stack, clone_ids)
-    report("50 signups delivered twice", {
-        "messages sent": 100,
-        "executions started": new_executions,
-        "clones completed": sum(1 for j in jobs.values() if j["status"] == "COMPLETED"),
-        "dead letters": len(stack.dead_letters()),
-    })
+    report(
+        "50 signups delivered twice",
+        {
+            "messages sent": 100,
+            "executions started": new_executions,
+            "clones completed": sum(1 for j in jobs.values() if j["status"] == "COMPLETED"),
+            "dead letters": len(stack.dead_letters()),
+        },
+    )
     assert new_executions == 50
     assert all(job["status"] == "COMPLETED" for job in jobs.values())
     assert all(stack.sandbox.accepted_clones(target) == 1 for target in targets)
@@ -98,8 +116,11 @@ def test_the_secret_never_shows(stack, report):
     provisioned = []
     for index in range(6):
         merchant = {"email": f"secret-search-{index}@example.com", "name": "Owner"}
-        status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "merchant": merchant,
-                                                     "scope": "CATALOG", "instantSite": {"draft": True}})
+        status, body = stack.api(
+            "POST",
+            "/clones",
+            {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG", "instantSite": {"draft": True}},
+        )
         stack.api_answers.append(body)
         provisioned.append(body["cloneId"])
     jobs = wait_all(stack, provisioned)
@@ -113,8 +134,14 @@ def test_the_secret_never_shows(stack, report):
     places["execution histories"] = "\n".join(histories)
     places["jobs table"] = json.dumps([stack.job(e["name"]) for e in stack.executions()], default=str)
     places["sandbox request log"] = json.dumps(stack.sandbox.request_log(), default=str)
-    report("secrets", {"places searched": ", ".join(places), "bytes searched": sum(map(len, places.values())),
-                       "store tokens searched for": len(tokens)})
+    report(
+        "secrets",
+        {
+            "places searched": ", ".join(places),
+            "bytes searched": sum(map(len, places.values())),
+            "store tokens searched for": len(tokens),
+        },
+    )
     assert histories and stack.log_path.stat().st_size > 0 and "Store Created" in places["events delivered"]
     for place, text in places.items():
         assert SECRET not in text, place

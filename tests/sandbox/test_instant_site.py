@@ -293,7 +293,9 @@ def test_rate_limit_is_the_apps_across_both_apis(sbx):
     # Another store's calls and the Clone Store API count against the same app.
     assert token_call(sbx, OTHER, sbx.store_secret_token(OTHER)).status_code == 429
     clone_api = requests.get(
-        f"{sbx.base_url}/stores/clone", params={"ticket": "x"}, timeout=5,
+        f"{sbx.base_url}/stores/clone",
+        params={"ticket": "x"},
+        timeout=5,
         headers={"X-Ecwid-App-Client-Id": sbx.config.client_id, "X-Ecwid-App-Secret-Key": sbx.config.client_secret},
     )
     assert clone_api.status_code == 429

@@ -26,8 +26,14 @@ def tool(name: str) -> str:
 
 def run(*command: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env_path = f"{TOOLS}:{subprocess.os.environ.get('PATH', '')}"  # sam build needs python3.13 on PATH
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**subprocess.os.environ, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"})
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**subprocess.os.environ, "PATH": env_path, "SAM_CLI_TELEMETRY": "0"},
+    )
 
 
 def test_cfn_lint_is_clean():
@@ -119,7 +125,15 @@ def imports_of(path: Path) -> set[str]:
 
 def test_handlers_import_only_the_domain_package():
     for app in (ROOT / "functions").glob("*/app.py"):
-        assert imports_of(app) <= {"ecwid_cloner", "aws_lambda_powertools", "__future__", "json", "typing", "datetime", "functools"}, app
+        assert imports_of(app) <= {
+            "ecwid_cloner",
+            "aws_lambda_powertools",
+            "__future__",
+            "json",
+            "typing",
+            "datetime",
+            "functools",
+        }, app
 
 
 def test_domain_never_imports_handlers_or_local():
@@ -140,7 +154,9 @@ def test_functions_get_scoped_statements_only():
     resources = {**model.resources("AWS::Serverless::Function"), **model.resources("AWS::Serverless::StateMachine")}
     for logical_id, resource in resources.items():
         for policy in resource["Properties"].get("Policies", []):
-            name = ("Statement" if "Statement" in policy else next(iter(policy))) if isinstance(policy, dict) else policy
+            name = (
+                ("Statement" if "Statement" in policy else next(iter(policy))) if isinstance(policy, dict) else policy
+            )
             # SAM's CRUD templates grant Scan and DeleteItem; nothing here needs them.
             assert name in ("Statement", "LambdaInvokePolicy"), (logical_id, name)
         for statement in policy_statements(resource):
@@ -152,15 +168,28 @@ def test_functions_get_scoped_statements_only():
 
 def test_every_alarm_notifies_the_alarm_topic():
     alarms = TemplateModel().resources("AWS::CloudWatch::Alarm")
-    assert {"SignupDeadLetterAlarm", "CloneExecutionsFailedAlarm", "CloneExecutionsTimedOutAlarm", "LambdaErrorsAlarm"} <= set(alarms)
+    assert {
+        "SignupDeadLetterAlarm",
+        "CloneExecutionsFailedAlarm",
+        "CloneExecutionsTimedOutAlarm",
+        "LambdaErrorsAlarm",
+    } <= set(alarms)
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"], logical_id
 
 
 def test_outputs_name_what_an_operator_needs():
     outputs = set(TemplateModel().doc["Outputs"])
-    assert {"ApiUrl", "SignupQueueUrl", "SignupDeadLetterQueueUrl", "CloneStoreStateMachineArn",
-            "JobsTableName", "MappingsTableName", "AlarmTopicArn", "DashboardName"} <= outputs
+    assert {
+        "ApiUrl",
+        "SignupQueueUrl",
+        "SignupDeadLetterQueueUrl",
+        "CloneStoreStateMachineArn",
+        "JobsTableName",
+        "MappingsTableName",
+        "AlarmTopicArn",
+        "DashboardName",
+    } <= outputs
 
 
 def secret_resources(resource: dict) -> list[str]:
@@ -175,7 +204,13 @@ def secret_resources(resource: dict) -> list[str]:
 def test_only_the_instant_site_lambda_reads_store_secrets_and_only_under_the_prefix():
     functions = TemplateModel().resources("AWS::Serverless::Function")
     instant_site = secret_resources(functions["CloneInstantSiteFunction"])
-    assert instant_site == [json.dumps({"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"})]
+    assert instant_site == [
+        json.dumps(
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"
+            }
+        )
+    ]
     for logical_id, resource in functions.items():
         if logical_id != "CloneInstantSiteFunction":
             assert all("StoreSecretPrefix" not in found for found in secret_resources(resource)), logical_id
@@ -184,20 +219,33 @@ def test_only_the_instant_site_lambda_reads_store_secrets_and_only_under_the_pre
     assert prefix_rule.endswith("/$")
 
 
-SECRET_WRITES = {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:TagResource",
-                 "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret"}
-STORE_SECRETS = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"}
+SECRET_WRITES = {
+    "secretsmanager:CreateSecret",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:TagResource",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DeleteSecret",
+}
+STORE_SECRETS = {
+    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"
+}
 
 
 def test_only_create_store_writes_secrets_and_only_the_per_store_ones():
     functions = TemplateModel().resources("AWS::Serverless::Function")
     for logical_id, resource in functions.items():
-        writes = [s for s in policy_statements(resource)
-                  if SECRET_WRITES & set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+        writes = [
+            s
+            for s in policy_statements(resource)
+            if SECRET_WRITES & set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        ]
         if logical_id == "CreateStoreFunction":
             assert len(writes) == 1 and writes[0]["Resource"] == STORE_SECRETS
-            assert set(writes[0]["Action"]) == {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
-                                                "secretsmanager:TagResource"}
+            assert set(writes[0]["Action"]) == {
+                "secretsmanager:CreateSecret",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:TagResource",
+            }
         else:
             assert writes == [], logical_id
 
@@ -212,7 +260,9 @@ def test_events_are_published_by_the_state_machine_to_its_bus_only():
     for logical_id, function in model.resources("AWS::Serverless::Function").items():
         assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
     states = json.loads(ASL.read_text())["States"]
-    publishers = {name for name, state in states.items() if state.get("Resource") == "arn:aws:states:::events:putEvents"}
+    publishers = {
+        name for name, state in states.items() if state.get("Resource") == "arn:aws:states:::events:putEvents"
+    }
     assert publishers == {"PublishStoreCreated", "PublishCompleted", "PublishFailed"}
     for name in publishers:
         entry = states[name]["Parameters"]["Entries"][0]
@@ -246,8 +296,11 @@ def test_the_asl_passes_statelint_as_deployed():
     substitutions filled as CloudFormation fills them: Lambda ARNs and the bus name."""
     _, path, substitutions = TemplateModel().state_machine()
     filled = {
-        name: (f"arn:aws:lambda:us-east-1:123456789012:function:{name.removesuffix('Arn')}"
-               if name.endswith("FunctionArn") else "store-cloner-events")
+        name: (
+            f"arn:aws:lambda:us-east-1:123456789012:function:{name.removesuffix('Arn')}"
+            if name.endswith("FunctionArn")
+            else "store-cloner-events"
+        )
         for name in substitutions
     }
     from local.template_model import substitute
@@ -291,7 +344,9 @@ def test_the_api_has_one_stage_v1_with_its_settings(transformed):
 
 
 def test_the_timed_out_alarm_sums_metrics_that_may_have_no_data():
-    metrics = TemplateModel().resources("AWS::CloudWatch::Alarm")["CloneExecutionsTimedOutAlarm"]["Properties"]["Metrics"]
+    metrics = TemplateModel().resources("AWS::CloudWatch::Alarm")["CloneExecutionsTimedOutAlarm"]["Properties"][
+        "Metrics"
+    ]
     expression = next(m["Expression"] for m in metrics if "Expression" in m)
     inputs = [m["Id"] for m in metrics if "MetricStat" in m]
     assert all(f"FILL({name}, 0)" in expression for name in inputs), expression
@@ -326,13 +381,14 @@ ARN_FORMATS = {
 def resolved(value, resources: dict, parameters: dict):
     """A policy document with CloudFormation's intrinsics turned into the strings they
     become (ARNs of the right shape for each resource type), as IAM will read it."""
+
     def arn(logical_id: str) -> str:
         if logical_id in parameters:
             return parameters[logical_id]
         return ARN_FORMATS[resources[logical_id]["Type"]].format(region=REGION, account=ACCOUNT, id=logical_id)
 
     if isinstance(value, dict) and len(value) == 1:
-        (function, args), = value.items()
+        ((function, args),) = value.items()
         if function == "Ref":
             return arn(args)
         if function == "Fn::GetAtt":
@@ -361,8 +417,13 @@ def test_parliament_finds_nothing_in_any_iam_policy_as_deployed(transformed):
         warnings.simplefilter("ignore")  # parliament imports pkg_resources
         from parliament import analyze_policy_string
 
-    parameters = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-                  "StoreSecretPrefix": "store-cloner/stores/", "EventBusName": "store-cloner-events"}
+    parameters = {
+        "AWS::Partition": "aws",
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "StoreSecretPrefix": "store-cloner/stores/",
+        "EventBusName": "store-cloner-events",
+    }
     resources = transformed["Resources"]
     checked, findings = 0, []
     for logical_id, resource in resources.items():
@@ -402,8 +463,11 @@ def test_the_api_definition_is_a_valid_openapi_3_document():
 
     model = TemplateModel()
     body = model.resources("AWS::Serverless::Api")["CloneApi"]["Properties"]["DefinitionBody"]
-    document = resolved(body, model.doc["Resources"] | {"ApiFunction": {"Type": "AWS::Lambda::Function"}},
-                        {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT})
+    document = resolved(
+        body,
+        model.doc["Resources"] | {"ApiFunction": {"Type": "AWS::Lambda::Function"}},
+        {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT},
+    )
     document = json.loads(json.dumps(document))  # plain str keys (cfn-lint's parser gives str subclasses)
     validate(document)  # raises, naming the problem, when it is not
     for path, operations in document["paths"].items():

@@ -50,7 +50,9 @@ def test_a_waiter_learns_its_place_and_waits_longer_the_further_back_it_is(coord
 
 
 def test_concurrent_acquires_never_exceed_the_cap(coordination_table, serialized_moto):
-    control = AdmissionControl(DynamoSlotStore(coordination_table), AdmissionPolicy(max_in_flight=3, release_interval=1))
+    control = AdmissionControl(
+        DynamoSlotStore(coordination_table), AdmissionPolicy(max_in_flight=3, release_interval=1)
+    )
     results = {}
 
     def acquire(holder):
@@ -66,7 +68,9 @@ def test_concurrent_acquires_never_exceed_the_cap(coordination_table, serialized
 
 
 def test_the_cap_is_sized_from_the_budget_and_the_cost_of_a_clone():
-    policy = AdmissionPolicy.sized_for(budget_per_minute=540, requests_per_clone=6, mean_clone_seconds=300, headroom=1.0)
+    policy = AdmissionPolicy.sized_for(
+        budget_per_minute=540, requests_per_clone=6, mean_clone_seconds=300, headroom=1.0
+    )
     # 9 requests a second carry 1.5 clones a second; each runs 300 s: 450 at once.
     assert policy.max_in_flight == 450
     assert policy.release_interval == pytest.approx(1 / 1.5)

@@ -24,7 +24,10 @@ def lambda_cause(error: BaseException) -> str:
 
 def test_an_ecwid_error_gives_its_code_and_message():
     cause = json.dumps(
-        {"errorMessage": "TARGET_PRODUCTS_NOT_EMPTY: Target store products should be empty", "errorType": "EcwidTerminalError"}
+        {
+            "errorMessage": "TARGET_PRODUCTS_NOT_EMPTY: Target store products should be empty",
+            "errorType": "EcwidTerminalError",
+        }
     )
     assert describe_caught_error({"Error": "EcwidTerminalError", "Cause": cause}) == (
         "TARGET_PRODUCTS_NOT_EMPTY",
@@ -98,7 +101,10 @@ def test_a_bug_whose_message_has_a_colon_is_not_mistaken_for_an_ecwid_code(error
 
 def test_a_cause_without_an_error_message_falls_back_to_the_name():
     cause = json.dumps({"errorType": "Sandbox.Timedout"})
-    assert describe_caught_error({"Error": "Sandbox.Timedout", "Cause": cause}) == ("Sandbox.Timedout", "Sandbox.Timedout")
+    assert describe_caught_error({"Error": "Sandbox.Timedout", "Cause": cause}) == (
+        "Sandbox.Timedout",
+        "Sandbox.Timedout",
+    )
 
 
 def test_an_empty_catch_result_is_an_unknown_error():

@@ -96,7 +96,9 @@ def test_a_secret_that_is_json_but_not_an_object_is_terminal(secrets, value):
 def test_the_value_is_cached_for_five_minutes(secrets):
     put_secret(secrets, json.dumps({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
     assert load_credentials(SECRET_NAME).client_secret == CLIENT_SECRET
-    secrets.put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps({"clientId": CLIENT_ID, "clientSecret": "rotated"}))
+    secrets.put_secret_value(
+        SecretId=SECRET_NAME, SecretString=json.dumps({"clientId": CLIENT_ID, "clientSecret": "rotated"})
+    )
     assert load_credentials(SECRET_NAME).client_secret == CLIENT_SECRET  # still cached
     assert credentials_module.CACHE_SECONDS == 300
     parameters.clear_caches()

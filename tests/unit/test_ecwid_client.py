@@ -148,8 +148,11 @@ def test_start_clone_failure_raises_the_mapped_error(client, mock_api, code, htt
 
 @pytest.mark.parametrize("code", ["AUTH_APP_DOESNT_EXIST", "UNKNOWN_INTERNAL_ERROR"])
 def test_get_status_failure_raises_the_mapped_error(client, mock_api, code):
-    mock_api.get(URL, status=403 if code.startswith("AUTH") else 500,
-                 json={"success": False, "errorCode": code, "errorMessage": SPEC_ERRORS[code]})
+    mock_api.get(
+        URL,
+        status=403 if code.startswith("AUTH") else 500,
+        json={"success": False, "errorCode": code, "errorMessage": SPEC_ERRORS[code]},
+    )
     expected = EcwidRetryableError if code in RETRYABLE_CODES else EcwidTerminalError
     with pytest.raises(expected) as caught:
         client.get_status(TICKET)
@@ -428,7 +431,14 @@ def test_the_secret_is_not_in_the_repr_of_credentials_or_client(credentials, cli
 @pytest.mark.parametrize(
     "response_kwargs",
     [
-        {"status": 400, "json": {"success": False, "errorCode": "AUTH_APP_DOESNT_EXIST", "errorMessage": "Application does not exist"}},
+        {
+            "status": 400,
+            "json": {
+                "success": False,
+                "errorCode": "AUTH_APP_DOESNT_EXIST",
+                "errorMessage": "Application does not exist",
+            },
+        },
         {"status": 502, "body": HTML},
         {"status": 200, "body": "not json"},
         {"status": 429, "headers": {"Retry-After": "60"}},
@@ -511,11 +521,18 @@ def test_the_default_session_retries_connects_only():
 @responses.activate
 def test_every_request_takes_its_turn_from_the_budget_and_waits_without_calling_ecwid(credentials):
     from ecwid_cloner.request_budget import (
-        BudgetPolicy, BudgetWait, MemoryBudgetStore, Priority, RequestBudget, RequestGate,
+        BudgetPolicy,
+        BudgetWait,
+        MemoryBudgetStore,
+        Priority,
+        RequestBudget,
+        RequestGate,
     )
 
     now = [1000.0]
-    budget = RequestBudget(MemoryBudgetStore(), BudgetPolicy(per_minute=60, burst=1, new_work_horizon=0), clock=lambda: now[0])
+    budget = RequestBudget(
+        MemoryBudgetStore(), BudgetPolicy(per_minute=60, burst=1, new_work_horizon=0), clock=lambda: now[0]
+    )
     client = EcwidCloneClient(credentials, BASE, gate=RequestGate(budget, clock=lambda: now[0]))
     responses.get(URL, json={"status": "IN_PROGRESS"})
     responses.post(URL, json={"success": True, "ticket": TICKET})

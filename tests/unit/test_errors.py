@@ -79,7 +79,11 @@ def test_retryable_spec_codes_map_to_the_retryable_error(code, message):
 
 @pytest.mark.parametrize(
     ("code", "message"),
-    [row for row in SPEC_TABLE if row[0] in TERMINAL_SPEC_CODES and row[0] != "TARGET_ALREADY_USED_IN_ANOTHER_CLONE_TICKET"],
+    [
+        row
+        for row in SPEC_TABLE
+        if row[0] in TERMINAL_SPEC_CODES and row[0] != "TARGET_ALREADY_USED_IN_ANOTHER_CLONE_TICKET"
+    ],
 )
 def test_terminal_spec_codes_map_to_the_terminal_error(code, message):
     error = error_for_code(code, message, 200)
@@ -129,7 +133,12 @@ def test_the_module_code_sets_match_the_spec():
 
 def test_rate_limited_and_mapping_errors_are_retryable_with_their_own_codes():
     limited = EcwidRateLimitedError("slow down", 7.5)
-    assert (limited.code, limited.http_status, limited.retry_after, limited.retryable) == ("RATE_LIMITED", 429, 7.5, True)
+    assert (limited.code, limited.http_status, limited.retry_after, limited.retryable) == (
+        "RATE_LIMITED",
+        429,
+        7.5,
+        True,
+    )
     write = MappingWriteError(3)
     assert write.code == "MAPPING_WRITE_INCOMPLETE"
     assert write.retryable is True

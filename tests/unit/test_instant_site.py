@@ -34,7 +34,11 @@ def test_token_is_asked_for_the_target_with_its_secret_token(api, client):
 
     assert client.access_token(9001, SECRET_TOKEN) == "tok-1"
     sent = api.calls[0].request
-    assert "grant_type=authorization_code" in sent.url and "site_id=9001" in sent.url and f"code={SECRET_TOKEN}" in sent.url
+    assert (
+        "grant_type=authorization_code" in sent.url
+        and "site_id=9001" in sent.url
+        and f"code={SECRET_TOKEN}" in sent.url
+    )
 
 
 def test_clone_posts_source_and_draft_with_the_bearer_token(api, client):

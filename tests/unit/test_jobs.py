@@ -49,9 +49,14 @@ def test_the_table_is_the_templates(jobs_table):
 def test_recent_durations_are_the_completed_clones_of_that_source_and_scope(jobs):
     from ecwid_cloner.models import CloneRequest
 
-    finished = [("a", 1003, "CATALOG", "COMPLETED", 300), ("b", 1003, "CATALOG", "FAILED", 50),
-                ("c", 1003, None, "COMPLETED", 900), ("d", 1004, "CATALOG", "COMPLETED", 120),
-                ("e", 1003, "CATALOG", "COMPLETED", 310), ("f", 1003, "CATALOG", "IN_PROGRESS", None)]
+    finished = [
+        ("a", 1003, "CATALOG", "COMPLETED", 300),
+        ("b", 1003, "CATALOG", "FAILED", 50),
+        ("c", 1003, None, "COMPLETED", 900),
+        ("d", 1004, "CATALOG", "COMPLETED", 120),
+        ("e", 1003, "CATALOG", "COMPLETED", 310),
+        ("f", 1003, "CATALOG", "IN_PROGRESS", None),
+    ]
     for minute, (clone_id, source, scope, status, seconds) in enumerate(finished):
         jobs.record_intent(clone_id, CloneRequest(source, 9000 + minute, scope))
         extra = {"finishedAt": f"2026-11-23T10:{minute:02d}:00Z"} if seconds else {}
@@ -177,7 +182,13 @@ def test_advance_refuses_to_go_back_from_completed(started):
 
 @pytest.mark.parametrize(
     ("current", "earlier"),
-    [("QUEUED", "STARTING"), ("IN_PROGRESS", "QUEUED"), ("IN_PROGRESS", "STARTING"), ("FAILED", "QUEUED"), ("TIMED_OUT", "IN_PROGRESS")],
+    [
+        ("QUEUED", "STARTING"),
+        ("IN_PROGRESS", "QUEUED"),
+        ("IN_PROGRESS", "STARTING"),
+        ("FAILED", "QUEUED"),
+        ("TIMED_OUT", "IN_PROGRESS"),
+    ],
 )
 def test_advance_refuses_every_earlier_status(started, current, earlier):
     assert started.advance(CLONE_ID, current)

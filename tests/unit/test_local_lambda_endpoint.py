@@ -14,7 +14,7 @@ from local.template_model import FunctionSpec
 
 # Keeps the event in module state, like the API's resolver keeps the current event,
 # and holds it long enough for a second invocation in flight to overwrite it.
-HANDLER = '''
+HANDLER = """
 import time
 current_event = None
 
@@ -23,7 +23,7 @@ def handler(event, context):
     current_event = event
     time.sleep(0.1)
     return current_event
-'''
+"""
 
 
 @pytest.fixture
@@ -36,7 +36,9 @@ def endpoint(tmp_path):
 
 
 def invoke(endpoint: LambdaEndpoint, event: dict) -> dict:
-    answer = requests.post(f"{endpoint.url}/2015-03-31/functions/EchoFunction/invocations", data=json.dumps(event), timeout=10)
+    answer = requests.post(
+        f"{endpoint.url}/2015-03-31/functions/EchoFunction/invocations", data=json.dumps(event), timeout=10
+    )
     assert answer.status_code == 200 and "X-Amz-Function-Error" not in answer.headers
     return answer.json()
 
@@ -63,7 +65,7 @@ def test_an_idle_environment_is_reused(endpoint):
 
 # Reads the current event after a pause, as the API's routes do; Powertools keeps
 # it in class attributes, i.e. once per process.
-RESOLVER_HANDLER = '''
+RESOLVER_HANDLER = """
 import time
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
@@ -76,7 +78,7 @@ def echo(n):
 
 def handler(event, context):
     return app.resolve(event, context)
-'''
+"""
 
 
 def test_concurrent_api_invocations_each_read_their_own_event(tmp_path):
@@ -90,7 +92,8 @@ def test_concurrent_api_invocations_each_read_their_own_event(tmp_path):
         start_together.wait()
         answer = requests.post(
             f"{endpoint.url}/2015-03-31/functions/EchoApi/invocations",
-            data=json.dumps(rest_event("GET", f"/echo/{n}")), timeout=10,
+            data=json.dumps(rest_event("GET", f"/echo/{n}")),
+            timeout=10,
         )
         return json.loads(answer.json()["body"])
 

@@ -194,7 +194,7 @@ class FlakyClient:
         self.batch_sizes: list[int] = []
 
     def batch_write_item(self, RequestItems):  # noqa: N803 - boto3's spelling
-        (table, items), = RequestItems.items()
+        ((table, items),) = RequestItems.items()
         with self._lock:
             self.calls += 1
             self.batch_sizes.append(len(items))
@@ -212,9 +212,7 @@ class FlakyClient:
         return getattr(self._real, name)
 
 
-def test_unprocessed_items_are_retried_until_everything_is_written(
-    dynamodb_client, mappings_table_name, sleeps
-):
+def test_unprocessed_items_are_retried_until_everything_is_written(dynamodb_client, mappings_table_name, sleeps):
     flaky = FlakyClient(dynamodb_client, failing_calls=6)
     store = MappingStore(flaky, mappings_table_name, workers=4, max_attempts=8, base_delay=0.05, max_delay=5.0)
     products = {str(i): str(i * 10) for i in range(200)}  # 8 batches
@@ -313,7 +311,9 @@ def test_throttling_errors_are_backed_off_and_every_item_written(dynamodb_client
 
 
 def test_a_table_that_stays_throttled_ends_in_a_retryable_error(dynamodb_client, mappings_table_name, sleeps):
-    store = MappingStore(ThrottledClient(dynamodb_client, throttled_calls=10**6), mappings_table_name, workers=1, max_attempts=4)
+    store = MappingStore(
+        ThrottledClient(dynamodb_client, throttled_calls=10**6), mappings_table_name, workers=1, max_attempts=4
+    )
 
     with pytest.raises(MappingWriteError) as caught:
         store.write(CLONE_ID, TARGET, {"products": {"1": "2"}})

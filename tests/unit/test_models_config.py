@@ -51,7 +51,9 @@ def test_one_signup_one_merchant_clone_id_whatever_the_case_of_the_email():
     assert EXECUTION_NAME.fullmatch(first) and first.startswith("new-")
 
 
-@pytest.mark.parametrize(("status", "finished"), [("QUEUED", False), ("IN_PROGRESS", False), ("COMPLETED", True), ("FAILED", True)])
+@pytest.mark.parametrize(
+    ("status", "finished"), [("QUEUED", False), ("IN_PROGRESS", False), ("COMPLETED", True), ("FAILED", True)]
+)
 def test_clone_status_finished(status, finished):
     assert CloneStatus(status).finished is finished
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
-
-from decimal import Decimal
 
 from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
 
@@ -120,7 +119,9 @@ def test_a_local_scale_shrinks_long_waits():
     assert scaled_wait_seconds(100.0, 0.1) == 10
 
 
-@pytest.mark.parametrize(("virtual", "expected"), [(15.0, 15), (15.75, 15), (59.999, 59), (0.4, 0), (0.0, 0), (240.0, 240)])
+@pytest.mark.parametrize(
+    ("virtual", "expected"), [(15.0, 15), (15.75, 15), (59.999, 59), (0.4, 0), (0.0, 0), (240.0, 240)]
+)
 def test_scale_one_floors(virtual, expected):
     seconds = scaled_wait_seconds(virtual, 1.0)
     assert isinstance(seconds, int)
@@ -166,9 +167,7 @@ def test_the_estimate_is_a_low_one_below_the_fastest_and_the_median():
 
 
 def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two():
-    assert expected_duration([100.0, 200.0, 300.0, 400.0], min_samples=4) == pytest.approx(
-        min(0.85 * 100, 0.6 * 250)
-    )
+    assert expected_duration([100.0, 200.0, 300.0, 400.0], min_samples=4) == pytest.approx(min(0.85 * 100, 0.6 * 250))
 
 
 def test_only_the_most_recent_durations_count():
@@ -250,7 +249,7 @@ def test_repeat_clones_take_a_median_of_at_most_4_polls_and_are_seen_in_time(mea
     outcomes = [simulate(POLICY, duration, expected=expected) for duration in durations]
     polls = sorted(p for p, _ in outcomes)
     assert polls[len(polls) // 2] <= 4
-    assert all(late <= max(15.0, 0.15 * d) for (_, late), d in zip(outcomes, durations))
-    assert sorted(late / d for (_, late), d in zip(outcomes, durations))[len(outcomes) // 2] <= 0.10
+    assert all(late <= max(15.0, 0.15 * d) for (_, late), d in zip(outcomes, durations, strict=True))
+    assert sorted(late / d for (_, late), d in zip(outcomes, durations, strict=True))[len(outcomes) // 2] <= 0.10
     plain = [simulate(POLICY, duration)[0] for duration in durations]
     assert sum(polls) < sum(plain)

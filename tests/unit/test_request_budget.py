@@ -141,9 +141,18 @@ def test_dynamodb_store_books_each_token_once_under_concurrent_writers(coordinat
 
 
 STEPS = [  # (seconds later, priority, requests booked together)
-    (0, Priority.RUNNING, 1), (0, Priority.RUNNING, 2), (0, Priority.NEW, 1), (0.5, Priority.RUNNING, 1),
-    (0, Priority.NEW, 1), (0, Priority.RUNNING, 3), (0, Priority.NEW, 1), (0.2, Priority.NEW, 1),
-    (30, Priority.NEW, 1), (0, Priority.RUNNING, 1), (100, Priority.RUNNING, 1), (0, Priority.NEW, 2),
+    (0, Priority.RUNNING, 1),
+    (0, Priority.RUNNING, 2),
+    (0, Priority.NEW, 1),
+    (0.5, Priority.RUNNING, 1),
+    (0, Priority.NEW, 1),
+    (0, Priority.RUNNING, 3),
+    (0, Priority.NEW, 1),
+    (0.2, Priority.NEW, 1),
+    (30, Priority.NEW, 1),
+    (0, Priority.RUNNING, 1),
+    (100, Priority.RUNNING, 1),
+    (0, Priority.NEW, 2),
 ]
 
 

@@ -77,7 +77,12 @@ def test_a_2xx_without_a_usable_id_is_terminal_never_a_second_post(creator, answ
 @pytest.mark.parametrize(
     ("status", "body", "error", "code"),
     [
-        (409, {"errorCode": "EMAIL_ALREADY_EXISTS", "errorMessage": "Account exists"}, StoreEmailTakenError, "EMAIL_ALREADY_EXISTS"),
+        (
+            409,
+            {"errorCode": "EMAIL_ALREADY_EXISTS", "errorMessage": "Account exists"},
+            StoreEmailTakenError,
+            "EMAIL_ALREADY_EXISTS",
+        ),
         (409, None, StoreEmailTakenError, "EMAIL_ALREADY_EXISTS"),  # any 409 here is a taken e-mail
         (400, {"errorMessage": "Invalid e-mail"}, EcwidTerminalError, "INVALID_MERCHANT"),
         (402, {"errorMessage": "Plan"}, EcwidTerminalError, "STORE_CREATE_NOT_ALLOWED"),

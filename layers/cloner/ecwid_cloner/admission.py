@@ -67,8 +67,11 @@ class AdmissionPolicy:
     @classmethod
     def for_budget(cls, budget_per_minute: float, max_in_flight: int, time_scale: float = 1.0) -> AdmissionPolicy:
         """The configured cap; waits paced by how fast the budget lets clones through."""
-        return cls(max_in_flight=max_in_flight, release_interval=60.0 * REQUESTS_PER_CLONE / budget_per_minute,
-                   time_scale=time_scale)
+        return cls(
+            max_in_flight=max_in_flight,
+            release_interval=60.0 * REQUESTS_PER_CLONE / budget_per_minute,
+            time_scale=time_scale,
+        )
 
     def wait_for_place(self, place: int) -> float:
         """Seconds until a waiter at ``place`` should ask again: about when its turn comes."""
@@ -210,7 +213,11 @@ class DynamoSlotStore:
                     {
                         "Put": {
                             "TableName": table,
-                            "Item": {"name": HOLDER_PREFIX + holder, "holder": holder, "acquiredAt": str(round(now, 3))},
+                            "Item": {
+                                "name": HOLDER_PREFIX + holder,
+                                "holder": holder,
+                                "acquiredAt": str(round(now, 3)),
+                            },
                             "ConditionExpression": "attribute_not_exists(#name)",
                             "ExpressionAttributeNames": {"#name": "name"},
                         }
@@ -259,7 +266,6 @@ class DynamoSlotStore:
                 return False  # not held: released before (a retry, or the reaper)
             raise
         return True
-
 
 
 def _line(item: dict) -> Line:

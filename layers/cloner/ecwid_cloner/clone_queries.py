@@ -6,15 +6,35 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 PUBLIC_JOB_FIELDS = (
-    "cloneId", "status", "sourceStoreId", "targetStoreId", "scope", "cloneDemoCatalog", "ticket",
-    "createdAt", "startedAt", "finishedAt", "durationSeconds", "polls", "products", "categories",
-    "errorCode", "errorMessage", "instantSite", "requestId", "signupId", "merchant", "storeCreatedAt",
-    "storeTokenSaved", "eventFailures", "waitingPlace",
+    "cloneId",
+    "status",
+    "sourceStoreId",
+    "targetStoreId",
+    "scope",
+    "cloneDemoCatalog",
+    "ticket",
+    "createdAt",
+    "startedAt",
+    "finishedAt",
+    "durationSeconds",
+    "polls",
+    "products",
+    "categories",
+    "errorCode",
+    "errorMessage",
+    "instantSite",
+    "requestId",
+    "signupId",
+    "merchant",
+    "storeCreatedAt",
+    "storeTokenSaved",
+    "eventFailures",
+    "waitingPlace",
 )
 
 
@@ -86,7 +106,7 @@ def as_created_at(moment: datetime | None) -> str | None:
     compare as text; a moment without a zone is UTC."""
     if moment is None:
         return None
-    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

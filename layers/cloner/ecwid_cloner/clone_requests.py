@@ -209,7 +209,9 @@ class CloneLauncher:
             raise CloneConflictError(running)
         return self._record_and_start(clone_id_for(target, key or f"auto-{uuid.uuid4()}"), request, origin)
 
-    def _record_and_start(self, clone_id: str, request: CloneRequest, origin: dict[str, str]) -> tuple[dict[str, Any], bool]:
+    def _record_and_start(
+        self, clone_id: str, request: CloneRequest, origin: dict[str, str]
+    ) -> tuple[dict[str, Any], bool]:
         job, created = self._jobs.record_intent(clone_id, request, origin)
         # Starting again is harmless: the execution name is the clone ID.
         self._start_execution(clone_id, CloneRequest.from_state(job))

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,9 @@ if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every s
 TIMED_OUT_CODE = "CLONE_TIMED_OUT"
 FAILED_TICKET_CODE = "CLONE_FAILED"
 CLONE_ANSWER_LOST_CODE = "CLONE_ANSWER_LOST"
-TARGET_NOT_EMPTY_CODES = frozenset({"TARGET_PRODUCTS_NOT_EMPTY", "TARGET_CATEGORIES_NOT_EMPTY", "TARGET_PRODUCT_TYPES_NOT_EMPTY"})
+TARGET_NOT_EMPTY_CODES = frozenset(
+    {"TARGET_PRODUCTS_NOT_EMPTY", "TARGET_CATEGORIES_NOT_EMPTY", "TARGET_PRODUCT_TYPES_NOT_EMPTY"}
+)
 
 
 @dataclass
@@ -213,11 +215,19 @@ class CloneSteps:
 
     def _fail(self, state, poll, status: str, code: str, message: str) -> dict[str, Any]:
         self.jobs.advance(
-            state["cloneId"], status, errorCode=code, errorMessage=message,
-            polls=poll["attempt"], finishedAt=_iso(self.clock()),
+            state["cloneId"],
+            status,
+            errorCode=code,
+            errorMessage=message,
+            polls=poll["attempt"],
+            finishedAt=_iso(self.clock()),
         )
-        return {**_small(state), "status": status, "poll": poll,
-                "failure": {"errorCode": code, "errorMessage": message}}
+        return {
+            **_small(state),
+            "status": status,
+            "poll": poll,
+            "failure": {"errorCode": code, "errorMessage": message},
+        }
 
     def _wait(self, attempt: int, real_elapsed: float, remaining: float, expected: float | None = None) -> int:
         virtual_elapsed = real_elapsed / self.poll_scale
@@ -246,8 +256,12 @@ class CloneSteps:
                 token = client.access_token(request.target, secret_token)
                 client.clone(request.target, request.source_store_id, bool(request.instant_site_draft), token)
         except BudgetWait as wait:
-            return {**_small(state), "status": "COMPLETED", "result": state.get("result"),
-                    "budget": waiting(wait, turn, self.gate)}
+            return {
+                **_small(state),
+                "status": "COMPLETED",
+                "result": state.get("result"),
+                "budget": waiting(wait, turn, self.gate),
+            }
         outcome = {"status": "COMPLETED", "draft": bool(request.instant_site_draft)}
         self.jobs.set_instant_site(state["cloneId"], outcome)
         return {**_small(state), "status": "COMPLETED", "result": state.get("result"), "instantSite": outcome}
@@ -255,8 +269,11 @@ class CloneSteps:
     def _record_instant_site_failure(self, state: dict[str, Any], code: str, message: str) -> dict[str, Any]:
         """The store clone stands: the job stays COMPLETED, with the Instant Site step FAILED."""
         request = CloneRequest.from_state(state["request"])
-        outcome = {"status": "FAILED", "draft": bool(request.instant_site_draft),
-                   "error": {"errorCode": code, "errorMessage": message}}
+        outcome = {
+            "status": "FAILED",
+            "draft": bool(request.instant_site_draft),
+            "error": {"errorCode": code, "errorMessage": message},
+        }
         self.jobs.set_instant_site(state["cloneId"], outcome)
         return {**_small(state), "status": "COMPLETED", "result": state.get("result"), "instantSite": outcome}
 
@@ -314,7 +331,7 @@ def _small(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _decimal_seconds(seconds: float) -> Decimal:

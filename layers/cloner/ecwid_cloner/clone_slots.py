@@ -35,9 +35,15 @@ class CloneSlots:
             return {"held": True, "number": admission.number, "waitedSeconds": waited}
         # The job may not exist yet (an execution started without an entry point): then nothing to show.
         self.jobs.advance(clone_id, "WAITING", waitingPlace=admission.place, slotNumber=admission.number)
-        return {"held": False, "number": admission.number, "place": admission.place, "waitingSince": since,
-                "firstPlace": first_place or admission.place, "waitedSeconds": waited,
-                "waitSeconds": max(1, math.ceil(admission.wait))}
+        return {
+            "held": False,
+            "number": admission.number,
+            "place": admission.place,
+            "waitingSince": since,
+            "firstPlace": first_place or admission.place,
+            "waitedSeconds": waited,
+            "waitSeconds": max(1, math.ceil(admission.wait)),
+        }
 
     def release(self, state: dict[str, Any]) -> dict[str, Any]:
         return {"released": self.admission.release(state["cloneId"])}

@@ -29,7 +29,7 @@ class Settings:
     max_clones_in_flight: int = 420  # see AdmissionPolicy.sized_for
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             jobs_table=env["JOBS_TABLE_NAME"],

@@ -107,16 +107,28 @@ class EcwidCloneClient:
 
     def _call(self, method: str, params: dict[str, Any], priority: Priority) -> tuple[int, dict[str, Any]]:
         response = send_with_rate_limit(
-            self._session, method, self._base_url + CLONE_PATH, timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep, gate=self._gate, priority=priority,
-            params=params, headers=self._credentials.headers(),
+            self._session,
+            method,
+            self._base_url + CLONE_PATH,
+            timeout=self._timeout,
+            max_retry_after_sleep=self._max_retry_after_sleep,
+            gate=self._gate,
+            priority=priority,
+            params=params,
+            headers=self._credentials.headers(),
         )
         return response.status_code, _parse(method, response)
 
 
 def send_with_rate_limit(
-    session: requests.Session, method: str, url: str, *, timeout: tuple[float, float],
-    max_retry_after_sleep: float, gate: RequestGate | None = None, priority: Priority = Priority.RUNNING,
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    timeout: tuple[float, float],
+    max_retry_after_sleep: float,
+    gate: RequestGate | None = None,
+    priority: Priority = Priority.RUNNING,
     **request: Any,
 ) -> requests.Response:
     """One request, with a 429 whose Retry-After is short slept through once.
@@ -132,7 +144,9 @@ def send_with_rate_limit(
         try:
             response = session.request(method, url, timeout=timeout, **request)
         except requests.Timeout as exc:
-            raise EcwidRetryableError("TIMEOUT", f"Ecwid did not answer {method} in time: {type(exc).__name__}") from None
+            raise EcwidRetryableError(
+                "TIMEOUT", f"Ecwid did not answer {method} in time: {type(exc).__name__}"
+            ) from None
         except requests.RequestException as exc:
             # The exception text may carry the URL (never the headers), but keep it short.
             raise EcwidRetryableError("CONNECTION_ERROR", f"{method} failed: {type(exc).__name__}") from None
@@ -173,9 +187,13 @@ def _parse(method: str, response: requests.Response) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        error_class = EcwidTerminalError if 400 <= status < 500 and not is_retryable_status(status) else EcwidRetryableError
+        error_class = (
+            EcwidTerminalError if 400 <= status < 500 and not is_retryable_status(status) else EcwidRetryableError
+        )
         code = "MALFORMED_RESPONSE" if status < 300 else f"HTTP_{status}"
-        raise error_class(code, f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object", status)
+        raise error_class(
+            code, f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object", status
+        )
 
     error_code = body.get("errorCode")
     if body.get("success") is False or error_code or status >= 300:

@@ -72,9 +72,7 @@ class MappingWriteError(CloneError):
 
 
 # Every code in the spec's error table, and what it means for us.
-RETRYABLE_CODES = frozenset(
-    {"SOURCE_NOT_RESPONDING", "UNKNOWN_INTERNAL_ERROR", "UNKNOWN_IMPORT_FAILED_TO_START"}
-)
+RETRYABLE_CODES = frozenset({"SOURCE_NOT_RESPONDING", "UNKNOWN_INTERNAL_ERROR", "UNKNOWN_IMPORT_FAILED_TO_START"})
 TERMINAL_CODES = frozenset(
     {
         # A bad app must never be retried: Ecwid blocks tokens that keep failing.
@@ -93,13 +91,15 @@ TERMINAL_CODES = frozenset(
 )
 
 # The codes CreateStore ends a clone with (provisioning.py, store_creation.py).
-STORE_CREATION_ERROR_CODES = frozenset({
-    "MERCHANT_EMAIL_EXISTS",
-    "STORE_CREATE_ANSWER_LOST",
-    "INVALID_MERCHANT",
-    "STORE_CREATE_NOT_ALLOWED",
-    "STORE_CREATE_ANSWER_MALFORMED",
-})
+STORE_CREATION_ERROR_CODES = frozenset(
+    {
+        "MERCHANT_EMAIL_EXISTS",
+        "STORE_CREATE_ANSWER_LOST",
+        "INVALID_MERCHANT",
+        "STORE_CREATE_NOT_ALLOWED",
+        "STORE_CREATE_ANSWER_MALFORMED",
+    }
+)
 
 
 def is_retryable_status(status: int) -> bool:

@@ -20,7 +20,6 @@ from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, is_retr
 from ecwid_cloner.request_budget import Priority, RequestGate
 
 
-
 class InstantSiteClient:
     def __init__(
         self,
@@ -41,19 +40,23 @@ class InstantSiteClient:
     def access_token(self, store_id: int, secret_token: str) -> str:
         """POST /oauth/token for ``store_id``; the answer's accessToken."""
         response = self._send(
-            "POST", "/oauth/token",
+            "POST",
+            "/oauth/token",
             params={"grant_type": "authorization_code", "site_id": store_id, "code": secret_token},
         )
         body = _json_object(response)
         token = body.get("accessToken") if body else None
         if not isinstance(token, str) or not token:
-            raise EcwidRetryableError("MALFORMED_RESPONSE", "Instant Site token answer has no accessToken", response.status_code)
+            raise EcwidRetryableError(
+                "MALFORMED_RESPONSE", "Instant Site token answer has no accessToken", response.status_code
+            )
         return token
 
     def clone(self, target_store_id: int, source_store_id: int, draft: bool, access_token: str) -> dict[str, Any]:
         """POST /{target}/clone. The answer is not documented: a 2xx is success, its body kept."""
         response = self._send(
-            "POST", f"/{target_store_id}/clone",
+            "POST",
+            f"/{target_store_id}/clone",
             json={"source": source_store_id, "draft": draft},
             headers={"Authorization": f"Bearer {access_token}"},
         )
@@ -61,9 +64,13 @@ class InstantSiteClient:
 
     def _send(self, method: str, path: str, **request: Any) -> requests.Response:
         response = send_with_rate_limit(
-            self._session, method, self._base_url + path, timeout=self._timeout,
+            self._session,
+            method,
+            self._base_url + path,
+            timeout=self._timeout,
             max_retry_after_sleep=self._max_retry_after_sleep,
-            gate=self._gate, priority=Priority.RUNNING,  # part of a clone Ecwid already ran
+            gate=self._gate,
+            priority=Priority.RUNNING,  # part of a clone Ecwid already ran
             **request,
         )
         status = response.status_code
@@ -100,6 +107,7 @@ def load_store_secret_token(secret_prefix: str, store_id: int) -> str:
             token = None
     if not isinstance(token, str) or not token.strip():
         raise EcwidTerminalError(
-            "STORE_SECRET_INVALID", f"Secret {name} holds no secret_token (the token, or a JSON object with secretToken)"
+            "STORE_SECRET_INVALID",
+            f"Secret {name} holds no secret_token (the token, or a JSON object with secretToken)",
         )
     return token.strip()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,7 +26,7 @@ FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if ran
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class JobsRepository:
@@ -204,7 +204,8 @@ class JobsRepository:
         durations = [
             float(item.get("cloneSeconds", item.get("durationSeconds")))
             for item in answer.get("Items") or []
-            if item.get("status") == "COMPLETED" and item.get("scope") == scope
+            if item.get("status") == "COMPLETED"
+            and item.get("scope") == scope
             and ("cloneSeconds" in item or "durationSeconds" in item)
         ]
         return durations[:limit]

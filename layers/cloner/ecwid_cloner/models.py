@@ -20,7 +20,7 @@ class Merchant:
     ip: str | None = None
 
     @classmethod
-    def from_state(cls, data: dict) -> "Merchant":
+    def from_state(cls, data: dict) -> Merchant:
         return cls(email=str(data["email"]), name=str(data["name"]), ip=data.get("ip"))
 
     def to_state(self) -> dict:
@@ -41,7 +41,7 @@ class CloneRequest:
     merchant: Merchant | None = None  # create the target for this merchant first
 
     @classmethod
-    def from_state(cls, data: dict) -> "CloneRequest":
+    def from_state(cls, data: dict) -> CloneRequest:
         instant_site = data.get("instantSite")
         target = data.get("targetStoreId")
         merchant = data.get("merchant")
@@ -69,7 +69,7 @@ class CloneRequest:
             state["merchant"] = self.merchant.to_state()
         return state
 
-    def with_target(self, target_store_id: int) -> "CloneRequest":
+    def with_target(self, target_store_id: int) -> CloneRequest:
         return replace(self, target_store_id=target_store_id)
 
     @property

@@ -44,7 +44,9 @@ class StoreProvisioning:
             # Made by an earlier run of this step (or execution): go on with it.
             return self._created(state, request, job)
         if job["status"] in FINAL_STATUSES:
-            raise EcwidTerminalError(str(job.get("errorCode") or "STORE_NOT_CREATED"), str(job.get("errorMessage") or ""))
+            raise EcwidTerminalError(
+                str(job.get("errorCode") or "STORE_NOT_CREATED"), str(job.get("errorMessage") or "")
+            )
 
         email = request.merchant.email
         turn = BudgetTurn.from_state(state.get("budget"))
@@ -67,7 +69,9 @@ class StoreProvisioning:
                     taken.http_status,
                 ) from None
             raise EcwidTerminalError(
-                MERCHANT_EMAIL_EXISTS, f"A store with the e-mail {email} exists already: {taken.message}", taken.http_status
+                MERCHANT_EMAIL_EXISTS,
+                f"A store with the e-mail {email} exists already: {taken.message}",
+                taken.http_status,
             ) from None
 
         token_saved = False

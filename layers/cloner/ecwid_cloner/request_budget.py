@@ -109,7 +109,9 @@ class BudgetTurn:
     def to_state(self) -> dict:
         return {"bookedAt": self.booked_at, "tokens": self.tokens, "refusals": self.refusals}
 
-    def after(self, wait: BudgetWait, policy: BudgetPolicy, rng: random.Random | None = None) -> tuple[BudgetTurn, float]:
+    def after(
+        self, wait: BudgetWait, policy: BudgetPolicy, rng: random.Random | None = None
+    ) -> tuple[BudgetTurn, float]:
         """The turn for the step's next run, and the seconds to wait until then.
 
         A booking is kept for the next run and waited for exactly. Refused new

@@ -22,8 +22,8 @@ from ecwid_cloner.mappings import MappingStore
 if TYPE_CHECKING:
     from ecwid_cloner.admission import AdmissionControl
     from ecwid_cloner.clone_requests import CloneLauncher
-    from ecwid_cloner.clone_slots import CloneSlots
     from ecwid_cloner.clone_service import CloneSteps
+    from ecwid_cloner.clone_slots import CloneSlots
     from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
     from ecwid_cloner.instant_site import InstantSiteClient
     from ecwid_cloner.provisioning import StoreProvisioning
@@ -70,8 +70,9 @@ def request_gate() -> RequestGate:
     if not config.coordination_table:
         return RequestGate(None)
     # poll_scale < 1 on the local stack: Ecwid's minute shrinks with every wait.
-    policy = BudgetPolicy(per_minute=config.ecwid_budget_per_minute, burst=config.ecwid_budget_burst,
-                          time_scale=config.poll_scale)
+    policy = BudgetPolicy(
+        per_minute=config.ecwid_budget_per_minute, burst=config.ecwid_budget_burst, time_scale=config.poll_scale
+    )
     return RequestGate(RequestBudget(DynamoBudgetStore(coordination_table()), policy))
 
 
@@ -153,14 +154,12 @@ def store_provisioning() -> StoreProvisioning:
 @functools.cache
 def instant_site_client() -> InstantSiteClient:
     from ecwid_cloner.instant_site import InstantSiteClient
-    from ecwid_cloner.provisioning import StoreProvisioning
-    from ecwid_cloner.request_budget import RequestGate
-    from ecwid_cloner.store_creation import EcwidStoreCreator
 
     tracer.patch(["requests"])
     config = settings()
-    return InstantSiteClient(config.instant_site_base_url, connect_timeout=config.ecwid_connect_timeout,
-                             gate=request_gate())
+    return InstantSiteClient(
+        config.instant_site_base_url, connect_timeout=config.ecwid_connect_timeout, gate=request_gate()
+    )
 
 
 def store_secret_token(store_id: int) -> str:
@@ -200,8 +199,18 @@ def clone_launcher() -> CloneLauncher:
 def reset_caches() -> None:
     """Forget every built service (the local stack calls this when it changes the environment)."""
     for cached in (
-        settings, jobs_repository, mapping_store, _client_for, _creator_for, store_provisioning,
-        instant_site_client, clone_steps, clone_launcher, coordination_table, request_gate,
-        admission_control, clone_slots,
+        settings,
+        jobs_repository,
+        mapping_store,
+        _client_for,
+        _creator_for,
+        store_provisioning,
+        instant_site_client,
+        clone_steps,
+        clone_launcher,
+        coordination_table,
+        request_gate,
+        admission_control,
+        clone_slots,
     ):
         cached.cache_clear()

@@ -62,8 +62,13 @@ class EcwidStoreCreator:
 
     def create_store(self, merchant: Merchant) -> CreatedStore:
         response = send_with_rate_limit(
-            self._session, "POST", self._url, timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep, gate=self._gate, priority=Priority.NEW,
+            self._session,
+            "POST",
+            self._url,
+            timeout=self._timeout,
+            max_retry_after_sleep=self._max_retry_after_sleep,
+            gate=self._gate,
+            priority=Priority.NEW,
             params={"returnApiToken": "true"},
             json={"merchant": merchant.to_state()},
             headers=self._credentials.headers(),
@@ -87,10 +92,14 @@ class EcwidStoreCreator:
 def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
     # Numbers where the docs show numbers, strings where a gateway turned them into strings.
     raw_id = (body or {}).get("id")
-    if isinstance(raw_id, bool) or not (isinstance(raw_id, int) or (isinstance(raw_id, str) and _STORE_ID.fullmatch(raw_id))):
+    if isinstance(raw_id, bool) or not (
+        isinstance(raw_id, int) or (isinstance(raw_id, str) and _STORE_ID.fullmatch(raw_id))
+    ):
         # The store may well exist: POSTing again would only meet a 409. Never re-POST.
         raise EcwidTerminalError(
-            "STORE_CREATE_ANSWER_MALFORMED", f"Ecwid answered the store creation with HTTP {status} and no store id", status
+            "STORE_CREATE_ANSWER_MALFORMED",
+            f"Ecwid answered the store creation with HTTP {status} and no store id",
+            status,
         )
     store_id = int(raw_id)
     if store_id <= 0:
