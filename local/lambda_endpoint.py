@@ -18,7 +18,6 @@ import functools
 import importlib.util
 import json
 import random
-import sys
 import threading
 import time
 import traceback
@@ -29,9 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from urllib.parse import unquote
 
-from local.template_model import ACCOUNT, REGION, ROOT, FunctionSpec
-
-sys.path.insert(0, str(ROOT / "layers" / "cloner"))  # what the layer puts on the Lambda's path
+from local.template_model import ACCOUNT, REGION, FunctionSpec
 
 
 class LambdaContext:

@@ -27,21 +27,21 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .faults import DROP, ERROR_5XX, MALFORMED, RATE_429, Faults
 from .stores import (
     CATALOG,
-    INSTANT_SITE_SCOPES,
     SCOPES,
     STORE_SETTINGS,
     CloneError,
     InstantSiteError,
     StoreCreationError,
     StoreRegistry,
+    StoreShape,
     seed_default_stores,
 )
 
@@ -628,48 +628,9 @@ class EcwidSandbox:
 
     # ---- state, for tests -------------------------------------------------------
 
-    def add_store(
-        self,
-        store_id: int,
-        *,
-        products: int = 0,
-        categories: int = 0,
-        product_types: int = 0,
-        demo_products: int = 0,
-        demo_categories: int = 0,
-        products_limit: int | None = None,
-        categories_limit: int | None = None,
-        destination_zones: int = 0,
-        destination_zones_limit: int | None = None,
-        clone_allowed: bool = True,
-        responding: bool = True,
-        clone_seconds: float | None = None,
-        secret_token: str | None = None,
-        instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES,
-    ) -> None:
-        """Add a store (an existing id is replaced, and its Instant Site tokens end).
-        Counts make fresh unique ids; limits of None mean unlimited; clone_seconds
-        overrides the clone duration when this store is the source. secret_token is
-        the Instant Site token `code` (None: made from the seed and the id, see
-        store_secret_token); instant_site_scopes are the app scopes its Instant Site
-        token carries (without manage_instant_site or clone_stores a clone is 403)."""
-        self._registry.add_store(
-            store_id,
-            products=products,
-            categories=categories,
-            product_types=product_types,
-            demo_products=demo_products,
-            demo_categories=demo_categories,
-            products_limit=products_limit,
-            categories_limit=categories_limit,
-            destination_zones=destination_zones,
-            destination_zones_limit=destination_zones_limit,
-            clone_allowed=clone_allowed,
-            responding=responding,
-            clone_seconds=clone_seconds,
-            secret_token=secret_token,
-            instant_site_scopes=instant_site_scopes,
-        )
+    def add_store(self, store_id: int, **shape: Any) -> None:
+        """Add a store shaped as ``StoreShape``'s fields say (TypeError for an unknown one)."""
+        self._registry.add_store(store_id, StoreShape(**shape))
 
     def store_secret_token(self, store_id: int) -> str:
         """The store's secret token: the `code` of the Instant Site token call. KeyError if unknown."""

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 CATALOG = "CATALOG"
 STORE_SETTINGS = "STORE_SETTINGS"
@@ -114,6 +115,34 @@ class InstantSiteError(Exception):
         return {"errorMessage": self.message}
 
 
+@dataclass(frozen=True)
+class StoreShape:
+    """A store to add (an existing id is replaced, and its Instant Site tokens end).
+
+    Counts make fresh unique ids; limits of None mean unlimited; clone_seconds
+    overrides the clone duration when this store is the source. secret_token is
+    the Instant Site token `code` (None: made from the seed and the id, see
+    Sandbox.store_secret_token); instant_site_scopes are the app scopes its
+    Instant Site token carries (without manage_instant_site or clone_stores a
+    clone is 403).
+    """
+
+    products: int = 0
+    categories: int = 0
+    product_types: int = 0
+    demo_products: int = 0
+    demo_categories: int = 0
+    products_limit: int | None = None
+    categories_limit: int | None = None
+    destination_zones: int = 0
+    destination_zones_limit: int | None = None
+    clone_allowed: bool = True
+    responding: bool = True
+    clone_seconds: float | None = None
+    secret_token: str | None = None
+    instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES
+
+
 @dataclass
 class Store:
     store_id: int
@@ -198,25 +227,14 @@ class StoreRegistry:
             self._next_id += n
             return list(range(first, first + n))
 
-    def add_store(
-        self,
-        store_id: int,
-        *,
-        products: int = 0,
-        categories: int = 0,
-        product_types: int = 0,
-        demo_products: int = 0,
-        demo_categories: int = 0,
-        products_limit: int | None = None,
-        categories_limit: int | None = None,
-        destination_zones: int = 0,
-        destination_zones_limit: int | None = None,
-        clone_allowed: bool = True,
-        responding: bool = True,
-        clone_seconds: float | None = None,
-        secret_token: str | None = None,
-        instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES,
-    ) -> None:
+    def add_store(self, store_id: int, shape: StoreShape) -> None:
+        products, categories, product_types = shape.products, shape.categories, shape.product_types
+        demo_products, demo_categories = shape.demo_products, shape.demo_categories
+        destination_zones, secret_token, instant_site_scopes = (
+            shape.destination_zones,
+            shape.secret_token,
+            shape.instant_site_scopes,
+        )
         counts = {
             "products": products,
             "categories": categories,
@@ -256,12 +274,12 @@ class StoreRegistry:
                 demo_products=self.new_ids(demo_products),
                 demo_categories=self.new_ids(demo_categories),
                 destination_zones=destination_zones,
-                products_limit=products_limit,
-                categories_limit=categories_limit,
-                destination_zones_limit=destination_zones_limit,
-                clone_allowed=clone_allowed,
-                responding=responding,
-                clone_seconds=clone_seconds,
+                products_limit=shape.products_limit,
+                categories_limit=shape.categories_limit,
+                destination_zones_limit=shape.destination_zones_limit,
+                clone_allowed=shape.clone_allowed,
+                responding=shape.responding,
+                clone_seconds=shape.clone_seconds,
                 secret_token=secret_token,
                 instant_site_scopes=frozenset(instant_site_scopes),
             )
@@ -282,7 +300,7 @@ class StoreRegistry:
             self._next_store_id += 1
             token = "secret_" + secrets.token_hex(16)
             # New stores come with sample items, like every store Ecwid makes.
-            self.add_store(store_id, demo_products=2, demo_categories=1, secret_token=token)
+            self.add_store(store_id, StoreShape(demo_products=2, demo_categories=1, secret_token=token))
             self._stores[store_id].owner = {"email": email, "name": name, "ip": ip}
             self._owner_emails[email.lower()] = store_id
             return store_id, token
@@ -556,7 +574,10 @@ def _exceeds(limit: int | None, count: int) -> bool:
 
 def seed_default_stores(registry: StoreRegistry) -> None:
     """The stores the local stack and tests rely on (see the package docstring)."""
-    add = registry.add_store
+
+    def add(store_id: int, **shape: Any) -> None:
+        registry.add_store(store_id, StoreShape(**shape))
+
     add(1003, products=500, categories=40, product_types=3, demo_products=2, destination_zones=3)
     add(1004, products=5000, categories=200)
     add(1005, products=10, categories=2, responding=False)

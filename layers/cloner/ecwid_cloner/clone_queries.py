@@ -6,9 +6,11 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from ecwid_cloner.jobs import iso_utc
 
 PUBLIC_JOB_FIELDS = (
     "cloneId",
@@ -104,10 +106,7 @@ def parse_date_time(text: str) -> datetime:
 def as_created_at(moment: datetime | None) -> str | None:
     """A moment as the jobs' createdAt strings read (UTC, milliseconds, Z), so that they
     compare as text; a moment without a zone is UTC."""
-    if moment is None:
-        return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(moment) if moment is not None else None
 
 
 def decode_clones_token(token: str, status: str) -> dict:

@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from ecwid_cloner.jobs import JobsRepository
+from ecwid_cloner.jobs import JobsRepository, is_same_clone
 from ecwid_cloner.models import CloneRequest, Merchant, clone_id_for, clone_id_for_merchant
 
 MAX_BODY_BYTES = 4096  # a clone request is a few dozen bytes; refuse anything much larger
@@ -203,7 +203,7 @@ class CloneLauncher:
                 return existing, False
         running = self._jobs.running_for_target(target)
         if running is not None:
-            if key is None and _same_clone(running, request):
+            if key is None and is_same_clone(running, request):
                 self._start_execution(running["cloneId"], CloneRequest.from_state(running))
                 return running, False
             raise CloneConflictError(running)
@@ -224,7 +224,3 @@ class CloneLauncher:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
-
-
-def _same_clone(job: dict[str, Any], request: CloneRequest) -> bool:
-    return int(job["sourceStoreId"]) == request.source_store_id and job.get("scope") == request.scope

@@ -12,12 +12,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecwid_cloner.config import DEFAULTS
 from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
@@ -25,7 +25,7 @@ from ecwid_cloner.errors import (
     EcwidTerminalError,
     TargetBusyError,
 )
-from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
+from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository, is_same_clone, iso_utc
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
@@ -49,7 +49,7 @@ class CloneSteps:
     jobs: JobsRepository
     mappings: MappingStore
     poll_scale: float = 1.0
-    deadline_seconds: float = 3600.0
+    deadline_seconds: float = DEFAULTS["deadline_seconds"]
     policy: PollingPolicy = DEFAULT_POLICY
     clock: Callable[[], float] = field(default=time.time)
     instant_site_factory: Callable[[], InstantSiteClient] | None = None
@@ -86,7 +86,7 @@ class CloneSteps:
             clone_id,
             "QUEUED",
             ticket=ticket,
-            startedAt=_iso(started_at),
+            startedAt=iso_utc(started_at),
             startedAtEpoch=_decimal_seconds(started_at),
         )
         return {
@@ -134,8 +134,7 @@ class CloneSteps:
         owner = self.jobs.find_by_ticket(busy.running_ticket)
         if owner is not None:
             # A clone we know: follow it only when it is the same clone (source and scope).
-            same = int(owner["sourceStoreId"]) == request.source_store_id and owner.get("scope") == request.scope
-            return busy.running_ticket if same else None
+            return busy.running_ticket if is_same_clone(owner, request) else None
         # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
         return busy.running_ticket if earlier_posts else None
 
@@ -176,7 +175,7 @@ class CloneSteps:
                 products=counts["products"],
                 categories=counts["categories"],
                 polls=poll["attempt"],
-                finishedAt=_iso(finished),
+                finishedAt=iso_utc(finished),
                 durationSeconds=_decimal_seconds(finished - float(poll["startedAt"])),
                 # What the next clone of this template learns from: Ecwid's time, without our writes.
                 cloneSeconds=_decimal_seconds(seen_at - float(poll["startedAt"])),
@@ -220,7 +219,7 @@ class CloneSteps:
             errorCode=code,
             errorMessage=message,
             polls=poll["attempt"],
-            finishedAt=_iso(self.clock()),
+            finishedAt=iso_utc(self.clock()),
         )
         return {
             **_small(state),
@@ -290,7 +289,7 @@ class CloneSteps:
         if state.get("failedStep") == "INSTANT_SITE":
             return self._record_instant_site_failure(state, code, message)
         clone_id = state["cloneId"]
-        failed = {"errorCode": code, "errorMessage": message, "finishedAt": _iso(self.clock())}
+        failed = {"errorCode": code, "errorMessage": message, "finishedAt": iso_utc(self.clock())}
         if not self.jobs.advance(clone_id, "FAILED", **failed) and self.jobs.get(clone_id) is None:
             # Failed before the intent was written: keep a record all the same.
             self.jobs.record_intent(clone_id, CloneRequest.from_state(state["request"]))
@@ -328,10 +327,6 @@ def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
 def _small(state: dict[str, Any]) -> dict[str, Any]:
     """The fields every state carries forward (never a mapping, never an error blob)."""
     return {key: state[key] for key in ("cloneId", "request", "ticket") if key in state}
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _decimal_seconds(seconds: float) -> Decimal:

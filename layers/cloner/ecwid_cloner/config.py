@@ -1,50 +1,61 @@
-"""Settings read from the Lambda environment (set by template.yaml)."""
+"""Settings read from the Lambda environment (set by template.yaml).
+
+Each setting is declared once: its field, its variable, how it is read and its
+default. Everything else (the clients, the steps, the local stack) takes its
+defaults from here.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 # Here, not in the clients: reading the settings must not import requests.
 DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
 DEFAULT_INSTANT_SITE_BASE_URL = "https://vuega.ecwid.com/api/v1"
 
 
+def setting(variable: str, read: Callable[[str], Any] = str, default: Any = MISSING) -> Any:
+    """A field read from ``variable``; without a default the variable is required."""
+    metadata = {"variable": variable, "read": read}
+    return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Settings:
-    jobs_table: str
-    mappings_table: str
-    credentials_secret: str
-    ecwid_base_url: str = DEFAULT_BASE_URL
-    poll_scale: float = 1.0
-    deadline_seconds: float = 3600.0
-    ecwid_connect_timeout: float = 3.05
-    ecwid_read_timeout: float = 20.0
-    template_store_id: int | None = None  # the source of signups that name none
-    instant_site_base_url: str = DEFAULT_INSTANT_SITE_BASE_URL
-    store_secret_prefix: str = "store-cloner/stores/"  # + store ID: the secret with its secret_token
-    coordination_table: str | None = None  # the request budget and the clone slots; None: neither
-    ecwid_budget_per_minute: float = 540.0  # Ecwid requests a minute for the whole stack (Ecwid allows 600)
-    ecwid_budget_burst: int = 10
-    max_clones_in_flight: int = 420  # see AdmissionPolicy.sized_for
+    jobs_table: str = setting("JOBS_TABLE_NAME")
+    mappings_table: str = setting("MAPPINGS_TABLE_NAME")
+    credentials_secret: str = setting("ECWID_CREDENTIALS_SECRET")
+    ecwid_base_url: str = setting("ECWID_API_BASE_URL", default=DEFAULT_BASE_URL)
+    poll_scale: float = setting("POLL_SCALE", float, 1.0)
+    deadline_seconds: float = setting("CLONE_DEADLINE_SECONDS", float, 3600.0)
+    # Just over a multiple of 3 s (TCP's retransmission interval), as requests advises.
+    ecwid_connect_timeout: float = setting("ECWID_CONNECT_TIMEOUT", float, 3.05)
+    ecwid_read_timeout: float = setting("ECWID_READ_TIMEOUT", float, 20.0)
+    template_store_id: int | None = setting("TEMPLATE_STORE_ID", int, None)  # the source of signups that name none
+    instant_site_base_url: str = setting("INSTANT_SITE_BASE_URL", default=DEFAULT_INSTANT_SITE_BASE_URL)
+    # + store ID: the secret with that store's secret_token
+    store_secret_prefix: str = setting("STORE_SECRET_PREFIX", default="store-cloner/stores/")
+    coordination_table: str | None = setting("COORDINATION_TABLE_NAME", default=None)  # budget and slots; None: neither
+    # Ecwid requests a minute for the whole stack (Ecwid allows 600)
+    ecwid_budget_per_minute: float = setting("ECWID_BUDGET_PER_MINUTE", float, 540.0)
+    ecwid_budget_burst: int = setting("ECWID_BUDGET_BURST", int, 10)
+    max_clones_in_flight: int = setting("MAX_CLONES_IN_FLIGHT", int, 420)  # see AdmissionPolicy.sized_for
+    state_machine_arn: str | None = setting("STATE_MACHINE_ARN", default=None)  # the entry points start clones there
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        return cls(
-            jobs_table=env["JOBS_TABLE_NAME"],
-            mappings_table=env["MAPPINGS_TABLE_NAME"],
-            credentials_secret=env["ECWID_CREDENTIALS_SECRET"],
-            ecwid_base_url=env.get("ECWID_API_BASE_URL") or DEFAULT_BASE_URL,
-            poll_scale=float(env.get("POLL_SCALE") or 1.0),
-            deadline_seconds=float(env.get("CLONE_DEADLINE_SECONDS") or 3600),
-            ecwid_connect_timeout=float(env.get("ECWID_CONNECT_TIMEOUT") or 3.05),
-            ecwid_read_timeout=float(env.get("ECWID_READ_TIMEOUT") or 20.0),
-            template_store_id=int(env["TEMPLATE_STORE_ID"]) if env.get("TEMPLATE_STORE_ID") else None,
-            instant_site_base_url=env.get("INSTANT_SITE_BASE_URL") or DEFAULT_INSTANT_SITE_BASE_URL,
-            store_secret_prefix=env.get("STORE_SECRET_PREFIX") or "store-cloner/stores/",
-            coordination_table=env.get("COORDINATION_TABLE_NAME") or None,
-            ecwid_budget_per_minute=float(env.get("ECWID_BUDGET_PER_MINUTE") or 540),
-            ecwid_budget_burst=int(env.get("ECWID_BUDGET_BURST") or 10),
-            max_clones_in_flight=int(env.get("MAX_CLONES_IN_FLIGHT") or 420),
-        )
+        values = {}
+        for declared in fields(cls):
+            variable = declared.metadata["variable"]
+            if env.get(variable):  # an empty variable (a parameter left blank) is an unset one
+                values[declared.name] = declared.metadata["read"](env[variable])
+            elif declared.default is MISSING:
+                raise KeyError(variable)
+        return cls(**values)
+
+
+DEFAULTS = {declared.name: declared.default for declared in fields(Settings) if declared.default is not MISSING}

@@ -11,14 +11,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ecwid_cloner.config import DEFAULT_BASE_URL
+from ecwid_cloner.config import DEFAULT_BASE_URL, DEFAULTS
 from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
     EcwidRetryableError,
-    EcwidTerminalError,
     error_for_code,
-    is_retryable_status,
+    error_for_status,
 )
 from ecwid_cloner.models import CloneRequest, CloneStatus
 from ecwid_cloner.request_budget import Priority, RequestGate
@@ -55,8 +54,8 @@ class EcwidCloneClient:
         credentials: EcwidCredentials,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 20.0,
+        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
+        read_timeout: float = DEFAULTS["ecwid_read_timeout"],
         max_retry_after_sleep: float = 5.0,
         session: requests.Session | None = None,
         gate: RequestGate | None = None,
@@ -187,23 +186,27 @@ def _parse(method: str, response: requests.Response) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        error_class = (
-            EcwidTerminalError if 400 <= status < 500 and not is_retryable_status(status) else EcwidRetryableError
-        )
-        code = "MALFORMED_RESPONSE" if status < 300 else f"HTTP_{status}"
-        raise error_class(
-            code, f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object", status
-        )
+        message = f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object"
+        if status < 400:  # a 2xx or 3xx without its JSON: Ecwid's (or a proxy's) trouble, worth a retry
+            raise EcwidRetryableError("MALFORMED_RESPONSE" if status < 300 else f"HTTP_{status}", message, status)
+        raise error_for_status(f"HTTP_{status}", message, status)
 
     error_code = body.get("errorCode")
     if body.get("success") is False or error_code or status >= 300:
         message = str(body.get("errorMessage") or f"HTTP {status}")[:500]
         if error_code:
             raise error_for_code(str(error_code), message, status)
-        if is_retryable_status(status):
-            raise EcwidRetryableError(f"HTTP_{status}", message, status)
-        raise EcwidTerminalError(f"HTTP_{status}" if status >= 400 else "REQUEST_REJECTED", message, status)
+        raise error_for_status(f"HTTP_{status}" if status >= 400 else "REQUEST_REJECTED", message, status)
     return body
+
+
+def json_object(response: requests.Response) -> dict[str, Any] | None:
+    """The answer's body when it is a JSON object, else None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 __all__ = ["EcwidCloneClient", "EcwidCredentials", "CloneError", "DEFAULT_BASE_URL"]

@@ -107,6 +107,13 @@ def is_retryable_status(status: int) -> bool:
     return status >= 500 or status in (408, 425)
 
 
+def error_for_status(code: str, message: str, http_status: int) -> CloneError:
+    """The exception for an HTTP answer that names no Ecwid errorCode: retryable or not by its status."""
+    if is_retryable_status(http_status):
+        return EcwidRetryableError(code, message, http_status)
+    return EcwidTerminalError(code, message, http_status)
+
+
 _TICKET_IN_MESSAGE = re.compile(r"ticket\s+([0-9A-Za-z-]{8,})", re.IGNORECASE)
 
 

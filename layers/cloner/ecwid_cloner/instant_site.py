@@ -13,10 +13,10 @@ from typing import Any
 
 import requests
 
-from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
+from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL, DEFAULTS
 from ecwid_cloner.credentials import read_secret
-from ecwid_cloner.ecwid_client import new_session, send_with_rate_limit
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, is_retryable_status
+from ecwid_cloner.ecwid_client import json_object, new_session, send_with_rate_limit
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, error_for_status
 from ecwid_cloner.request_budget import Priority, RequestGate
 
 
@@ -25,7 +25,7 @@ class InstantSiteClient:
         self,
         base_url: str = DEFAULT_INSTANT_SITE_BASE_URL,
         *,
-        connect_timeout: float = 3.05,
+        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
         read_timeout: float = 30.0,
         max_retry_after_sleep: float = 5.0,
         session: requests.Session | None = None,
@@ -44,7 +44,7 @@ class InstantSiteClient:
             "/oauth/token",
             params={"grant_type": "authorization_code", "site_id": store_id, "code": secret_token},
         )
-        body = _json_object(response)
+        body = json_object(response)
         token = body.get("accessToken") if body else None
         if not isinstance(token, str) or not token:
             raise EcwidRetryableError(
@@ -60,7 +60,7 @@ class InstantSiteClient:
             json={"source": source_store_id, "draft": draft},
             headers={"Authorization": f"Bearer {access_token}"},
         )
-        return _json_object(response) or {"status": response.status_code}
+        return json_object(response) or {"status": response.status_code}
 
     def _send(self, method: str, path: str, **request: Any) -> requests.Response:
         response = send_with_rate_limit(
@@ -76,20 +76,10 @@ class InstantSiteClient:
         status = response.status_code
         if 200 <= status < 300:
             return response
-        body = _json_object(response) or {}
+        body = json_object(response) or {}
         message = str(body.get("errorMessage") or f"HTTP {status}")[:300]
         where = "token" if path == "/oauth/token" else "clone"
-        if is_retryable_status(status):
-            raise EcwidRetryableError(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
-        raise EcwidTerminalError(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+        raise error_for_status(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
 
 
 def load_store_secret_token(secret_prefix: str, store_id: int) -> str:

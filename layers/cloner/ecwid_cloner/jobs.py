@@ -25,8 +25,24 @@ STATUS_RANK = {
 FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == max(STATUS_RANK.values()))
 
 
+def iso_utc(moment: datetime | float | None = None) -> str:
+    """A moment (now, an epoch or a datetime; one without a zone is UTC) as the jobs table
+    writes its times: UTC, milliseconds, Z. Written alike, they compare as text."""
+    if moment is None:
+        moment = datetime.now(UTC)
+    elif not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc()
+
+
+def is_same_clone(job: dict[str, Any], request: CloneRequest) -> bool:
+    """Whether a job clones what ``request`` asks for: the same source and scope."""
+    return int(job["sourceStoreId"]) == request.source_store_id and job.get("scope") == request.scope
 
 
 class JobsRepository:
@@ -141,17 +157,25 @@ class JobsRepository:
 
     def running_for_target(self, target_store_id: int) -> dict[str, Any] | None:
         """The newest job into this target that has not finished, if any."""
+        for item in self._newest_into(target_store_id, 10):
+            if item["status"] not in FINAL_STATUSES:
+                return item
+        return None
+
+    def newest_for_target(self, target_store_id: int) -> dict[str, Any] | None:
+        """The newest job into this target, finished or not (read whole, consistently)."""
+        newest = self._newest_into(target_store_id, 1)
+        return self.get(newest[0]["cloneId"]) if newest else None
+
+    def _newest_into(self, target_store_id: int, limit: int) -> list[dict[str, Any]]:
         answer = self._table.query(
             IndexName="target-index",
             KeyConditionExpression="targetStoreId = :t",
             ExpressionAttributeValues={":t": target_store_id},
             ScanIndexForward=False,  # newest first
-            Limit=10,
+            Limit=limit,
         )
-        for item in answer.get("Items") or []:
-            if item["status"] not in FINAL_STATUSES:
-                return item
-        return None
+        return answer.get("Items") or []
 
     def list_by_status(
         self,

@@ -8,7 +8,6 @@ Functions tasks never load pydantic, RecordFailure loads neither.
 from __future__ import annotations
 
 import functools
-import os
 from typing import TYPE_CHECKING
 
 import boto3
@@ -30,10 +29,12 @@ if TYPE_CHECKING:
     from ecwid_cloner.request_budget import RequestGate
     from ecwid_cloner.store_creation import EcwidStoreCreator
 
-logger = Logger(service="store-cloner")
+# The service name and the metrics namespace: POWERTOOLS_SERVICE_NAME and
+# POWERTOOLS_METRICS_NAMESPACE, which template.yaml sets (Powertools reads them).
+logger = Logger()
 # botocore now, requests when an HTTP client is first built: patching everything
 # (Tracer's default) would import requests into handlers that never call Ecwid.
-tracer = Tracer(service="store-cloner", patch_modules=["botocore"])
+tracer = Tracer(patch_modules=["botocore"])
 
 # Throttled AWS calls are retried by botocore before our own backoff sees them.
 _AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=16)
@@ -189,11 +190,10 @@ def clone_steps() -> CloneSteps:
 def clone_launcher() -> CloneLauncher:
     from ecwid_cloner.clone_requests import CloneLauncher
 
-    return CloneLauncher(
-        jobs_repository(),
-        boto3.client("stepfunctions", config=_AWS_CONFIG),
-        os.environ["STATE_MACHINE_ARN"],
-    )
+    state_machine = settings().state_machine_arn
+    if not state_machine:
+        raise KeyError("STATE_MACHINE_ARN")  # only the entry points start clones, and they have it
+    return CloneLauncher(jobs_repository(), boto3.client("stepfunctions", config=_AWS_CONFIG), state_machine)
 
 
 def reset_caches() -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 
-from ecwid_cloner.config import DEFAULT_BASE_URL
-from ecwid_cloner.ecwid_client import EcwidCredentials, new_session, send_with_rate_limit
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, is_retryable_status
+from ecwid_cloner.config import DEFAULT_BASE_URL, DEFAULTS
+from ecwid_cloner.ecwid_client import EcwidCredentials, json_object, new_session, send_with_rate_limit
+from ecwid_cloner.errors import EcwidTerminalError, error_for_status
 from ecwid_cloner.models import Merchant
 from ecwid_cloner.request_budget import Priority, RequestGate
 
@@ -47,7 +47,7 @@ class EcwidStoreCreator:
         credentials: EcwidCredentials,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        connect_timeout: float = 3.05,
+        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
         read_timeout: float = 30.0,
         max_retry_after_sleep: float = 5.0,
         session: requests.Session | None = None,
@@ -74,7 +74,7 @@ class EcwidStoreCreator:
             headers=self._credentials.headers(),
         )
         status = response.status_code
-        body = _json_object(response)
+        body = json_object(response)
         if 200 <= status < 300:
             return _created_store(body, status)
         message = _error_message(body, status)
@@ -84,9 +84,7 @@ class EcwidStoreCreator:
             raise EcwidTerminalError("INVALID_MERCHANT", message, status)
         if status in (402, 403):
             raise EcwidTerminalError("STORE_CREATE_NOT_ALLOWED", message, status)
-        if is_retryable_status(status):
-            raise EcwidRetryableError(f"HTTP_{status}", message, status)
-        raise EcwidTerminalError(f"HTTP_{status}", message, status)
+        raise error_for_status(f"HTTP_{status}", message, status)
 
 
 def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
@@ -106,14 +104,6 @@ def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
         raise EcwidTerminalError("STORE_CREATE_ANSWER_MALFORMED", f"Ecwid answered store id {store_id}", status)
     token = (body or {}).get("token")
     return CreatedStore(store_id, token if isinstance(token, str) and token.strip() else None)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _error_message(body: dict[str, Any] | None, status: int) -> str:

@@ -16,15 +16,15 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
 
-NAMESPACE = "StoreCloner"
-SERVICE = {"service": "store-cloner"}
-
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
     # Powertools' switch, which single_metric alone does not check (the local stack sets it).
     if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
         return
-    with single_metric(name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions=SERVICE) as metric:
+    # Namespace and the service dimension: Powertools' variables, which template.yaml sets.
+    with single_metric(name=name, unit=unit, value=value) as metric:
+        if metric.service:  # first, as every metric's first dimension; Powertools would add it last
+            metric.add_dimension(name="service", value=metric.service)
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
 
