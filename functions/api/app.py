@@ -10,6 +10,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner import runtime
 from ecwid_cloner.api_contract import (
@@ -267,10 +269,11 @@ def _error(status: int, message: str, errors: list[dict]) -> Response[dict]:
     return Response(status_code=status, content_type="application/json", body={"message": message, "errors": errors})
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict, context) -> dict:
-    # Refused before anything parses the body.
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # Refused before anything parses the body. Here, not as app.use() middleware: Powertools
+    # runs its request validation before any middleware, and would answer these 400.
     body = event.get("body") or ""
     if len(body.encode()) > MAX_BODY_BYTES:
         return _raw_error(413, "Request body too large", "body", f"must be at most {MAX_BODY_BYTES} bytes")

@@ -1,12 +1,14 @@
 """CheckCloneStatus: poll the ticket; on COMPLETED store the mapping, pass on counts."""
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ecwid_cloner.runtime import clone_steps, logger, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_outcome
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_steps().check(event)
     logger.info(

@@ -1,12 +1,14 @@
 """CloneInstantSite: after the store clone, copy the template's Instant Site to the target."""
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ecwid_cloner.runtime import clone_steps, logger, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_instant_site
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_steps().clone_instant_site(event)
     if "budget" in state:

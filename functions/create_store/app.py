@@ -1,12 +1,14 @@
 """CreateStore: make the merchant's new store, keep its token in Secrets Manager, hand the store on."""
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ecwid_cloner.runtime import logger, store_provisioning, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_store_created
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = store_provisioning().create_store(event)
     if "budget" in state:

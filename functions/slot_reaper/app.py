@@ -1,13 +1,15 @@
 """SlotReaper: an execution that was stopped, timed out or failed without reaching
 ReleaseSlot gives back its slot (EventBridge: Step Functions Execution Status Change)."""
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ecwid_cloner.runtime import clone_slots, logger, tracer
 from ecwid_cloner.telemetry import record_slot_reaped
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     detail = event.get("detail") or {}
     clone_id = detail.get("name")  # the execution name is the clone ID
     if not clone_id:

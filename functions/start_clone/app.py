@@ -1,12 +1,14 @@
 """StartClone: record the intent, ask Ecwid to clone, hand the ticket on."""
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ecwid_cloner.runtime import clone_steps, logger, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_started
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = clone_steps().start(event)
     if "budget" in state:  # Ecwid's request budget is spent for now: the state machine waits

@@ -206,3 +206,32 @@ def test_every_error_name_in_the_asl_retriers_exists():
         for name in retried_names(state_name):
             if "." not in name:  # States.* and Lambda.* are AWS's names
                 assert name in known, f"{state_name} retries unknown error {name}"
+
+
+def _task_states(states: dict) -> dict[str, dict]:
+    found = {}
+    for name, state in states.items():
+        if state.get("Type") == "Task":
+            found[name] = state
+        for branch in state.get("Branches", []):
+            found |= _task_states(branch["States"])
+    return found
+
+
+def test_every_lambda_task_retries_lambdas_own_faults_with_the_same_block():
+    # The block is written out in each task (ASL has no way to share it): kept identical here.
+    # A Lambda task either has it or retries States.ALL, which covers Lambda's faults too.
+    tasks = {
+        name: state for name, state in _task_states(load_asl()["States"]).items() if "FunctionArn" in state["Resource"]
+    }
+    blocks = {}
+    for name, state in tasks.items():
+        retries = state.get("Retry", [])
+        lambda_blocks = [retry for retry in retries if "Lambda.ServiceException" in retry["ErrorEquals"]]
+        assert lambda_blocks or any(retry["ErrorEquals"] == ["States.ALL"] for retry in retries), name
+        if lambda_blocks:
+            blocks[name] = lambda_blocks[0]
+    assert len(blocks) == 7, sorted(blocks)
+    first = next(iter(blocks.values()))
+    assert all(block == first for block in blocks.values()), blocks
+    assert {"Lambda.TooManyRequestsException", "Lambda.Unknown"} <= set(first["ErrorEquals"])
