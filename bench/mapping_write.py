@@ -94,18 +94,19 @@ def throughput(sizes: list[int], repeats: list[int], latency_entries: int, laten
     import boto3
     from moto import mock_aws
 
-    from tests.unit.conftest import template_table_kwargs  # the template's MappingsTable, as the tests build it
+    from local.template_model import TemplateModel  # the template's MappingsTable, as the tests build it
 
     rows = []
     with mock_aws():
         client = boto3.client("dynamodb")
         resource = boto3.resource("dynamodb")
         tables = iter(range(1_000_000))
+        template = TemplateModel()
 
         def timed(write, handle, mapping: dict) -> tuple[float, float]:
             """(wall seconds, CPU seconds of this process, all threads) of one write."""
             table = f"mappings-{next(tables)}"
-            client.create_table(**template_table_kwargs("MappingsTable", table))
+            client.create_table(**template.table_arguments("MappingsTable", table))
             started, cpu_started = time.perf_counter(), time.process_time()
             write(handle, table, mapping)
             seconds = time.perf_counter() - started, time.process_time() - cpu_started

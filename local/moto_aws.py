@@ -50,7 +50,7 @@ class MotoAws:
         )
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
-        self._restore_stubber = _serialize_calls()
+        self._restore_stubber = serialize_moto_calls()
 
     def stop(self) -> None:
         if self._mock:
@@ -59,7 +59,7 @@ class MotoAws:
             self._restore_stubber()
 
 
-def _serialize_calls() -> Callable[[], None]:
+def serialize_moto_calls() -> Callable[[], None]:
     """One AWS call at a time into moto's backends; returns what undoes it.
 
     Real AWS serves concurrent Lambdas; moto's in-memory backends are not

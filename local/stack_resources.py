@@ -18,18 +18,9 @@ def create_resources(template: TemplateModel, credentials: tuple[str, str]) -> d
     """Every table, queue and secret; returns logical ID (and ``ID.Arn``) -> physical name."""
     physical: dict[str, str] = {}
     dynamodb = boto3.client("dynamodb")
-    for logical_id, resource in template.resources("AWS::DynamoDB::Table").items():
-        props = resource["Properties"]
+    for logical_id in template.resources("AWS::DynamoDB::Table"):
         name = f"{STACK}-{logical_id}"
-        table: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if props.get("GlobalSecondaryIndexes"):
-            table["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        dynamodb.create_table(**json.loads(json.dumps(table)))
+        dynamodb.create_table(**template.table_arguments(logical_id, name))
         physical[logical_id] = name
 
     sqs = boto3.client("sqs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# What CreateTable shares with a template's AWS::DynamoDB::Table.
+TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -35,6 +38,13 @@ class TemplateModel:
             for logical_id, resource in self.doc["Resources"].items()
             if resource["Type"] == resource_type
         }
+
+    def table_arguments(self, logical_id: str, table_name: str) -> dict[str, Any]:
+        """DynamoDB CreateTable arguments for the template's table ``logical_id``, as plain JSON."""
+        props = self.resources("AWS::DynamoDB::Table")[logical_id]["Properties"]
+        arguments = {key: props[key] for key in TABLE_KEYS if key in props}
+        arguments.setdefault("BillingMode", "PAY_PER_REQUEST")
+        return json.loads(json.dumps({"TableName": table_name, **arguments}))  # cfn-lint's nodes -> plain
 
     def functions(self) -> dict[str, FunctionSpec]:
         globals_env = self.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})

@@ -1,19 +1,17 @@
 """One local stack for the integration tests: moto, the real state machine and
-handlers, and the Ecwid sandbox over real HTTP on 127.0.0.1."""
+handlers, and the Ecwid sandbox over real HTTP on 127.0.0.1. Helpers the tests
+share are in helpers.py."""
 
 from __future__ import annotations
-
-import itertools
-import json
 
 import pytest
 
 from local.ecwid_sandbox import SandboxConfig
-from local.stack import CloneRun, LocalStack
+from local.stack import LocalStack
+from tests.integration.helpers import fresh_targets
 
 # Short sandbox clones and a 0.02 poll scale: each clone takes a few seconds.
 SANDBOX = SandboxConfig(queued_seconds=0.3, clone_seconds=2.5)
-_targets = itertools.count(2100)  # empty sandbox stores 2001..2300; 2001..2099 left to the demo
 
 
 @pytest.fixture(scope="package")
@@ -37,35 +35,4 @@ def clean_faults(stack):
 @pytest.fixture
 def empty_target() -> int:
     """A sandbox store no other test clones into."""
-    return next(_targets)
-
-
-def run_clone(stack: LocalStack, request: dict, clone_id: str | None = None, timeout: float = 120) -> CloneRun:
-    return stack.clone(request, clone_id=clone_id, timeout=timeout)
-
-
-def read_mapping(stack: LocalStack, clone_id: str, entity: str) -> dict[str, str]:
-    store = stack.mapping_store()
-    mapping, start = {}, None
-    while True:
-        page, start = store.page(clone_id, entity, limit=1000, start_key=start)
-        assert not set(page) & set(mapping), "a source ID came back twice"
-        mapping.update(page)
-        if not start:
-            return mapping
-
-
-def failure_error(run: CloneRun) -> str | None:
-    failed = run.events("ExecutionFailed")
-    return failed[0]["executionFailedEventDetails"].get("error") if failed else None
-
-
-def lambda_errors(run: CloneRun) -> list[str]:
-    return [event["lambdaFunctionFailedEventDetails"]["error"] for event in run.events("LambdaFunctionFailed")]
-
-
-def state_outputs(run: CloneRun) -> list[dict]:
-    return [
-        json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
-        for event in run.events("LambdaFunctionSucceeded")
-    ]
+    return next(fresh_targets)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from local.template_model import ROOT
-from tests.integration.conftest import _targets
+from tests.integration.helpers import fresh_targets
 
 TEMPLATE = 1003
 OTHER_SOURCE = 1004  # a second source store of the sandbox
@@ -117,7 +117,7 @@ def clones(stack):
     The completed clone's request is sent again while it runs and once more after
     it ended, with the same requestId: both repeats must find the first clone.
     """
-    target = next(_targets)
+    target = next(fresh_targets)
     names_before, jobs_before = execution_names(stack), job_count(stack)
     accepted_non_empty_before = stack.sandbox.accepted_clones(NON_EMPTY_TARGET)
 

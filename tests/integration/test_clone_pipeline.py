@@ -10,7 +10,7 @@ import boto3
 import pytest
 import requests
 
-from tests.integration.conftest import (
+from tests.integration.helpers import (
     failure_error,
     lambda_errors,
     read_mapping,
@@ -321,10 +321,10 @@ def test_repeat_clones_of_a_template_poll_less(stack):
     """After five clones of a template, the next waits until just before its expected finish."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.integration.conftest import _targets
+    from tests.integration.helpers import fresh_targets
 
     stack.sandbox.add_store(990003, products=30, categories=3, clone_seconds=4.0)
-    first_targets = [next(_targets) for _ in range(5)]
+    first_targets = [next(fresh_targets) for _ in range(5)]
     with ThreadPoolExecutor(5) as pool:
         first = list(
             pool.map(
@@ -332,7 +332,7 @@ def test_repeat_clones_of_a_template_poll_less(stack):
                 first_targets,
             )
         )
-    repeat = run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": next(_targets), "scope": "CATALOG"})
+    repeat = run_clone(stack, {"sourceStoreId": 990003, "targetStoreId": next(fresh_targets), "scope": "CATALOG"})
 
     assert all(run.job["status"] == "COMPLETED" for run in first + [repeat])
     assert all(started(run)["poll"]["expectedSeconds"] is None for run in first)  # no history yet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.integration.conftest import _targets, read_mapping, run_clone
+from tests.integration.helpers import fresh_targets, read_mapping, run_clone
 
 TEMPLATE = 1003
 
@@ -44,7 +44,7 @@ def test_published_when_draft_is_false(stack, empty_target):
 
 
 def test_a_failed_instant_site_step_leaves_the_store_clone_completed(stack):
-    target = next(_targets)
+    target = next(fresh_targets)
     stack.sandbox.add_store(target, demo_products=2, instant_site_scopes=("clone_stores",))  # no manage_instant_site
     stack.put_store_secret(target, stack.sandbox.store_secret_token(target))
     run = run_clone(
@@ -108,7 +108,7 @@ def test_without_the_option_nothing_changes(stack, empty_target):
 
 
 def test_the_option_through_the_api_and_a_signup(stack):
-    api_target, signup_target = next(_targets), next(_targets)
+    api_target, signup_target = next(fresh_targets), next(fresh_targets)
     for target in (api_target, signup_target):
         stack.put_store_secret(target, stack.sandbox.store_secret_token(target))
     status, body = stack.api(

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from tests.integration.conftest import run_clone
+from tests.integration.helpers import run_clone
 
 TEMPLATE = 1003
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from local.template_model import ROOT
-from tests.integration.conftest import _targets, read_mapping
+from tests.integration.helpers import fresh_targets, read_mapping
 
 SOURCE = 1003  # an explicit source, for messages that name one
 
@@ -157,7 +157,7 @@ def signups(stack):
     for group in BATCH_GROUPS:
         empty_dead_letter_queue(stack)
         for kind in group:
-            good_target, bad_target = next(_targets), next(_targets)
+            good_target, bad_target = next(fresh_targets), next(fresh_targets)
             good, bad = signup(good_target), bad_messages(good_target, bad_target)[kind]
             results["bad"][kind] = {
                 "good": good,
@@ -168,15 +168,15 @@ def signups(stack):
             }
 
     # Without a source, with a source and scope.
-    results["template"] = {"message": signup(next(_targets))}
+    results["template"] = {"message": signup(next(fresh_targets))}
     results["template"].update(drained(results["template"]["message"]))
-    results["explicit"] = {"message": signup(next(_targets), sourceStoreId=SOURCE, scope="STORE_SETTINGS")}
+    results["explicit"] = {"message": signup(next(fresh_targets), sourceStoreId=SOURCE, scope="STORE_SETTINGS")}
     results["explicit"].update(drained(results["explicit"]["message"]))
 
     # One signup delivered twice, drained twice; another twice in one batch.
-    twice = results["twice"] = {"message": signup(next(_targets))}
+    twice = results["twice"] = {"message": signup(next(fresh_targets))}
     twice["deliveries"] = [drained(twice["message"]), drained(twice["message"])]
-    one_batch = results["twice_in_one_batch"] = {"message": signup(next(_targets))}
+    one_batch = results["twice_in_one_batch"] = {"message": signup(next(fresh_targets))}
     one_batch["deliveries"] = [drained(one_batch["message"], one_batch["message"])]
 
     results["jobs"] = {name: stack.wait_for_clone(name) for name in started}

@@ -10,7 +10,7 @@ import time
 import boto3
 import pytest
 
-from tests.integration.conftest import run_clone
+from tests.integration.helpers import run_clone
 
 TEMPLATE = 1003
 _emails = itertools.count(1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.conftest import read_mapping
-from tests.reliability.conftest import SECRET, in_parallel, retries_made, wait_all
+from tests.integration.helpers import read_mapping
+from tests.reliability.helpers import SECRET, in_parallel, retries_made, wait_all
 
 TEMPLATE = 1003
 

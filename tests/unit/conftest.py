@@ -4,36 +4,23 @@ created on moto exactly as template.yaml declares them."""
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO_ROOT / "template.yaml"
-REGION = "us-east-1"
+from local.moto_aws import serialize_moto_calls
+from local.template_model import TemplateModel
 
-# The CreateTable parameters that a template's AWS::DynamoDB::Table shares with the API.
-_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+REGION = "us-east-1"
 
 
 @functools.cache
-def _template_resources() -> str:
-    from cfnlint.decode import cfn_yaml  # understands !Ref, !If and friends
-
-    # Plain JSON, not cfn-lint nodes; a string so that callers get fresh copies.
-    return json.dumps(cfn_yaml.loads(TEMPLATE.read_text())["Resources"])
+def _template() -> TemplateModel:
+    return TemplateModel()
 
 
-def template_table_kwargs(logical_id: str, table_name: str) -> dict[str, Any]:
-    """CreateTable arguments for the template's table ``logical_id``."""
-    resource = json.loads(_template_resources())[logical_id]
-    assert resource["Type"] == "AWS::DynamoDB::Table"
-    props = resource["Properties"]
-    kwargs = {key: props[key] for key in _TABLE_KEYS if key in props}
-    kwargs["TableName"] = table_name
-    return kwargs
+def template_table(dynamodb_client, logical_id: str, table_name: str) -> None:
+    """The template's table ``logical_id``, made on moto under ``table_name``."""
+    dynamodb_client.create_table(**_template().table_arguments(logical_id, table_name))
 
 
 @pytest.fixture
@@ -73,13 +60,13 @@ def dynamodb_client(mocked_aws):
 def jobs_table(dynamodb_client):
     import boto3
 
-    dynamodb_client.create_table(**template_table_kwargs("JobsTable", "jobs"))
+    template_table(dynamodb_client, "JobsTable", "jobs")
     return boto3.resource("dynamodb", region_name=REGION).Table("jobs")
 
 
 @pytest.fixture
 def mappings_table_name(dynamodb_client) -> str:
-    dynamodb_client.create_table(**template_table_kwargs("MappingsTable", "mappings"))
+    template_table(dynamodb_client, "MappingsTable", "mappings")
     return "mappings"
 
 
@@ -87,24 +74,15 @@ def mappings_table_name(dynamodb_client) -> str:
 def coordination_table(dynamodb_client):
     import boto3
 
-    dynamodb_client.create_table(**template_table_kwargs("CoordinationTable", "coordination"))
+    template_table(dynamodb_client, "CoordinationTable", "coordination")
     return boto3.resource("dynamodb", region_name=REGION).Table("coordination")
 
 
 @pytest.fixture
-def serialized_moto(monkeypatch):
+def serialized_moto():
     """One AWS call at a time into moto, as DynamoDB applies each conditional write
     atomically: moto's backends are not thread-safe, so threads that test a condition
     race would otherwise race inside moto, not in our code."""
-    import threading
-
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    original = BotocoreStubber.__call__
-    lock = threading.RLock()
-
-    def serialized(stubber, event_name, request, **kwargs):
-        with lock:
-            return original(stubber, event_name, request, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+    restore = serialize_moto_calls()
+    yield
+    restore()

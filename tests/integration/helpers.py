@@ -1,0 +1,41 @@
+"""What the integration tests share besides fixtures: running a clone and reading what it left."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from local.stack import CloneRun, LocalStack
+
+fresh_targets = itertools.count(2100)  # empty sandbox stores 2001..2300; 2001..2099 left to the demo
+
+
+def run_clone(stack: LocalStack, request: dict, clone_id: str | None = None, timeout: float = 120) -> CloneRun:
+    return stack.clone(request, clone_id=clone_id, timeout=timeout)
+
+
+def read_mapping(stack: LocalStack, clone_id: str, entity: str) -> dict[str, str]:
+    store = stack.mapping_store()
+    mapping, start = {}, None
+    while True:
+        page, start = store.page(clone_id, entity, limit=1000, start_key=start)
+        assert not set(page) & set(mapping), "a source ID came back twice"
+        mapping.update(page)
+        if not start:
+            return mapping
+
+
+def failure_error(run: CloneRun) -> str | None:
+    failed = run.events("ExecutionFailed")
+    return failed[0]["executionFailedEventDetails"].get("error") if failed else None
+
+
+def lambda_errors(run: CloneRun) -> list[str]:
+    return [event["lambdaFunctionFailedEventDetails"]["error"] for event in run.events("LambdaFunctionFailed")]
+
+
+def state_outputs(run: CloneRun) -> list[dict]:
+    return [
+        json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
+        for event in run.events("LambdaFunctionSucceeded")
+    ]
