@@ -61,9 +61,9 @@ SAM_BUILD_DIR = Path("/tmp/bench-sam-build")
 
 # What each handler's first invocation builds (runtime's functools caches).
 WIRING = {
-    "start_clone": "runtime.clone_steps()",
-    "check_clone_status": "runtime.clone_steps()",
-    "record_failure": "runtime.clone_steps()",
+    "start_clone": "runtime.start_clone()",
+    "check_clone_status": "runtime.check_clone_status()",
+    "record_failure": "runtime.record_failure()",
     "api": "runtime.clone_launcher(); runtime.jobs_repository(); runtime.mapping_store()",
     "signup_consumer": "runtime.clone_launcher(); runtime.settings()",
 }

@@ -34,6 +34,7 @@ def main() -> None:
         run = stack.clone({"sourceStoreId": SOURCE, "targetStoreId": TARGET, "scope": "CATALOG"}, timeout=1800)
         seconds = time.monotonic() - started
     job = run.job
+    assert job is not None, "the clone left no job"
     print(f"status                 {job['status']}")
     print(f"mapped                 {int(job['products']):,} products, {int(job['categories']):,} categories")
     print(f"execution seconds      {seconds:.1f} (sandbox clone 2.0 s, waits at poll scale 0.02)")

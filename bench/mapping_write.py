@@ -34,6 +34,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def throughput(sizes: list[int], repeats: list[int], latency_entries: int, laten
 
         def row(size: int, count: int, latency: float) -> dict:
             mapping = mapping_of(size)
-            ours, baseline = [], []
+            ours: list[tuple[float, float]] = []
+            baseline: list[tuple[float, float]] = []
             for turn in range(count):
                 pair = [(ours, write_ours, client), (baseline, write_batch_writer, resource)]
                 for times, write, handle in pair if turn % 2 == 0 else reversed(pair):
@@ -213,32 +215,34 @@ print(json.dumps({{"before": before, "peak": peak_mb(), "traced": traced, "count
 
 def memory(entries: int, trace_too: bool) -> tuple[dict, str]:
     """The work's memory (and, with ``trace_too``, its tracemalloc peak from a second child
-    running beside it), and where the layer's dependencies came from."""
-    from cold_start import layer_site  # the layer's dependencies, as the cold-start bench builds them
+    running beside it), and where the layer came from."""
+    from cold_start import layer_made  # the layer as sam build makes it, for this machine
 
-    site, origin = layer_site(compiled=True)
-    children = {
-        trace: subprocess.Popen(
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-c",
-                MEMORY_CHILD.format(paths=[str(ROOT / "layers" / "cloner"), str(site)], entries=entries, trace=trace),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-        )
-        for trace in ((False, True) if trace_too else (False,))
-    }
-    results = {}
-    for trace, child in children.items():
-        out, err = child.communicate()
-        if child.returncode:
-            raise SystemExit(f"memory child failed:\n{err}")
-        results[trace] = json.loads(out.strip().splitlines()[-1])
+    origin = "make -C layers/cloner build-ClonerLayer PLATFORM= (sam build's recipe, for this machine)"
+    with tempfile.TemporaryDirectory(prefix="mapping-memory-") as scratch:
+        site = layer_made(ROOT, Path(scratch))
+        children = {
+            trace: subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    MEMORY_CHILD.format(paths=[str(site)], entries=entries, trace=trace),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=dict(os.environ),
+            )
+            for trace in ((False, True) if trace_too else (False,))
+        }
+        results = {}
+        for trace, child in children.items():
+            out, err = child.communicate()
+            if child.returncode:
+                raise SystemExit(f"memory child failed:\n{err}")
+            results[trace] = json.loads(out.strip().splitlines()[-1])
     plain, traced = results[False], results.get(True, {"traced": None})
     if sum(plain["counts"].values()) != entries:
         raise AssertionError(f"wrote {plain['counts']}")

@@ -22,6 +22,7 @@ after T.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import random
 import statistics
@@ -75,7 +76,7 @@ def cost_per_clone(polls: int) -> tuple[float, float]:
 
 def poll_times(waits: Waits, until: float) -> list[float]:
     """Elapsed seconds of every poll of a clone still running at ``until``, and the next one."""
-    elapsed, times = 0.0, []
+    elapsed, times = 0.0, list[float]()
     while not times or times[-1] < until:
         wait = scaled_wait_seconds(waits(len(times), elapsed), 1.0, DEADLINE - elapsed)
         if times and wait <= 0:
@@ -260,9 +261,7 @@ def repeat_clones(seed: int, exact_history: bool = False) -> tuple[list[Outcome]
         for _ in range(CLONES_PER_TEMPLATE):
             duration = mean * rng.uniform(1 - SPREAD, 1 + SPREAD)
             expected = expected_duration(reversed(recorded))
-            polls, lag = detect(
-                lambda a, e, expected=expected: DEFAULT_POLICY.next_wait(a, e, expected=expected), duration
-            )
+            polls, lag = detect(functools.partial(DEFAULT_POLICY.next_wait, expected=expected), duration)
             if expected is not None:
                 learned.append(Outcome(duration, polls, lag, expected))
                 plain.append(Outcome(duration, *detect(DEFAULT_POLICY.next_wait, duration)))

@@ -9,6 +9,8 @@ import time
 import uuid
 from typing import Any
 
+from ecwid_cloner.clone_state import CloneState
+
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 
 
@@ -373,21 +375,7 @@ def print_progress(event: dict[str, Any]) -> None:
         if "Entries" in state:  # the native PutEvents
             say(f"   published, event id {(state['Entries'] or [{}])[0].get('EventId')}")
             return
-        line = f"   status {state.get('status')}"
-        if state.get("store"):
-            line = f"   created store {state['store']['storeId']} (token kept: {state['store']['tokenSaved']})"
-        if state.get("ticket"):
-            line += f", ticket {state['ticket']}"
-        poll = state.get("poll") or {}
-        if state.get("result"):
-            line += f", mapped {state['result']['products']} products and {state['result']['categories']} categories"
-        elif state.get("failure"):
-            line += f", {state['failure']['errorCode']}: {state['failure']['errorMessage']}"
-        elif "waitSeconds" in poll:
-            line += f", next poll in {poll['waitSeconds']} s (polls so far: {poll['attempt']})"
-        if poll.get("lastError"):
-            line += f" [last poll failed: {poll['lastError']}]"
-        say(line)
+        say(describe_state(CloneState.from_state(state)) if "request" in state else f"   status {state.get('status')}")
     elif kind == "LambdaFunctionFailed":
         details = event["lambdaFunctionFailedEventDetails"]
         cause = details.get("cause") or ""
@@ -401,6 +389,24 @@ def print_progress(event: dict[str, Any]) -> None:
     elif kind == "ExecutionFailed":
         details = event.get("executionFailedEventDetails") or {}
         say(f"Execution failed: {details.get('error')}: {details.get('cause')}")
+
+
+def describe_state(state: CloneState) -> str:
+    """A step's output in one line: the store made, the ticket, the counts or the failure, the next poll."""
+    line = f"   status {state.status}"
+    if state.store:
+        line = f"   created store {state.store['storeId']} (token kept: {state.store['tokenSaved']})"
+    if state.ticket:
+        line += f", ticket {state.ticket}"
+    if state.result:
+        line += f", mapped {state.result['products']} products and {state.result['categories']} categories"
+    elif state.failure:
+        line += f", {state.failure['errorCode']}: {state.failure['errorMessage']}"
+    elif state.poll is not None:
+        line += f", next poll in {state.poll.wait_seconds} s (polls so far: {state.poll.attempt})"
+    if state.poll is not None and state.poll.last_error:
+        line += f" [last poll failed: {state.poll.last_error}]"
+    return line
 
 
 def print_mappings(stack, clone_id: str, target_store_id: int, count: int) -> None:

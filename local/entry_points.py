@@ -5,7 +5,7 @@ slot reaper."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -76,7 +76,7 @@ class SignupQueue:
         return [message["Body"] for message in answer.get("Messages", [])]
 
 
-def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+def sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
     """A message as Lambda's SQS event source mapping hands it to the function."""
     return {
         "messageId": message["MessageId"],

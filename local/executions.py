@@ -12,13 +12,18 @@ import boto3
 RUNNING = ("RUNNING",)
 
 
+def _sfn() -> Any:
+    # Untyped on purpose: the histories and executions are handled as plain JSON here.
+    return boto3.client("stepfunctions")
+
+
 class Executions:
     def __init__(self, state_machine_arn: str) -> None:
         self.state_machine_arn = state_machine_arn
 
     def start(self, clone_id: str, request: dict[str, Any]) -> str:
         """An execution named after the clone, with the input the entry points give; its ARN."""
-        return boto3.client("stepfunctions").start_execution(
+        return _sfn().start_execution(
             stateMachineArn=self.state_machine_arn,
             name=clone_id,
             input=json.dumps({"cloneId": clone_id, "request": request}),
@@ -36,7 +41,7 @@ class Executions:
         interval: float = 0.1,
     ) -> dict[str, Any]:
         """Wait for the execution to end; ``on_event`` sees each history event once."""
-        sfn = boto3.client("stepfunctions")
+        sfn = _sfn()
         seen = 0
         deadline = time.monotonic() + timeout
         while True:
@@ -53,7 +58,7 @@ class Executions:
             time.sleep(interval)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        sfn = boto3.client("stepfunctions")
+        sfn = _sfn()
         events: list[dict[str, Any]] = []
         token = None
         while True:
@@ -66,14 +71,12 @@ class Executions:
                 return events
 
     def list(self) -> list[dict]:
-        return boto3.client("stepfunctions").list_executions(stateMachineArn=self.state_machine_arn, maxResults=1000)[
-            "executions"
-        ]
+        return _sfn().list_executions(stateMachineArn=self.state_machine_arn, maxResults=1000)["executions"]
 
     def stop(self, clone_id: str) -> str:
         """Stop a clone's execution as an operator would; its ARN."""
         arn = self.arn(clone_id)
-        boto3.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+        _sfn().stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
         return arn
 
 

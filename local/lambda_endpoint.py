@@ -52,6 +52,7 @@ def load_module(spec: FunctionSpec) -> ModuleType:
     """A fresh load of the function's handler module: one execution environment's."""
     path = spec.code_dir / f"{spec.module}.py"
     module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
+    assert module_spec is not None and module_spec.loader is not None, path
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module

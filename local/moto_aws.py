@@ -76,7 +76,7 @@ def serialize_moto_calls() -> Callable[[], None]:
         with lock:
             return original(stubber, event_name, request, **kwargs)
 
-    BotocoreStubber.__call__ = serialized  # type: ignore[method-assign]
+    BotocoreStubber.__call__ = serialized  # type: ignore[method-assign,assignment]
 
     def restore() -> None:
         BotocoreStubber.__call__ = original  # type: ignore[method-assign]

@@ -28,7 +28,7 @@ def create_resources(template: TemplateModel, credentials: tuple[str, str]) -> d
     # Dead-letter queues first: the others' redrive policies name them.
     for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
         props = queues[logical_id]["Properties"]
-        attributes = {}
+        attributes: dict[Any, str] = {}  # boto3-stubs want its attribute names as literals
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(template.resolve(props["RedrivePolicy"], physical))
         if "VisibilityTimeout" in props:

@@ -2,7 +2,8 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import clone_steps, logger, tracer
+from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.runtime import check_clone_status, logger, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_outcome
 
 
@@ -10,11 +11,12 @@ from ecwid_cloner.telemetry import record_budget_wait, record_outcome
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
-    state = clone_steps().check(event)
+    state = check_clone_status()(CloneState.from_state(event))
+    answer = state.to_state()
     logger.info(
         "Clone status checked",
-        extra={"status": state["status"], "poll": state["poll"], "result": state.get("result")},
+        extra={"status": state.status, "poll": answer.get("poll"), "result": state.result},
     )
     record_outcome(state)
     record_budget_wait(state, "CheckCloneStatus")
-    return state
+    return answer

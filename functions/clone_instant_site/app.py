@@ -2,7 +2,8 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import clone_steps, logger, tracer
+from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.runtime import clone_instant_site, logger, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_instant_site
 
 
@@ -10,11 +11,11 @@ from ecwid_cloner.telemetry import record_budget_wait, record_instant_site
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
-    state = clone_steps().clone_instant_site(event)
-    if "budget" in state:
-        logger.info("Waiting for the Ecwid request budget", extra={"budget": state["budget"]})
+    state = clone_instant_site()(CloneState.from_state(event))
+    if state.budget is not None:
+        logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget})
         record_budget_wait(state, "CloneInstantSite")
-        return state
-    logger.info("Instant Site cloned", extra={"instantSite": state["instantSite"]})
+        return state.to_state()
+    logger.info("Instant Site cloned", extra={"instantSite": state.instant_site})
     record_instant_site(state)
-    return state
+    return state.to_state()

@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.runtime import logger, store_provisioning, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_store_created
 
@@ -10,12 +11,12 @@ from ecwid_cloner.telemetry import record_budget_wait, record_store_created
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
-    state = store_provisioning().create_store(event)
-    if "budget" in state:
-        logger.info("Waiting for the Ecwid request budget", extra={"budget": state["budget"]})
+    state = store_provisioning().create_store(CloneState.from_state(event))
+    if state.budget is not None:
+        logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget})
         record_budget_wait(state, "CreateStore")
-        return state
+        return state.to_state()
     # The store ID and whether its token was kept; never the token.
-    logger.info("Store created", extra={"store": state["store"]})
+    logger.info("Store created", extra={"store": state.store})
     record_store_created(state)
-    return state
+    return state.to_state()

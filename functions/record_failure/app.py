@@ -2,22 +2,23 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import clone_steps, logger, tracer
-from ecwid_cloner.telemetry import record_event_not_published, record_instant_site, record_outcome
+from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.runtime import logger, record_failure, tracer
+from ecwid_cloner.telemetry import record_event_not_published, record_failed, record_instant_site
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
-    state = clone_steps().record_failure(event)
-    if "eventNotPublished" in state:  # the outcome stands; its event did not go out
-        logger.warning("Event not published", extra=state["eventNotPublished"])
+    answer = record_failure()(event)
+    if "eventNotPublished" in answer:  # the outcome stands; its event did not go out
+        logger.warning("Event not published", extra=answer["eventNotPublished"])
         record_event_not_published()
-    elif "instantSite" in state:  # the store clone stands; only its Instant Site step failed
-        logger.warning("Instant Site clone failed", extra={"instantSite": state["instantSite"]})
-        record_instant_site(state)
+    elif "instantSite" in answer:  # the store clone stands; only its Instant Site step failed
+        logger.warning("Instant Site clone failed", extra={"instantSite": answer["instantSite"]})
+        record_instant_site(CloneState.from_state(answer))
     else:
-        logger.warning("Clone failed", extra={"failure": state["failure"]})
-        record_outcome(state)
-    return state
+        logger.warning("Clone failed", extra={"failure": answer["failure"]})
+        record_failed(answer["failure"])
+    return answer

@@ -15,7 +15,7 @@ logger, tracer = runtime.logger, runtime.tracer
 
 
 class SignupRecord(SqsRecordModel):
-    body: Json[SignupMessage]  # type: ignore[assignment]  # the message, validated as the batch is read
+    body: Json[SignupMessage]  # the message, validated as the batch is read
 
 
 class SignupBatchProcessor(BatchProcessor):

@@ -2,7 +2,8 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import clone_steps, logger, tracer
+from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.runtime import logger, start_clone, tracer
 from ecwid_cloner.telemetry import record_budget_wait, record_started
 
 
@@ -10,11 +11,11 @@ from ecwid_cloner.telemetry import record_budget_wait, record_started
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
-    state = clone_steps().start(event)
-    if "budget" in state:  # Ecwid's request budget is spent for now: the state machine waits
-        logger.info("Waiting for the Ecwid request budget", extra={"budget": state["budget"]})
+    state = start_clone()(CloneState.from_state(event))
+    if state.budget is not None:  # Ecwid's request budget is spent for now: the state machine waits
+        logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget})
         record_budget_wait(state, "StartClone")
-        return state
-    logger.info("Clone started", extra={"ticket": state.get("ticket"), "status": state["status"]})
+        return state.to_state()
+    logger.info("Clone started", extra={"ticket": state.ticket, "status": state.status})
     record_started(state)
-    return state
+    return state.to_state()

@@ -180,13 +180,13 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"[ecwid-sandbox] {self.address_string()} {format % args}\n")
 
     def parse_request(self) -> bool:
-        self._entry = None  # so a request that fails to parse does not log the previous one's line
+        self._entry: dict[str, Any] = {}  # so a request that fails to parse does not log the previous one's line
         return super().parse_request()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The raw request line would carry the Instant Site `code`: log the redacted query.
-        entry = getattr(self, "_entry", None)
-        if entry is None:  # never dispatched: keep the path only
+        entry = getattr(self, "_entry", {})
+        if not entry:  # never dispatched: keep the path only
             target = self.requestline.split("?", 1)[0]
         else:
             query = "&".join(f"{k}={v}" for k, v in entry["query"].items())
@@ -433,7 +433,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer["token"] = token
         self._send_json(200, answer)
 
-    def _merchant_body(self) -> tuple[str, str, str | None]:
+    def _merchant_body(self) -> tuple[Any, Any, str | None]:
+        # email and name as sent: create_store checks them (a 400 names which is wrong)
         try:
             data = json.loads(self._body)
         except ValueError:
@@ -610,6 +611,7 @@ class EcwidSandbox:
         if self._server is None:
             raise RuntimeError("the sandbox is not started")
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
         return f"http://{host}:{port}"
 
     @property

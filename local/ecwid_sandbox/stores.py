@@ -497,7 +497,7 @@ class StoreRegistry:
         """401 unless `token` is a live token of the target; 403 when the target lacks a scope."""
         with self._lock:
             issued = self._access_tokens.get(token) if token else None
-            if issued is None:
+            if token is None or issued is None:
                 raise InstantSiteError(401, "Missing or unknown access token")
             owner, expiry = issued
             if expiry <= time.monotonic():

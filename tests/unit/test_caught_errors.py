@@ -1,4 +1,4 @@
-"""clone_service.describe_caught_error: what RecordFailure makes of a Catch result."""
+"""clone_steps.describe_caught_error: what RecordFailure makes of a Catch result."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ecwid_cloner.clone_service import describe_caught_error
+from ecwid_cloner.clone_steps import describe_caught_error
 from ecwid_cloner.errors import EcwidRetryableError, MappingWriteError, error_for_code
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.telemetry import record_outcome, record_started
 from local.template_model import TemplateModel
 
@@ -25,13 +26,22 @@ def emitted(monkeypatch, capsys):
     return read
 
 
+def state(**fields) -> CloneState:
+    """A step's state with these fields (a poll gets the fields it always has)."""
+    if "poll" in fields:
+        fields["poll"] = {"deadlineAt": time.time() + 3600, "waitSeconds": 30, **fields["poll"]}
+    return CloneState.from_state(
+        {"cloneId": "2001-test", "request": {"sourceStoreId": 1003, "targetStoreId": 2001}, **fields}
+    )
+
+
 def metric_names(lines: list[dict]) -> list[str]:
     return [m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
 
 
 def test_a_new_ticket_counts_one_clone_started(emitted):
-    record_started({"status": "QUEUED", "poll": {"attempt": 0}})
-    record_started({"status": "COMPLETED"})  # a re-run of a finished clone starts nothing
+    record_started(state(status="QUEUED", poll={"attempt": 0, "startedAt": time.time()}))
+    record_started(state(status="COMPLETED"))  # a re-run of a finished clone starts nothing
 
     lines = emitted()
     assert metric_names(lines) == ["ClonesStarted"]
@@ -39,7 +49,7 @@ def test_a_new_ticket_counts_one_clone_started(emitted):
 
 
 def test_a_completed_clone_reports_duration_and_polls(emitted):
-    record_outcome({"status": "COMPLETED", "poll": {"attempt": 7, "startedAt": time.time() - 300}})
+    record_outcome(state(status="COMPLETED", poll={"attempt": 7, "startedAt": time.time() - 300}))
 
     lines = emitted()
     assert metric_names(lines) == ["ClonesCompleted", "CloneDurationSeconds", "PollsPerClone"]
@@ -48,7 +58,7 @@ def test_a_completed_clone_reports_duration_and_polls(emitted):
 
 
 def test_a_failed_clone_is_counted_by_its_ecwid_error_code(emitted):
-    record_outcome({"status": "FAILED", "failure": {"errorCode": "TARGET_PRODUCTS_NOT_EMPTY"}})
+    record_outcome(state(status="FAILED", failure={"errorCode": "TARGET_PRODUCTS_NOT_EMPTY"}))
 
     (line,) = emitted()
     assert line["ClonesFailed"] == [1.0] and line["ErrorCode"] == "TARGET_PRODUCTS_NOT_EMPTY"
@@ -56,5 +66,5 @@ def test_a_failed_clone_is_counted_by_its_ecwid_error_code(emitted):
 
 
 def test_a_clone_still_polling_emits_nothing(emitted):
-    record_outcome({"status": "IN_PROGRESS", "poll": {"attempt": 3, "startedAt": time.time()}})
+    record_outcome(state(status="IN_PROGRESS", poll={"attempt": 3, "startedAt": time.time()}))
     assert emitted() == []

@@ -62,7 +62,7 @@ class AdmissionPolicy:
         """
         clones_per_second = budget_per_minute / 60.0 / requests_per_clone
         cap = max(1, math.ceil(clones_per_second * mean_clone_seconds * headroom))
-        return cls(max_in_flight=cap, release_interval=1.0 / clones_per_second, **kwargs)  # type: ignore[arg-type]
+        return cls(max_in_flight=cap, release_interval=1.0 / clones_per_second, **kwargs)
 
     @classmethod
     def for_budget(cls, budget_per_minute: float, max_in_flight: int, time_scale: float = 1.0) -> AdmissionPolicy:

@@ -7,9 +7,12 @@ here is a promise the contract test holds them to, not a second serializer).
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 Status = Literal["STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT"]
 Entity = Literal["products", "categories"]
@@ -101,7 +104,7 @@ class MappingLookup(Answer):
     targetId: str
 
 
-def answer(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+def answer(description: str, model: type[BaseModel] = ErrorBody) -> OpenAPIResponse:
     """One documented answer of a route, for its ``responses``."""
     return {"description": description, "content": {JSON: {"model": model}}}
 

@@ -111,7 +111,7 @@ def _target_or_merchant(target: int | None, info: ValidationInfo) -> int | None:
 
 
 # Exactly one target, as JSON Schema says it (the validators below enforce it; this documents it).
-ONE_TARGET_SCHEMA = {
+ONE_TARGET_SCHEMA: dict[str, Any] = {
     "oneOf": [
         {"required": ["targetStoreId"], "properties": {"targetStoreId": {"type": "integer", "exclusiveMinimum": 0}}},
         {"required": ["merchant"], "properties": {"merchant": {"type": "object"}}},

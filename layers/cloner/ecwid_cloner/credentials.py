@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aws_lambda_powertools.utilities import parameters
 
 from ecwid_cloner.ecwid_client import EcwidCredentials
@@ -10,7 +12,7 @@ from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 CACHE_SECONDS = 300  # a rotated secret is picked up within five minutes
 
 
-def read_secret(name: str, code: str, *, transform: str | None = None, what: str = "") -> object:
+def read_secret(name: str, code: str, *, transform: Literal["json"] | None = None, what: str = "") -> object:
     """A secret's value through Powertools' cache, or the typed error for its absence.
 
     ``code`` prefixes the error codes: {code}_MISSING (terminal: a secret that

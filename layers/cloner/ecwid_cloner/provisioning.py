@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
 from ecwid_cloner.models import CloneRequest
@@ -34,9 +35,8 @@ class StoreProvisioning:
     save_token: Callable[[int, str], object]  # (store ID, its secret token) -> where it was written
     gate: RequestGate = field(default_factory=lambda: RequestGate(None))  # the shared Ecwid request budget
 
-    def create_store(self, state: dict[str, Any]) -> dict[str, Any]:
-        clone_id = state["cloneId"]
-        request = CloneRequest.from_state(state["request"])
+    def create_store(self, state: CloneState) -> CloneState:
+        clone_id, request = state.clone_id, state.request
         if request.merchant is None:
             raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a request with a merchant")
         job, _ = self.jobs.record_intent(clone_id, request)
@@ -49,7 +49,7 @@ class StoreProvisioning:
             )
 
         email = request.merchant.email
-        turn = BudgetTurn.from_state(state.get("budget"))
+        turn = BudgetTurn.from_state(state.budget)
         try:
             with step_budget(turn):
                 # The token first: a step told to wait must not have counted a POST.
@@ -58,7 +58,7 @@ class StoreProvisioning:
                 earlier_posts = self.jobs.begin_store_create(clone_id)
                 created = self.creator_factory().create_store(request.merchant)
         except BudgetWait as wait:
-            return {"cloneId": clone_id, "request": request.to_state(), "budget": waiting(wait, turn, self.gate)}
+            return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
         except StoreEmailTakenError as taken:
             if earlier_posts:
                 raise EcwidTerminalError(
@@ -86,11 +86,11 @@ class StoreProvisioning:
         self.jobs.record_created_store(clone_id, created.store_id, token_saved)
         return self._created(state, request, self.jobs.get(clone_id) or job)
 
-    def _created(self, state: dict[str, Any], request: CloneRequest, job: dict[str, Any]) -> dict[str, Any]:
+    def _created(self, state: CloneState, request: CloneRequest, job: dict[str, Any]) -> CloneState:
         store_id = int(job["targetStoreId"])
-        return {
-            "cloneId": state["cloneId"],
-            "request": request.with_target(store_id).to_state(),
-            "store": {"storeId": store_id, "tokenSaved": bool(job.get("storeTokenSaved"))},
-            "event": event_for(job, STORE_CREATED),  # for PublishStoreCreated
-        }
+        return CloneState(
+            state.clone_id,
+            request.with_target(store_id),
+            store={"storeId": store_id, "tokenSaved": bool(job.get("storeTokenSaved"))},
+            event=event_for(job, STORE_CREATED),  # for PublishStoreCreated
+        )

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -201,7 +201,7 @@ class DynamoBudgetStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            item = exc.response.get("Item") or {}
+            item: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]  # ALL_OLD: the item
             return None, float(item["tat"]["N"]) if "tat" in item else None
         return float(answer["Attributes"]["tat"]), None
 

@@ -21,8 +21,14 @@ from ecwid_cloner.mappings import MappingStore
 if TYPE_CHECKING:
     from ecwid_cloner.admission import AdmissionControl
     from ecwid_cloner.clone_requests import CloneLauncher
-    from ecwid_cloner.clone_service import CloneSteps
     from ecwid_cloner.clone_slots import CloneSlots
+    from ecwid_cloner.clone_steps import (
+        CheckCloneStatus,
+        CloneInstantSite,
+        PollTiming,
+        RecordFailure,
+        StartClone,
+    )
     from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
     from ecwid_cloner.instant_site import InstantSiteClient
     from ecwid_cloner.provisioning import StoreProvisioning
@@ -170,20 +176,39 @@ def store_secret_token(store_id: int) -> str:
 
 
 @functools.cache
-def clone_steps() -> CloneSteps:
-    from ecwid_cloner.clone_service import CloneSteps
+def poll_timing() -> PollTiming:
+    from ecwid_cloner.clone_steps import PollTiming
 
     config = settings()
-    return CloneSteps(
-        client_factory=ecwid_client,
-        jobs=jobs_repository(),
-        mappings=mapping_store(),
-        poll_scale=config.poll_scale,
-        deadline_seconds=config.deadline_seconds,
-        instant_site_factory=instant_site_client,
-        store_secret_token=store_secret_token,
-        gate=request_gate(),
-    )
+    return PollTiming(poll_scale=config.poll_scale, deadline_seconds=config.deadline_seconds)
+
+
+@functools.cache
+def start_clone() -> StartClone:
+    from ecwid_cloner.clone_steps import StartClone
+
+    return StartClone(ecwid_client, jobs_repository(), poll_timing(), request_gate())
+
+
+@functools.cache
+def check_clone_status() -> CheckCloneStatus:
+    from ecwid_cloner.clone_steps import CheckCloneStatus
+
+    return CheckCloneStatus(ecwid_client, jobs_repository(), mapping_store(), poll_timing(), request_gate())
+
+
+@functools.cache
+def clone_instant_site() -> CloneInstantSite:
+    from ecwid_cloner.clone_steps import CloneInstantSite
+
+    return CloneInstantSite(instant_site_client, store_secret_token, jobs_repository(), request_gate())
+
+
+@functools.cache
+def record_failure() -> RecordFailure:
+    from ecwid_cloner.clone_steps import RecordFailure
+
+    return RecordFailure(jobs_repository())
 
 
 @functools.cache
@@ -206,7 +231,11 @@ def reset_caches() -> None:
         _creator_for,
         store_provisioning,
         instant_site_client,
-        clone_steps,
+        poll_timing,
+        start_clone,
+        check_clone_status,
+        clone_instant_site,
+        record_failure,
         clone_launcher,
         coordination_table,
         request_gate,

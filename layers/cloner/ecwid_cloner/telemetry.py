@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
 
 
@@ -29,33 +30,37 @@ def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
             metric.add_dimension(name=key, value=dimension)
 
 
-def record_started(state: dict[str, Any]) -> None:
-    if state.get("status") == "QUEUED" and state.get("poll", {}).get("attempt") == 0:
+def record_started(state: CloneState) -> None:
+    if state.status == "QUEUED" and state.poll is not None and state.poll.attempt == 0:
         _emit("ClonesStarted", MetricUnit.Count, 1)
 
 
-def record_outcome(state: dict[str, Any]) -> None:
+def record_outcome(state: CloneState) -> None:
     """Metrics of a state that ended the clone; nothing for one still polling."""
-    poll = state.get("poll") or {}
-    if state.get("status") == "COMPLETED":
+    poll = state.poll
+    if state.status == "COMPLETED":
         _emit("ClonesCompleted", MetricUnit.Count, 1)
-        if poll.get("startedAt"):
-            _emit("CloneDurationSeconds", MetricUnit.Seconds, round(time.time() - float(poll["startedAt"]), 1))
-        _emit("PollsPerClone", MetricUnit.Count, int(poll.get("attempt", 0)))
-    elif state.get("failure"):
-        # By Ecwid error code: a wrong request and an Ecwid outage look different.
-        code = str(state["failure"].get("errorCode") or "UNKNOWN")[:255]
-        _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=code)
-        if code in STORE_CREATION_ERROR_CODES:
-            _emit("StoreCreationsFailed", MetricUnit.Count, 1)
-        if poll.get("attempt"):
-            _emit("PollsPerClone", MetricUnit.Count, int(poll["attempt"]))
+        if poll is not None and poll.started_at:
+            _emit("CloneDurationSeconds", MetricUnit.Seconds, round(time.time() - poll.started_at, 1))
+        _emit("PollsPerClone", MetricUnit.Count, poll.attempt if poll else 0)
+    elif state.failure:
+        record_failed(state.failure, poll.attempt if poll else 0)
 
 
-def record_store_created(state: dict[str, Any]) -> None:
+def record_failed(failure: dict[str, Any], polls: int = 0) -> None:
+    # By Ecwid error code: a wrong request and an Ecwid outage look different.
+    code = str(failure.get("errorCode") or "UNKNOWN")[:255]
+    _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=code)
+    if code in STORE_CREATION_ERROR_CODES:
+        _emit("StoreCreationsFailed", MetricUnit.Count, 1)
+    if polls:
+        _emit("PollsPerClone", MetricUnit.Count, polls)
+
+
+def record_store_created(state: CloneState) -> None:
     """StoresCreated; StoreTokensNotSaved when the new store's token could not be kept."""
     _emit("StoresCreated", MetricUnit.Count, 1)
-    if not (state.get("store") or {}).get("tokenSaved"):
+    if not (state.store or {}).get("tokenSaved"):
         _emit("StoreTokensNotSaved", MetricUnit.Count, 1)
 
 
@@ -64,13 +69,12 @@ def record_event_not_published() -> None:
     _emit("EventsNotPublished", MetricUnit.Count, 1)
 
 
-def record_budget_wait(state: dict[str, Any], step: str) -> None:
+def record_budget_wait(state: CloneState, step: str) -> None:
     """BudgetWaits and BudgetWaitSeconds by Step: how often Ecwid's budget made a step wait, and how long."""
-    poll = state.get("poll") or {}
-    if "budget" in state:
-        seconds = state["budget"]["waitSeconds"]
-    elif "budget" in poll:  # a poll that waits its turn keeps its turn in the poll
-        seconds = poll["waitSeconds"]
+    if state.budget is not None:
+        seconds = state.budget["waitSeconds"]
+    elif state.poll is not None and state.poll.budget is not None:  # a poll waiting its turn keeps it in the poll
+        seconds = state.poll.wait_seconds
     else:
         return
     _emit("BudgetWaits", MetricUnit.Count, 1, Step=step)
@@ -90,8 +94,8 @@ def record_slot_reaped() -> None:
     _emit("SlotsReaped", MetricUnit.Count, 1)
 
 
-def record_instant_site(state: dict[str, Any]) -> None:
+def record_instant_site(state: CloneState) -> None:
     """InstantSiteClones by Outcome: a failed Instant Site step shows though the clone COMPLETED."""
-    outcome = (state.get("instantSite") or {}).get("status")
+    outcome = (state.instant_site or {}).get("status")
     if outcome:
         _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=outcome)

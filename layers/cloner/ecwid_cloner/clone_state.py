@@ -1,0 +1,113 @@
+"""The state the state machine carries between the clone's steps, typed.
+
+Each step reads it with ``CloneState.from_state`` and hands on ``to_state()``:
+the JSON keys are the state machine's contract (its Choice and Wait states read
+``$.status``, ``$.poll.waitSeconds``, ``$.budget.waitSeconds``, ``$.request.…``).
+It never holds a mapping or a credential: the mapping goes to DynamoDB and only
+its counts travel on. Plain dataclasses, not pydantic: the Step Functions tasks
+stay quick to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ecwid_cloner.models import CloneRequest
+
+
+@dataclass(frozen=True)
+class Poll:
+    """Where the polling of one ticket stands."""
+
+    attempt: int  # polls made so far
+    started_at: float  # epoch seconds the clone started (Ecwid accepted it)
+    deadline_at: float  # epoch seconds after which the clone is TIMED_OUT
+    wait_seconds: int  # the Wait state's next wait
+    transient_errors: int = 0  # polls that failed and were repeated
+    expected_seconds: float | None = None  # how long this template's clones take (learned polling)
+    last_error: str | None = None  # the code of the last failed poll, while it is the last
+    budget: dict[str, Any] | None = None  # a poll waiting its turn keeps its booking here
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Poll:
+        return cls(
+            attempt=int(data["attempt"]),
+            started_at=float(data["startedAt"]),
+            deadline_at=float(data["deadlineAt"]),
+            wait_seconds=int(data.get("waitSeconds", 0)),
+            transient_errors=int(data.get("transientErrors", 0)),
+            expected_seconds=data.get("expectedSeconds"),
+            last_error=data.get("lastError"),
+            budget=data.get("budget"),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "attempt": self.attempt,
+            "startedAt": self.started_at,
+            "deadlineAt": self.deadline_at,
+            "transientErrors": self.transient_errors,
+            "expectedSeconds": self.expected_seconds,
+            "waitSeconds": self.wait_seconds,
+        }
+        if self.last_error is not None:
+            state["lastError"] = self.last_error
+        if self.budget is not None:
+            state["budget"] = self.budget
+        return state
+
+
+@dataclass(frozen=True)
+class CloneState:
+    """One clone between two steps; a field that is None is absent from the JSON."""
+
+    clone_id: str
+    request: CloneRequest
+    ticket: str | None = None
+    status: str | None = None
+    poll: Poll | None = None
+    result: dict[str, int] | None = None  # {"products", "categories"}: how many were mapped
+    failure: dict[str, Any] | None = None  # {"errorCode", "errorMessage"}
+    instant_site: dict[str, Any] | None = None  # the Instant Site step's outcome
+    budget: dict[str, Any] | None = None  # a step waiting its turn for Ecwid's request budget
+    store: dict[str, Any] | None = None  # {"storeId", "tokenSaved"}: the store CreateStore made
+    event: dict[str, Any] | None = None  # {"detailType", "detail"}: for the native PutEvents state
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> CloneState:
+        """Read a state; keys that belong to other states (slot, error, ...) are left out."""
+        poll = data.get("poll")
+        return cls(
+            clone_id=str(data["cloneId"]),
+            request=CloneRequest.from_state(data["request"]),
+            ticket=data.get("ticket"),
+            status=data.get("status"),
+            poll=Poll.from_state(poll) if poll else None,
+            result=data.get("result"),
+            failure=data.get("failure"),
+            instant_site=data.get("instantSite"),
+            budget=data.get("budget"),
+            store=data.get("store"),
+            event=data.get("event"),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"cloneId": self.clone_id, "request": self.request.to_state()}
+        optional = {
+            "ticket": self.ticket,
+            "status": self.status,
+            "poll": self.poll.to_state() if self.poll else None,
+            "result": self.result,
+            "failure": self.failure,
+            "instantSite": self.instant_site,
+            "budget": self.budget,
+            "store": self.store,
+            "event": self.event,
+        }
+        state.update({key: value for key, value in optional.items() if value is not None})
+        return state
+
+    def carried(self) -> CloneState:
+        """What every step hands on whatever happened: the clone, its request and ticket."""
+        return CloneState(self.clone_id, self.request, self.ticket)

@@ -1,0 +1,344 @@
+"""The clone's steps, as the state machine's Lambdas run them: StartClone,
+CheckCloneStatus, CloneInstantSite and RecordFailure.
+
+Every step takes the typed state the state machine carries (clone_state) and
+returns the next one, and is built with only what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecwid_cloner.clone_state import CloneState, Poll
+from ecwid_cloner.config import DEFAULTS
+from ecwid_cloner.errors import (
+    CloneError,
+    EcwidRateLimitedError,
+    EcwidRetryableError,
+    EcwidTerminalError,
+    TargetBusyError,
+)
+from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository, is_same_clone, iso_utc
+from ecwid_cloner.mappings import MappingStore
+from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
+from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+
+if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
+    from ecwid_cloner.ecwid_client import EcwidCloneClient
+    from ecwid_cloner.instant_site import InstantSiteClient
+
+TIMED_OUT_CODE = "CLONE_TIMED_OUT"
+FAILED_TICKET_CODE = "CLONE_FAILED"
+CLONE_ANSWER_LOST_CODE = "CLONE_ANSWER_LOST"
+TARGET_NOT_EMPTY_CODES = frozenset(
+    {"TARGET_PRODUCTS_NOT_EMPTY", "TARGET_CATEGORIES_NOT_EMPTY", "TARGET_PRODUCT_TYPES_NOT_EMPTY"}
+)
+
+
+@dataclass(frozen=True)
+class PollTiming:
+    """When to poll next, in real seconds; ``poll_scale`` < 1 shrinks every wait (the local stack)."""
+
+    poll_scale: float = 1.0
+    deadline_seconds: float = DEFAULTS["deadline_seconds"]
+    policy: PollingPolicy = DEFAULT_POLICY
+    clock: Callable[[], float] = time.time
+
+    def wait(self, attempt: int, real_elapsed: float, remaining: float, expected: float | None = None) -> int:
+        virtual_elapsed = real_elapsed / self.poll_scale
+        virtual_wait = self.policy.next_wait(attempt, virtual_elapsed, expected)
+        return scaled_wait_seconds(virtual_wait, self.poll_scale, remaining)
+
+
+def _open_gate() -> RequestGate:
+    return RequestGate(None)
+
+
+@dataclass
+class StartClone:
+    client_factory: Callable[[], EcwidCloneClient]  # lazy: the secret is read only when Ecwid is called
+    jobs: JobsRepository
+    timing: PollTiming = field(default_factory=PollTiming)
+    gate: RequestGate = field(default_factory=_open_gate)  # the shared Ecwid request budget
+
+    def __call__(self, state: CloneState) -> CloneState:
+        clone_id, request = state.clone_id, state.request
+        # Intent first: if this Lambda dies after Ecwid accepted the clone, the
+        # retry finds the job and adopts the running ticket instead of failing.
+        job, _ = self.jobs.record_intent(clone_id, request)
+        if job["status"] in FINAL_STATUSES:
+            return _final_state(state, job)
+
+        # Before the POST: a failing history query must never fail a clone Ecwid accepted.
+        expected = self._expected_seconds(request)
+        now = self.timing.clock()
+        ticket = job.get("ticket")
+        if not ticket:
+            turn = BudgetTurn.from_state(state.budget)
+            try:
+                with step_budget(turn):
+                    # The token first: a step told to wait must not have counted a POST.
+                    self.gate.hold(Priority.NEW)
+                    ticket = self._post(clone_id, request)
+            except BudgetWait as wait:
+                return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
+        started_at = float(job.get("startedAtEpoch") or now)
+        deadline_at = started_at + self.timing.deadline_seconds * self.timing.poll_scale
+        self.jobs.advance(
+            clone_id,
+            "QUEUED",
+            ticket=ticket,
+            startedAt=iso_utc(started_at),
+            startedAtEpoch=_decimal_seconds(started_at),
+        )
+        poll = Poll(
+            attempt=0,
+            started_at=started_at,
+            deadline_at=deadline_at,
+            expected_seconds=expected,
+            wait_seconds=self.timing.wait(0, now - started_at, deadline_at - now, expected),
+        )
+        return CloneState(clone_id, request, ticket=ticket, status="QUEUED", poll=poll)
+
+    def _post(self, clone_id: str, request: CloneRequest) -> str:
+        """POST the clone (counted first); the ticket, or the running one that is ours."""
+        earlier_posts = self.jobs.begin_post(clone_id)
+        try:
+            return self.client_factory().start_clone(request)
+        except TargetBusyError as busy:
+            ticket = self._adoptable_ticket(busy, request, earlier_posts=earlier_posts)
+            if ticket is None:
+                raise
+            return ticket
+        except EcwidTerminalError as refused:
+            if earlier_posts and refused.code in TARGET_NOT_EMPTY_CODES:
+                # An earlier POST of this clone went unanswered, and the target is
+                # full now: most likely of that very clone, finished before this
+                # retry. Its ticket, and so its mapping, is lost: say so.
+                raise EcwidTerminalError(
+                    CLONE_ANSWER_LOST_CODE,
+                    f"Ecwid says {refused.message!r} after an earlier POST of this clone went unanswered: "
+                    "the target was most likely filled by that clone, whose ticket and mapping are lost",
+                    refused.http_status,
+                ) from None
+            raise
+
+    def _adoptable_ticket(self, busy: TargetBusyError, request: CloneRequest, earlier_posts: int) -> str | None:
+        """The running ticket to follow, or None when it is somebody else's clone."""
+        if not busy.running_ticket:
+            return None
+        owner = self.jobs.find_by_ticket(busy.running_ticket)
+        if owner is not None:
+            # A clone we know: follow it only when it is the same clone (source and scope).
+            return busy.running_ticket if is_same_clone(owner, request) else None
+        # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
+        return busy.running_ticket if earlier_posts else None
+
+    def _expected_seconds(self, request: CloneRequest) -> float | None:
+        """When this template's clones usually finish (in the policy's seconds), from the jobs table."""
+        try:
+            durations = self.jobs.recent_durations(request.source_store_id, request.scope)
+        except (ClientError, BotoCoreError):
+            return None  # no history is no harm: the plain policy
+        expected = expected_duration(duration / self.timing.poll_scale for duration in durations)
+        return round(expected, 1) if expected is not None else None
+
+
+@dataclass
+class CheckCloneStatus:
+    client_factory: Callable[[], EcwidCloneClient]
+    jobs: JobsRepository
+    mappings: MappingStore
+    timing: PollTiming = field(default_factory=PollTiming)
+    gate: RequestGate = field(default_factory=_open_gate)
+
+    def __call__(self, state: CloneState) -> CloneState:
+        assert state.ticket is not None and state.poll is not None, "CheckCloneStatus follows StartClone"
+        clone_id, ticket = state.clone_id, state.ticket
+        turn = BudgetTurn.from_state(state.poll.budget)
+        poll = replace(state.poll, budget=None)
+        try:
+            with step_budget(turn):
+                answer = self.client_factory().get_status(ticket)
+        except BudgetWait as wait:
+            # Not a poll yet: the running clone waits its turn, bounded by its deadline.
+            return self._wait_for_budget(state, poll, waiting(wait, turn, self.gate))
+        except EcwidRetryableError as exc:
+            # A failed poll is not a failed clone: the next poll is the retry.
+            # Only the deadline (or a terminal answer) ends the clone.
+            poll = replace(
+                poll, attempt=poll.attempt + 1, transient_errors=poll.transient_errors + 1, last_error=exc.code
+            )
+            min_wait = exc.retry_after if isinstance(exc, EcwidRateLimitedError) else None
+            return self._keep_polling(state, poll, state.status or "QUEUED", min_wait)
+
+        poll = replace(poll, attempt=poll.attempt + 1, last_error=None)
+        seen_at = self.timing.clock()
+        if answer.status == "COMPLETED":
+            counts = self.mappings.write(
+                clone_id,
+                state.request.target,
+                {"products": answer.products, "categories": answer.categories},
+            )
+            finished = self.timing.clock()
+            self.jobs.advance(
+                clone_id,
+                "COMPLETED",
+                products=counts["products"],
+                categories=counts["categories"],
+                polls=poll.attempt,
+                finishedAt=iso_utc(finished),
+                durationSeconds=_decimal_seconds(finished - poll.started_at),
+                # What the next clone of this template learns from: Ecwid's time, without our writes.
+                cloneSeconds=_decimal_seconds(seen_at - poll.started_at),
+            )
+            return replace(state.carried(), status="COMPLETED", poll=poll, result=counts)
+        if answer.status == "FAILED":
+            message = answer.error_message or "Ecwid reported the clone FAILED"
+            return self._fail(state, poll, "FAILED", FAILED_TICKET_CODE, message)
+        if answer.status != state.status:
+            self.jobs.advance(clone_id, answer.status, polls=poll.attempt)
+        return self._keep_polling(state, poll, answer.status)
+
+    def _keep_polling(self, state: CloneState, poll: Poll, status: str, min_wait: float | None = None) -> CloneState:
+        now = self.timing.clock()
+        remaining = poll.deadline_at - now
+        if remaining <= 0:
+            message = f"Ticket {state.ticket} did not finish within {self.timing.deadline_seconds:.0f} s"
+            return self._fail(state, poll, "TIMED_OUT", TIMED_OUT_CODE, message)
+        wait = self.timing.wait(poll.attempt, now - poll.started_at, remaining)
+        if min_wait is not None:
+            # Honour Retry-After, but never sleep past the deadline check.
+            wait = max(wait, min(math.ceil(min_wait), math.ceil(remaining)))
+        return replace(state.carried(), status=status, poll=replace(poll, wait_seconds=wait))
+
+    def _wait_for_budget(self, state: CloneState, poll: Poll, budget: dict[str, Any]) -> CloneState:
+        remaining = poll.deadline_at - self.timing.clock()
+        if remaining <= 0:
+            return self._keep_polling(state, poll, state.status or "QUEUED")  # records TIMED_OUT
+        booking = {key: value for key, value in budget.items() if key != "waitSeconds"}
+        wait = max(1, min(int(budget["waitSeconds"]), math.ceil(remaining)))
+        return replace(state.carried(), status=state.status, poll=replace(poll, budget=booking, wait_seconds=wait))
+
+    def _fail(self, state: CloneState, poll: Poll, status: str, code: str, message: str) -> CloneState:
+        self.jobs.advance(
+            state.clone_id,
+            status,
+            errorCode=code,
+            errorMessage=message,
+            polls=poll.attempt,
+            finishedAt=iso_utc(self.timing.clock()),
+        )
+        failure = {"errorCode": code, "errorMessage": message}
+        return replace(state.carried(), status=status, poll=poll, failure=failure)
+
+
+@dataclass
+class CloneInstantSite:
+    """After a COMPLETED store clone: copy the source's Instant Site to the target."""
+
+    client_factory: Callable[[], InstantSiteClient]
+    store_secret_token: Callable[[int], str]  # store ID -> its secret_token
+    jobs: JobsRepository
+    gate: RequestGate = field(default_factory=_open_gate)
+
+    def __call__(self, state: CloneState) -> CloneState:
+        request = state.request
+        client = self.client_factory()
+        secret_token = self.store_secret_token(request.target)
+        turn = BudgetTurn.from_state(state.budget)
+        try:
+            with step_budget(turn, requests=2):  # the token and the clone, booked together
+                token = client.access_token(request.target, secret_token)
+                client.clone(request.target, request.source_store_id, bool(request.instant_site_draft), token)
+        except BudgetWait as wait:
+            budget = waiting(wait, turn, self.gate)
+            return replace(state.carried(), status="COMPLETED", result=state.result, budget=budget)
+        outcome = {"status": "COMPLETED", "draft": bool(request.instant_site_draft)}
+        self.jobs.set_instant_site(state.clone_id, outcome)
+        return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
+
+
+@dataclass
+class RecordFailure:
+    """Record an error the state machine caught; returns the state for the Fail state."""
+
+    jobs: JobsRepository
+    clock: Callable[[], float] = time.time
+
+    def __call__(self, caught: dict[str, Any]) -> dict[str, Any]:
+        # The Catch result sits beside the state ("error"), with what failed ("failedStep").
+        code, message = describe_caught_error(caught.get("error") or {})
+        if caught.get("failedStep") == "EVENTS":
+            # The outcome stands; only its event did not go out. Kept on the job for operators.
+            detail_type = str(caught.get("detailType") or "")
+            self.jobs.record_event_failure(caught["cloneId"], detail_type, f"{code}: {message}")
+            return {"cloneId": caught["cloneId"], "eventNotPublished": {"detailType": detail_type, "errorCode": code}}
+        if caught.get("failedStep") == "INSTANT_SITE":
+            return self._instant_site_failed(CloneState.from_state(caught), code, message).to_state()
+        clone_id = caught["cloneId"]
+        failed = {"errorCode": code, "errorMessage": message, "finishedAt": iso_utc(self.clock())}
+        if not self.jobs.advance(clone_id, "FAILED", **failed) and self.jobs.get(clone_id) is None:
+            # Failed before the intent was written: keep a record all the same.
+            self.jobs.record_intent(clone_id, CloneRequest.from_state(caught["request"]))
+            self.jobs.advance(clone_id, "FAILED", **failed)
+        failure = {"errorCode": code, "errorMessage": message}
+        try:
+            return replace(CloneState.from_state(caught).carried(), status="FAILED", failure=failure).to_state()
+        except (KeyError, TypeError, ValueError):
+            # An execution started by hand with a request we cannot read: its failure is recorded all the same.
+            return {"cloneId": clone_id, "status": "FAILED", "failure": failure}
+
+    def _instant_site_failed(self, state: CloneState, code: str, message: str) -> CloneState:
+        """The store clone stands: the job stays COMPLETED, with the Instant Site step FAILED."""
+        outcome = {
+            "status": "FAILED",
+            "draft": bool(state.request.instant_site_draft),
+            "error": {"errorCode": code, "errorMessage": message},
+        }
+        self.jobs.set_instant_site(state.clone_id, outcome)
+        return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
+
+
+def _final_state(state: CloneState, job: dict[str, Any]) -> CloneState:
+    """A re-run of a finished clone: report what the job already says."""
+    final = replace(state.carried(), ticket=job.get("ticket") or state.ticket, status=job["status"])
+    if job["status"] == "COMPLETED":
+        return replace(
+            final, result={"products": int(job.get("products", 0)), "categories": int(job.get("categories", 0))}
+        )
+    return replace(final, failure={"errorCode": job.get("errorCode"), "errorMessage": job.get("errorMessage")})
+
+
+def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
+    """(code, message) of a Step Functions Catch result {"Error", "Cause"}.
+
+    Our own errors carry "CODE: message" as the Lambda's errorMessage; anything
+    else (a bug, a Lambda timeout) is recorded under its error name.
+    """
+    name = str(error.get("Error") or "UNKNOWN_ERROR")
+    cause = error.get("Cause") or ""
+    try:
+        cause_message = str(json.loads(cause).get("errorMessage", ""))
+    except (ValueError, AttributeError):
+        cause_message = str(cause)
+    code, separator, message = cause_message.partition(": ")
+    if separator and code.isupper() and code.replace("_", "").isalnum():
+        return code, message[:1000]
+    return name, (cause_message or name)[:1000]
+
+
+def _decimal_seconds(seconds: float) -> Decimal:
+    return Decimal(str(round(seconds, 3)))
+
+
+__all__ = ["CheckCloneStatus", "CloneError", "CloneInstantSite", "RecordFailure", "StartClone", "describe_caught_error"]

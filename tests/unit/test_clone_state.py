@@ -1,0 +1,86 @@
+"""The typed state between the steps reads and writes the state machine's JSON exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecwid_cloner.clone_state import CloneState, Poll
+
+REQUEST = {"sourceStoreId": 1003, "targetStoreId": 2001, "scope": "CATALOG", "cloneDemoCatalog": False}
+POLL = {
+    "attempt": 3,
+    "startedAt": 1795000000.25,
+    "deadlineAt": 1795003600.25,
+    "transientErrors": 1,
+    "expectedSeconds": None,
+    "waitSeconds": 45,
+}
+
+STATES = {
+    "started": {"cloneId": "c", "request": REQUEST, "ticket": "t-1", "status": "QUEUED", "poll": POLL},
+    "a failed poll": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "ticket": "t-1",
+        "status": "IN_PROGRESS",
+        "poll": {**POLL, "lastError": "HTTP_503"},
+    },
+    "a poll waiting its turn": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "ticket": "t-1",
+        "status": "IN_PROGRESS",
+        "poll": {**POLL, "budget": {"slot": 12.5, "priority": "RUNNING"}},
+    },
+    "completed": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "ticket": "t-1",
+        "status": "COMPLETED",
+        "poll": POLL,
+        "result": {"products": 500, "categories": 40},
+    },
+    "failed": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "ticket": "t-1",
+        "status": "FAILED",
+        "poll": POLL,
+        "failure": {"errorCode": "CLONE_FAILED", "errorMessage": "no"},
+    },
+    "waiting for the budget": {"cloneId": "c", "request": REQUEST, "budget": {"waitSeconds": 3, "slot": 1.0}},
+    "store made": {
+        "cloneId": "c",
+        "request": {**REQUEST, "merchant": {"email": "a@b.co", "name": "Ann"}},
+        "store": {"storeId": 2001, "tokenSaved": True},
+        "event": {"detailType": "Store Created", "detail": {"cloneId": "c"}},
+    },
+    "instant site done": {
+        "cloneId": "c",
+        "request": {**REQUEST, "instantSite": {"draft": True}},
+        "ticket": "t-1",
+        "status": "COMPLETED",
+        "result": {"products": 1, "categories": 1},
+        "instantSite": {"status": "COMPLETED", "draft": True},
+    },
+}
+
+
+@pytest.mark.parametrize("name", STATES)
+def test_every_state_a_step_hands_on_reads_back_as_it_was(name):
+    assert CloneState.from_state(STATES[name]).to_state() == STATES[name]
+
+
+def test_keys_of_other_states_are_not_carried_on():
+    state = CloneState.from_state({**STATES["started"], "slot": {"held": True}, "error": {"Error": "X"}})
+    assert "slot" not in state.to_state() and "error" not in state.to_state()
+
+
+def test_carried_keeps_the_clone_its_request_and_ticket_only():
+    carried = CloneState.from_state(STATES["failed"]).carried().to_state()
+    assert carried == {"cloneId": "c", "request": REQUEST, "ticket": "t-1"}
+
+
+def test_a_poll_needs_where_it_started_and_its_deadline():
+    with pytest.raises(KeyError):
+        Poll.from_state({"attempt": 0, "waitSeconds": 5})
