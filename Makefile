@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/pytho
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
+.PHONY: demo lint openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
 
 $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -22,7 +22,13 @@ demo: $(BIN)/.installed
 	$(BIN)/python -m local clone --source-store-id 1003 --merchant-email owner@example.com --merchant-name "Ann Owner" \
 		--instant-site draft --scope CATALOG --show-mappings 3
 
-test: $(BIN)/.installed
+# ruff (lint and format) over everything, mypy over the code that ships and runs it.
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy functions layers local bench
+
+test: lint
 	$(BIN)/python -m pytest
 
 test-unit: $(BIN)/.installed
@@ -51,7 +57,7 @@ validate: $(BIN)/.installed
 	sam validate --lint && cfn-lint template.yaml
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/polling.py
