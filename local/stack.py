@@ -207,11 +207,14 @@ class LocalStack:
     # -- what the pipeline wrote, read as the product reads it -------------------------
 
     def job(self, clone_id: str) -> dict[str, Any] | None:
-        return self._jobs.get(clone_id)
+        """The job's item, as the jobs table holds it."""
+        job = self._jobs.get(clone_id)
+        return dict(job) if job is not None else None
 
     def job_for_target(self, target_store_id: int) -> dict[str, Any] | None:
         """The newest job into a target store."""
-        return self._jobs.newest_for_target(target_store_id)
+        job = self._jobs.newest_for_target(target_store_id)
+        return dict(job) if job is not None else None
 
     def record_intent(self, clone_id: str, request: dict[str, Any], origin: dict[str, str] | None = None) -> None:
         """Record the job as the entry points do before they start an execution."""

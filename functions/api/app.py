@@ -67,15 +67,15 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
             [
                 {
                     "field": "targetStoreId",
-                    "reason": f"store {body.targetStoreId} is being cloned by {conflict.running['cloneId']}",
+                    "reason": f"store {body.targetStoreId} is being cloned by {conflict.running.clone_id}",
                 }
             ],
         )
-    logger.info("Clone requested", extra={"cloneId": job["cloneId"], "started": started})
+    logger.info("Clone requested", extra={"cloneId": job.clone_id, "started": started})
     return Response(
         status_code=202 if started else 200,
         content_type="application/json",
-        body={"cloneId": job["cloneId"], "status": job["status"], "links": clone_links(job["cloneId"], _stage_path())},
+        body={"cloneId": job.clone_id, "status": job.status, "links": clone_links(job.clone_id, _stage_path())},
     )
 
 

@@ -15,5 +15,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     job = jobs_repository().get(event["cloneId"])
     if job is None:  # failed before its intent was written, and RecordFailure could not write it
-        job = {"cloneId": event["cloneId"], "status": "FAILED", **(event.get("failure") or {})}
+        return event_for(
+            {"cloneId": event["cloneId"], "status": "FAILED", **(event.get("failure") or {})}, event["detailType"]
+        )
     return event_for(job, event["detailType"])

@@ -38,8 +38,8 @@ def start_clone_for(record: SignupRecord) -> str:
     signup = record.body
     request = signup.clone_request(runtime.settings().template_store_id)  # ValueError: no source to clone
     job, started = runtime.clone_launcher().launch(request, signup_id=signup.signupId)
-    logger.info("Signup clone", extra={"signupId": signup.signupId, "cloneId": job["cloneId"], "started": started})
-    return job["cloneId"]
+    logger.info("Signup clone", extra={"signupId": signup.signupId, "cloneId": job.clone_id, "started": started})
+    return job.clone_id
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,10 +7,9 @@ import binascii
 import json
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from ecwid_cloner.jobs import iso_utc
+from ecwid_cloner.jobs import Job, iso_utc
 
 PUBLIC_JOB_FIELDS = (
     "cloneId",
@@ -40,10 +39,10 @@ PUBLIC_JOB_FIELDS = (
 )
 
 
-def job_view(job: dict[str, Any], base_path: str = "") -> dict[str, Any]:
+def job_view(job: Job, base_path: str = "") -> dict[str, Any]:
     """The job as the API shows it: public fields only, numbers as numbers."""
-    view = {name: _plain(job.get(name)) for name in PUBLIC_JOB_FIELDS}
-    view["links"] = clone_links(job["cloneId"], base_path)
+    view = job.view(PUBLIC_JOB_FIELDS)
+    view["links"] = clone_links(job.clone_id, base_path)
     return view
 
 
@@ -117,11 +116,3 @@ def decode_clones_token(token: str, status: str) -> dict:
     if key["status"] != status:
         raise ValueError("belongs to a list of another status")
     return key
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value

@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from ecwid_cloner.jobs import JobsRepository, is_same_clone
+from ecwid_cloner.jobs import Job, JobsRepository
 from ecwid_cloner.models import CloneRequest, Merchant, clone_id_for, clone_id_for_merchant
 
 MAX_BODY_BYTES = 4096  # a clone request is a few dozen bytes; refuse anything much larger
@@ -168,8 +168,8 @@ class SignupMessage(BaseModel):
 class CloneConflictError(Exception):
     """Another clone into the same target is running."""
 
-    def __init__(self, running: dict[str, Any]):
-        super().__init__(f"clone {running['cloneId']} into store {running['targetStoreId']} is still running")
+    def __init__(self, running: Job):
+        super().__init__(f"clone {running.clone_id} into store {running.target_store_id} is still running")
         self.running = running
 
 
@@ -181,7 +181,7 @@ class CloneLauncher:
 
     def launch(
         self, request: CloneRequest, request_id: str | None = None, *, signup_id: str | None = None
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[Job, bool]:
         """Start the clone (once); returns its job and whether this call started it.
 
         A request (or signup) ID seen before returns its clone. A request that
@@ -199,22 +199,20 @@ class CloneLauncher:
         if key is not None:
             existing = self._jobs.get(clone_id_for(target, key))
             if existing is not None:
-                self._start_execution(existing["cloneId"], CloneRequest.from_state(existing))
+                self._start_execution(existing.clone_id, existing.request())
                 return existing, False
         running = self._jobs.running_for_target(target)
         if running is not None:
-            if key is None and is_same_clone(running, request):
-                self._start_execution(running["cloneId"], CloneRequest.from_state(running))
+            if key is None and running.is_same_clone(request):
+                self._start_execution(running.clone_id, running.request())
                 return running, False
             raise CloneConflictError(running)
         return self._record_and_start(clone_id_for(target, key or f"auto-{uuid.uuid4()}"), request, origin)
 
-    def _record_and_start(
-        self, clone_id: str, request: CloneRequest, origin: dict[str, str]
-    ) -> tuple[dict[str, Any], bool]:
+    def _record_and_start(self, clone_id: str, request: CloneRequest, origin: dict[str, str]) -> tuple[Job, bool]:
         job, created = self._jobs.record_intent(clone_id, request, origin)
         # Starting again is harmless: the execution name is the clone ID.
-        self._start_execution(clone_id, CloneRequest.from_state(job))
+        self._start_execution(clone_id, job.request())
         return job, created
 
     def _start_execution(self, clone_id: str, request: CloneRequest) -> None:

@@ -50,6 +50,5 @@ class CloneSlots:
 
     def reap(self, clone_id: str) -> bool:
         """After an execution ended without its ReleaseSlot: free its slot, or its place in line."""
-        job = self.jobs.get(clone_id) or {}
-        number = job.get("slotNumber")
-        return self.admission.give_up(clone_id, int(number) if number is not None else None)
+        job = self.jobs.get(clone_id)
+        return self.admission.give_up(clone_id, job.slot_number if job else None)

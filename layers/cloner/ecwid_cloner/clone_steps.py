@@ -26,7 +26,7 @@ from ecwid_cloner.errors import (
     EcwidTerminalError,
     TargetBusyError,
 )
-from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository, is_same_clone, iso_utc
+from ecwid_cloner.jobs import Job, JobsRepository, iso_utc
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
@@ -75,13 +75,13 @@ class StartClone:
         # Intent first: if this Lambda dies after Ecwid accepted the clone, the
         # retry finds the job and adopts the running ticket instead of failing.
         job, _ = self.jobs.record_intent(clone_id, request)
-        if job["status"] in FINAL_STATUSES:
+        if job.finished:
             return _final_state(state, job)
 
         # Before the POST: a failing history query must never fail a clone Ecwid accepted.
         expected = self._expected_seconds(request)
         now = self.timing.clock()
-        ticket = job.get("ticket")
+        ticket = job.ticket
         if not ticket:
             turn = BudgetTurn.from_state(state.budget)
             try:
@@ -91,7 +91,7 @@ class StartClone:
                     ticket = self._post(clone_id, request)
             except BudgetWait as wait:
                 return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
-        started_at = float(job.get("startedAtEpoch") or now)
+        started_at = job.started_at_epoch or now
         deadline_at = started_at + self.timing.deadline_seconds * self.timing.poll_scale
         self.jobs.advance(
             clone_id,
@@ -139,7 +139,7 @@ class StartClone:
         owner = self.jobs.find_by_ticket(busy.running_ticket)
         if owner is not None:
             # A clone we know: follow it only when it is the same clone (source and scope).
-            return busy.running_ticket if is_same_clone(owner, request) else None
+            return busy.running_ticket if owner.is_same_clone(request) else None
         # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
         return busy.running_ticket if earlier_posts else None
 
@@ -309,14 +309,12 @@ class RecordFailure:
         return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
 
 
-def _final_state(state: CloneState, job: dict[str, Any]) -> CloneState:
+def _final_state(state: CloneState, job: Job) -> CloneState:
     """A re-run of a finished clone: report what the job already says."""
-    final = replace(state.carried(), ticket=job.get("ticket") or state.ticket, status=job["status"])
-    if job["status"] == "COMPLETED":
-        return replace(
-            final, result={"products": int(job.get("products", 0)), "categories": int(job.get("categories", 0))}
-        )
-    return replace(final, failure={"errorCode": job.get("errorCode"), "errorMessage": job.get("errorMessage")})
+    final = replace(state.carried(), ticket=job.ticket or state.ticket, status=job.status)
+    if job.status == "COMPLETED":
+        return replace(final, result=job.counts)
+    return replace(final, failure=job.failure)
 
 
 def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:

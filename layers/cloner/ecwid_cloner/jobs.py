@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -40,21 +42,118 @@ def utc_now() -> str:
     return iso_utc()
 
 
-def is_same_clone(job: dict[str, Any], request: CloneRequest) -> bool:
-    """Whether a job clones what ``request`` asks for: the same source and scope."""
-    return int(job["sourceStoreId"]) == request.source_store_id and job.get("scope") == request.scope
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals as JSON numbers (ints where whole), in dicts and lists too."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+class Job(Mapping[str, Any]):
+    """One clone's item in the jobs table. The code reads it through the typed
+    properties; as a Mapping it is the item itself (the API and the events show
+    fields of it, numbers as DynamoDB returns them: ``plain`` makes them JSON)."""
+
+    __slots__ = ("_item",)
+
+    def __init__(self, item: Mapping[str, Any]):
+        self._item = dict(item)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._item[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._item)
+
+    def __len__(self) -> int:
+        return len(self._item)
+
+    def __repr__(self) -> str:
+        return f"Job({self._item!r})"
+
+    @property
+    def clone_id(self) -> str:
+        return str(self._item["cloneId"])
+
+    @property
+    def status(self) -> str:
+        return str(self._item["status"])
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def source_store_id(self) -> int:
+        return int(self._item["sourceStoreId"])
+
+    @property
+    def target_store_id(self) -> int | None:
+        target = self._item.get("targetStoreId")
+        return int(target) if target is not None else None
+
+    @property
+    def scope(self) -> str | None:
+        return self._item.get("scope")
+
+    @property
+    def ticket(self) -> str | None:
+        return self._item.get("ticket")
+
+    @property
+    def started_at_epoch(self) -> float | None:
+        started = self._item.get("startedAtEpoch")
+        return float(started) if started is not None else None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many products and categories were mapped (0 before COMPLETED)."""
+        return {entity: int(self._item.get(entity, 0)) for entity in ("products", "categories")}
+
+    @property
+    def failure(self) -> dict[str, Any]:
+        return {"errorCode": self._item.get("errorCode"), "errorMessage": self._item.get("errorMessage")}
+
+    @property
+    def store_token_saved(self) -> bool:
+        return bool(self._item.get("storeTokenSaved"))
+
+    @property
+    def slot_number(self) -> int | None:
+        number = self._item.get("slotNumber")
+        return int(number) if number is not None else None
+
+    def request(self) -> CloneRequest:
+        """The clone it was asked for (the item keeps the request's fields)."""
+        return CloneRequest.from_state(self._item)
+
+    def is_same_clone(self, request: CloneRequest) -> bool:
+        """Whether this job clones what ``request`` asks for: the same source and scope."""
+        return self.source_store_id == request.source_store_id and self.scope == request.scope
+
+    def view(self, names: Iterable[str]) -> dict[str, Any]:
+        """These fields as JSON (absent ones as null)."""
+        return {name: plain(self._item.get(name)) for name in names}
+
+
+def _job(item: Mapping[str, Any] | None) -> Job | None:
+    return Job(item) if item is not None else None
 
 
 class JobsRepository:
     def __init__(self, table):
         self._table = table  # a boto3 DynamoDB Table resource
 
-    def get(self, clone_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"cloneId": clone_id}, ConsistentRead=True).get("Item")
+    def get(self, clone_id: str) -> Job | None:
+        return _job(self._table.get_item(Key={"cloneId": clone_id}, ConsistentRead=True).get("Item"))
 
     def record_intent(
         self, clone_id: str, request: CloneRequest, origin: dict[str, str] | None = None
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[Job, bool]:
         """Create the job as STARTING before Ecwid is called.
 
         Returns the job and whether this call created it; an existing job is
@@ -86,13 +185,13 @@ class JobsRepository:
             item["instantSite"] = {"draft": request.instant_site_draft, "status": "PENDING"}
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(cloneId)")
-            return item, True
+            return Job(item), True
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
         existing = self.get(clone_id)
         if existing is None:
-            return item, False
+            return Job(item), False
         return existing, existing.get("intentId") == intent_id
 
     def set_instant_site(self, clone_id: str, outcome: dict[str, Any]) -> None:
@@ -155,14 +254,14 @@ class JobsRepository:
             },
         )
 
-    def running_for_target(self, target_store_id: int) -> dict[str, Any] | None:
+    def running_for_target(self, target_store_id: int) -> Job | None:
         """The newest job into this target that has not finished, if any."""
         for item in self._newest_into(target_store_id, 10):
             if item["status"] not in FINAL_STATUSES:
-                return item
+                return Job(item)
         return None
 
-    def newest_for_target(self, target_store_id: int) -> dict[str, Any] | None:
+    def newest_for_target(self, target_store_id: int) -> Job | None:
         """The newest job into this target, finished or not (read whole, consistently)."""
         newest = self._newest_into(target_store_id, 1)
         return self.get(newest[0]["cloneId"]) if newest else None
@@ -186,7 +285,7 @@ class JobsRepository:
         source_store_id: int | None = None,
         limit: int = 50,
         start_key: dict | None = None,
-    ) -> tuple[list[dict[str, Any]], dict | None]:
+    ) -> tuple[list[Job], dict | None]:
         """One page of the jobs in ``status``, newest first (status-index), created at or
         after ``since`` (an ISO timestamp like createdAt), and DynamoDB's LastEvaluatedKey.
         The store filters apply after the page is read: a page may hold fewer than ``limit``."""
@@ -214,7 +313,7 @@ class JobsRepository:
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         answer = self._table.query(**kwargs)
-        return answer.get("Items") or [], answer.get("LastEvaluatedKey")
+        return [Job(item) for item in answer.get("Items") or []], answer.get("LastEvaluatedKey")
 
     def recent_durations(self, source_store_id: int, scope: str | None, limit: int = 10) -> list[float]:
         """Durations of the latest completed clones of this source and scope, newest first."""
@@ -234,7 +333,7 @@ class JobsRepository:
         ]
         return durations[:limit]
 
-    def find_by_ticket(self, ticket: str) -> dict[str, Any] | None:
+    def find_by_ticket(self, ticket: str) -> Job | None:
         answer = self._table.query(
             IndexName="ticket-index",
             KeyConditionExpression="ticket = :t",
@@ -242,7 +341,7 @@ class JobsRepository:
             Limit=1,
         )
         items = answer.get("Items") or []
-        return items[0] if items else None
+        return Job(items[0]) if items else None
 
     def advance(self, clone_id: str, status: str, **attributes: Any) -> bool:
         """Move the job to ``status`` and set ``attributes``, only forward.

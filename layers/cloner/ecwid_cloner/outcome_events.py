@@ -8,8 +8,10 @@ retried step publishes again), so consumers dedupe on cloneId.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
+
+from ecwid_cloner.jobs import plain
 
 SOURCE = "store-cloner"
 STORE_CREATED = "Store Created"
@@ -21,21 +23,10 @@ _COMMON = ("cloneId", "requestId", "signupId", "sourceStoreId", "targetStoreId",
 _OUTCOME = ("status", "products", "categories", "durationSeconds", "errorCode", "errorMessage", "instantSite")
 
 
-def event_for(job: dict[str, Any], detail_type: str) -> dict[str, Any]:
+def event_for(job: Mapping[str, Any], detail_type: str) -> dict[str, Any]:
     """{"detailType", "detail"} for the job: what the PutEvents entry carries."""
     if detail_type not in DETAIL_TYPES:
         raise ValueError(f"detailType must be one of {', '.join(DETAIL_TYPES)}, got {detail_type!r}")
     names = _COMMON + (("storeTokenSaved", "storeCreatedAt") if detail_type == STORE_CREATED else _OUTCOME)
-    detail = {name: _plain(job[name]) for name in names if job.get(name) is not None}
+    detail = {name: plain(job[name]) for name in names if job.get(name) is not None}
     return {"detailType": detail_type, "detail": detail}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals as JSON numbers (ints where whole)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value

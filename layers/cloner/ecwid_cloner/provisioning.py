@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.errors import EcwidTerminalError
-from ecwid_cloner.jobs import FINAL_STATUSES, JobsRepository
+from ecwid_cloner.jobs import Job, JobsRepository
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.outcome_events import STORE_CREATED, event_for
 from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
@@ -40,12 +39,13 @@ class StoreProvisioning:
         if request.merchant is None:
             raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a request with a merchant")
         job, _ = self.jobs.record_intent(clone_id, request)
-        if job.get("targetStoreId") is not None:
+        if job.target_store_id is not None:
             # Made by an earlier run of this step (or execution): go on with it.
             return self._created(state, request, job)
-        if job["status"] in FINAL_STATUSES:
+        if job.finished:
+            failure = job.failure
             raise EcwidTerminalError(
-                str(job.get("errorCode") or "STORE_NOT_CREATED"), str(job.get("errorMessage") or "")
+                str(failure["errorCode"] or "STORE_NOT_CREATED"), str(failure["errorMessage"] or "")
             )
 
         email = request.merchant.email
@@ -86,11 +86,12 @@ class StoreProvisioning:
         self.jobs.record_created_store(clone_id, created.store_id, token_saved)
         return self._created(state, request, self.jobs.get(clone_id) or job)
 
-    def _created(self, state: CloneState, request: CloneRequest, job: dict[str, Any]) -> CloneState:
-        store_id = int(job["targetStoreId"])
+    def _created(self, state: CloneState, request: CloneRequest, job: Job) -> CloneState:
+        store_id = job.target_store_id
+        assert store_id is not None, "a created store is on the job"
         return CloneState(
             state.clone_id,
             request.with_target(store_id),
-            store={"storeId": store_id, "tokenSaved": bool(job.get("storeTokenSaved"))},
+            store={"storeId": store_id, "tokenSaved": job.store_token_saved},
             event=event_for(job, STORE_CREATED),  # for PublishStoreCreated
         )
