@@ -39,7 +39,42 @@ class EcwidCredentials:
         }
 
 
-class EcwidCloneClient:
+class EcwidHttp:
+    """One Ecwid base URL as every client of ours calls it: its timeouts, a session whose
+    failed connects are retried, and the shared request budget (see send_with_rate_limit)."""
+
+    DEFAULT_READ_TIMEOUT: float = DEFAULTS["ecwid_read_timeout"]
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
+        read_timeout: float | None = None,
+        max_retry_after_sleep: float = 5.0,
+        session: requests.Session | None = None,
+        gate: RequestGate | None = None,
+    ):
+        self._base_url = base_url.rstrip("/")
+        self._timeout = (connect_timeout, read_timeout if read_timeout is not None else self.DEFAULT_READ_TIMEOUT)
+        self._max_retry_after_sleep = max_retry_after_sleep
+        self._session = session or new_session()
+        self._gate = gate
+
+    def _send(self, method: str, path: str, priority: Priority, **request: Any) -> requests.Response:
+        return send_with_rate_limit(
+            self._session,
+            method,
+            self._base_url + path,
+            timeout=self._timeout,
+            max_retry_after_sleep=self._max_retry_after_sleep,
+            gate=self._gate,
+            priority=priority,
+            **request,
+        )
+
+
+class EcwidCloneClient(EcwidHttp):
     """One Ecwid app's view of the Clone API.
 
     The client makes one attempt per call, apart from two cheap, safe retries:
@@ -49,23 +84,9 @@ class EcwidCloneClient:
     without paying for a running Lambda.
     """
 
-    def __init__(
-        self,
-        credentials: EcwidCredentials,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
-        read_timeout: float = DEFAULTS["ecwid_read_timeout"],
-        max_retry_after_sleep: float = 5.0,
-        session: requests.Session | None = None,
-        gate: RequestGate | None = None,
-    ):
+    def __init__(self, credentials: EcwidCredentials, base_url: str = DEFAULT_BASE_URL, **http: Any):
+        super().__init__(base_url, **http)
         self._credentials = credentials
-        self._base_url = base_url.rstrip("/")
-        self._timeout = (connect_timeout, read_timeout)
-        self._max_retry_after_sleep = max_retry_after_sleep
-        self._session = session or new_session()
-        self._gate = gate
 
     def start_clone(self, request: CloneRequest) -> str:
         """POST /stores/clone; returns the ticket."""
@@ -105,17 +126,7 @@ class EcwidCloneClient:
         return CloneStatus(status=status, products=products, categories=categories)
 
     def _call(self, method: str, params: dict[str, Any], priority: Priority) -> tuple[int, dict[str, Any]]:
-        response = send_with_rate_limit(
-            self._session,
-            method,
-            self._base_url + CLONE_PATH,
-            timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep,
-            gate=self._gate,
-            priority=priority,
-            params=params,
-            headers=self._credentials.headers(),
-        )
+        response = self._send(method, CLONE_PATH, priority, params=params, headers=self._credentials.headers())
         return response.status_code, _parse(method, response)
 
 

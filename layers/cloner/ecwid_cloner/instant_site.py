@@ -13,33 +13,22 @@ from typing import Any
 
 import requests
 
-from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL, DEFAULTS
+from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
 from ecwid_cloner.credentials import read_secret
-from ecwid_cloner.ecwid_client import json_object, new_session, send_with_rate_limit
+from ecwid_cloner.ecwid_client import EcwidHttp, json_object
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, error_for_status
-from ecwid_cloner.request_budget import Priority, RequestGate
+from ecwid_cloner.request_budget import Priority
 
 
-class InstantSiteClient:
-    def __init__(
-        self,
-        base_url: str = DEFAULT_INSTANT_SITE_BASE_URL,
-        *,
-        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
-        read_timeout: float = 30.0,
-        max_retry_after_sleep: float = 5.0,
-        session: requests.Session | None = None,
-        gate: RequestGate | None = None,
-    ):
-        self._base_url = base_url.rstrip("/")
-        self._timeout = (connect_timeout, read_timeout)
-        self._max_retry_after_sleep = max_retry_after_sleep
-        self._session = session or new_session()
-        self._gate = gate
+class InstantSiteClient(EcwidHttp):
+    DEFAULT_READ_TIMEOUT = 30.0  # a site clone answers slower than the Clone API
+
+    def __init__(self, base_url: str = DEFAULT_INSTANT_SITE_BASE_URL, **http: Any):
+        super().__init__(base_url, **http)
 
     def access_token(self, store_id: int, secret_token: str) -> str:
         """POST /oauth/token for ``store_id``; the answer's accessToken."""
-        response = self._send(
+        response = self._call(
             "POST",
             "/oauth/token",
             params={"grant_type": "authorization_code", "site_id": store_id, "code": secret_token},
@@ -54,7 +43,7 @@ class InstantSiteClient:
 
     def clone(self, target_store_id: int, source_store_id: int, draft: bool, access_token: str) -> dict[str, Any]:
         """POST /{target}/clone. The answer is not documented: a 2xx is success, its body kept."""
-        response = self._send(
+        response = self._call(
             "POST",
             f"/{target_store_id}/clone",
             json={"source": source_store_id, "draft": draft},
@@ -62,17 +51,9 @@ class InstantSiteClient:
         )
         return json_object(response) or {"status": response.status_code}
 
-    def _send(self, method: str, path: str, **request: Any) -> requests.Response:
-        response = send_with_rate_limit(
-            self._session,
-            method,
-            self._base_url + path,
-            timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep,
-            gate=self._gate,
-            priority=Priority.RUNNING,  # part of a clone Ecwid already ran
-            **request,
-        )
+    def _call(self, method: str, path: str, **request: Any) -> requests.Response:
+        # Part of a clone Ecwid already ran: the budget's RUNNING priority.
+        response = self._send(method, path, Priority.RUNNING, **request)
         status = response.status_code
         if 200 <= status < 300:
             return response

@@ -8,6 +8,7 @@ Functions tasks never load pydantic, RecordFailure loads neither.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import boto3
@@ -99,48 +100,37 @@ def clone_slots() -> CloneSlots:
     return CloneSlots(admission_control(), jobs_repository())
 
 
-@functools.lru_cache(maxsize=2)
-def _client_for(credentials: EcwidCredentials) -> EcwidCloneClient:
-    # One client (and its connection pool) per credentials: a rotated secret,
+@functools.lru_cache(maxsize=4)
+def _app_client[Client](kind: Callable[..., Client], credentials: EcwidCredentials) -> Client:
+    # One client (and its connection pool) per kind and credentials: a rotated secret,
     # seen once Powertools' cache expires, gets a fresh client.
-    from ecwid_cloner.ecwid_client import EcwidCloneClient
-
     tracer.patch(["requests"])  # once per module; later calls change nothing
     config = settings()
-    return EcwidCloneClient(
+    return kind(
         credentials,
         config.ecwid_base_url,
         connect_timeout=config.ecwid_connect_timeout,
         read_timeout=config.ecwid_read_timeout,
         gate=request_gate(),
     )
+
+
+def _app_credentials() -> EcwidCredentials:
+    from ecwid_cloner.credentials import load_credentials
+
+    return load_credentials(settings().credentials_secret)
 
 
 def ecwid_client() -> EcwidCloneClient:
-    from ecwid_cloner.credentials import load_credentials
+    from ecwid_cloner.ecwid_client import EcwidCloneClient
 
-    return _client_for(load_credentials(settings().credentials_secret))
-
-
-@functools.lru_cache(maxsize=2)
-def _creator_for(credentials: EcwidCredentials) -> EcwidStoreCreator:
-    from ecwid_cloner.store_creation import EcwidStoreCreator
-
-    tracer.patch(["requests"])
-    config = settings()
-    return EcwidStoreCreator(
-        credentials,
-        config.ecwid_base_url,
-        connect_timeout=config.ecwid_connect_timeout,
-        read_timeout=config.ecwid_read_timeout,
-        gate=request_gate(),
-    )
+    return _app_client(EcwidCloneClient, _app_credentials())
 
 
 def store_creator() -> EcwidStoreCreator:
-    from ecwid_cloner.credentials import load_credentials
+    from ecwid_cloner.store_creation import EcwidStoreCreator
 
-    return _creator_for(load_credentials(settings().credentials_secret))
+    return _app_client(EcwidStoreCreator, _app_credentials())
 
 
 @functools.cache
@@ -227,8 +217,7 @@ def reset_caches() -> None:
         settings,
         jobs_repository,
         mapping_store,
-        _client_for,
-        _creator_for,
+        _app_client,
         store_provisioning,
         instant_site_client,
         poll_timing,

@@ -13,13 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
-from ecwid_cloner.config import DEFAULT_BASE_URL, DEFAULTS
-from ecwid_cloner.ecwid_client import EcwidCredentials, json_object, new_session, send_with_rate_limit
+from ecwid_cloner.config import DEFAULT_BASE_URL
+from ecwid_cloner.ecwid_client import EcwidCredentials, EcwidHttp, json_object
 from ecwid_cloner.errors import EcwidTerminalError, error_for_status
 from ecwid_cloner.models import Merchant
-from ecwid_cloner.request_budget import Priority, RequestGate
+from ecwid_cloner.request_budget import Priority
 
 STORES_PATH = "/stores"
 _STORE_ID = re.compile(r"[0-9]{1,18}")
@@ -38,37 +36,21 @@ class StoreEmailTakenError(EcwidTerminalError):
         super().__init__("EMAIL_ALREADY_EXISTS", message, http_status)
 
 
-class EcwidStoreCreator:
+class EcwidStoreCreator(EcwidHttp):
     """The partner app's POST /stores. One attempt per call, like the clone client:
     the state machine retries what is worth retrying."""
 
-    def __init__(
-        self,
-        credentials: EcwidCredentials,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        connect_timeout: float = DEFAULTS["ecwid_connect_timeout"],
-        read_timeout: float = 30.0,
-        max_retry_after_sleep: float = 5.0,
-        session: requests.Session | None = None,
-        gate: RequestGate | None = None,
-    ):
+    DEFAULT_READ_TIMEOUT = 30.0
+
+    def __init__(self, credentials: EcwidCredentials, base_url: str = DEFAULT_BASE_URL, **http: Any):
+        super().__init__(base_url, **http)
         self._credentials = credentials
-        self._url = base_url.rstrip("/") + STORES_PATH
-        self._timeout = (connect_timeout, read_timeout)
-        self._max_retry_after_sleep = max_retry_after_sleep
-        self._session = session or new_session()
-        self._gate = gate
 
     def create_store(self, merchant: Merchant) -> CreatedStore:
-        response = send_with_rate_limit(
-            self._session,
+        response = self._send(
             "POST",
-            self._url,
-            timeout=self._timeout,
-            max_retry_after_sleep=self._max_retry_after_sleep,
-            gate=self._gate,
-            priority=Priority.NEW,
+            STORES_PATH,
+            Priority.NEW,
             params={"returnApiToken": "true"},
             json={"merchant": merchant.to_state()},
             headers=self._credentials.headers(),
