@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,15 +170,9 @@ class LocalStack:
     def start_clone(self, clone_id: str, request: dict[str, Any]) -> str:
         return self._executions.start(clone_id, request)
 
-    def wait(
-        self,
-        execution_arn: str,
-        on_event: Callable[[dict], None] | None = None,
-        timeout: float = 600,
-        interval: float = 0.1,
-    ) -> dict[str, Any]:
-        """Wait for the execution to end; ``on_event`` sees each history event once."""
-        return self._executions.wait(execution_arn, on_event, timeout, interval)
+    def wait(self, execution_arn: str, **options: Any) -> dict[str, Any]:
+        """Wait for the execution to end (options: on_event, timeout, interval; see Executions.wait)."""
+        return self._executions.wait(execution_arn, **options)
 
     def wait_for_clone(self, clone_id: str, timeout: float = 120) -> dict[str, Any] | None:
         """Wait for the execution named ``clone_id`` to end; returns the job."""

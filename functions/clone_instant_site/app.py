@@ -3,8 +3,8 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner.clone_state import CloneState
-from ecwid_cloner.runtime import clone_instant_site, logger, tracer
-from ecwid_cloner.telemetry import record_budget_wait, record_instant_site
+from ecwid_cloner.runtime import clone_instant_site, logger, tracer, waits_for_budget
+from ecwid_cloner.telemetry import record_instant_site
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -12,9 +12,7 @@ from ecwid_cloner.telemetry import record_budget_wait, record_instant_site
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_instant_site()(CloneState.from_state(event))
-    if state.budget is not None:
-        logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget})
-        record_budget_wait(state, "CloneInstantSite")
+    if waits_for_budget(state, "CloneInstantSite"):
         return state.to_state()
     logger.info("Instant Site cloned", extra={"instantSite": state.instant_site})
     record_instant_site(state)

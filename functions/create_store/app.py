@@ -3,8 +3,8 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner.clone_state import CloneState
-from ecwid_cloner.runtime import logger, store_provisioning, tracer
-from ecwid_cloner.telemetry import record_budget_wait, record_store_created
+from ecwid_cloner.runtime import logger, store_provisioning, tracer, waits_for_budget
+from ecwid_cloner.telemetry import record_store_created
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -12,9 +12,7 @@ from ecwid_cloner.telemetry import record_budget_wait, record_store_created
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = store_provisioning().create_store(CloneState.from_state(event))
-    if state.budget is not None:
-        logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget})
-        record_budget_wait(state, "CreateStore")
+    if waits_for_budget(state, "CreateStore"):
         return state.to_state()
     # The store ID and whether its token was kept; never the token.
     logger.info("Store created", extra={"store": state.store})

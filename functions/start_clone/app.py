@@ -3,8 +3,8 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner.clone_state import CloneState
-from ecwid_cloner.runtime import logger, start_clone, tracer
-from ecwid_cloner.telemetry import record_budget_wait, record_started
+from ecwid_cloner.runtime import logger, start_clone, tracer, waits_for_budget
+from ecwid_cloner.telemetry import record_started
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -12,9 +12,7 @@ from ecwid_cloner.telemetry import record_budget_wait, record_started
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = start_clone()(CloneState.from_state(event))
-    if state.budget is not None:  # Ecwid's request budget is spent for now: the state machine waits
-        logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget})
-        record_budget_wait(state, "StartClone")
+    if waits_for_budget(state, "StartClone"):
         return state.to_state()
     logger.info("Clone started", extra={"ticket": state.ticket, "status": state.status})
     record_started(state)

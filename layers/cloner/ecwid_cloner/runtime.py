@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ecwid_cloner.admission import AdmissionControl
     from ecwid_cloner.clone_requests import CloneLauncher
     from ecwid_cloner.clone_slots import CloneSlots
+    from ecwid_cloner.clone_state import CloneState
     from ecwid_cloner.clone_steps import (
         CheckCloneStatus,
         CloneInstantSite,
@@ -209,6 +210,18 @@ def clone_launcher() -> CloneLauncher:
     if not state_machine:
         raise KeyError("STATE_MACHINE_ARN")  # only the entry points start clones, and they have it
     return CloneLauncher(jobs_repository(), boto3.client("stepfunctions", config=_AWS_CONFIG), state_machine)
+
+
+def waits_for_budget(state: CloneState, step: str) -> bool:
+    """Whether the step hands back a state that waits for Ecwid's request budget (the state
+    machine waits, then runs the step again); if so, logged and counted."""
+    if state.budget is None:
+        return False
+    from ecwid_cloner.telemetry import record_budget_wait
+
+    logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget, "step": step})
+    record_budget_wait(state, step)
+    return True
 
 
 def reset_caches() -> None:
