@@ -83,6 +83,12 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
     "/clones",
     operation_id="listClones",
     summary="List clones of one status, newest first",
+    description=(
+        "Through the jobs table's status index (no scan), paged with nextToken. Examples: all failed clones "
+        "today, `GET /clones?status=FAILED&since=2026-11-26T00:00:00Z`; the running ones, one call per running "
+        "status: `GET /clones?status=IN_PROGRESS`, then QUEUED, WAITING, CREATING_STORE and STARTING; the "
+        "clones into one store, `GET /clones?status=COMPLETED&targetStoreId=2001`."
+    ),
     responses={
         200: answer("One page of clones, and the nextToken of the next (null on the last)", ClonesPage),
         400: BAD_REQUEST,
