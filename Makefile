@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo lint openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
 
-$(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt layers/cloner/constraints.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -134,6 +134,8 @@ def layer_requirements(root: Path, into: Path) -> Path:
             str(into),
             "-r",
             str(requirements),
+            "-c",
+            str(requirements.with_name("constraints.txt")),  # the versions the makefile build ships
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

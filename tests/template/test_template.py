@@ -61,6 +61,15 @@ def test_sam_build_succeeds(tmp_path):
     # Built for Lambda's arm64, not for this machine.
     assert list((layer / "pydantic_core").glob("_pydantic_core.*aarch64*.so")), "pydantic_core is not built for arm64"
     assert_every_module_has_its_bytecode(layer)
+    # What is deployed is what the tests ran: every distribution in the layer, at its pinned version.
+    pinned = dict(
+        line.split("==") for line in (ROOT / "layers/cloner/constraints.txt").read_text().splitlines() if "==" in line
+    )
+    shipped = {}
+    for info in layer.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        shipped[name.lower().replace("_", "-")] = version
+    assert shipped == pinned
 
 
 def assert_every_module_has_its_bytecode(site: Path) -> None:
