@@ -11,8 +11,9 @@ Two ways to build the layer, measured side by side:
   build-ClonerLayer`` for this machine (``PLATFORM=``; sam build makes the same
   for arm64, which cannot be imported here): the packages and ecwid_cloner,
   compiled with ``--invalidation-mode unchecked-hash``;
-- python3.13 (the BuildMethod before it): the same packages without any
-  .pyc, so every cold start compiled every module it imported.
+- python3.13 (the BuildMethod before it): the same recipe with ``BYTECODE=no``,
+  the same packages without any .pyc, so every cold start compiled every
+  module it imported.
 The functions ship as sources in both (sam build's python3.13 copy of app.py:
 compiling it costs 0.1 to 1.5 ms, so they are not built with make).
 
@@ -117,43 +118,9 @@ print(json.dumps({{"init": init - start, "wired": wired - start, "network": call
 """
 
 
-def layer_requirements(root: Path, into: Path) -> Path:
-    """The layer's packages without bytecode, as BuildMethod python3.13 shipped them."""
-    requirements = root / "layers" / "cloner" / "requirements.txt"
-    installed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--no-warn-conflicts",
-            "--target",
-            str(into),
-            "-r",
-            str(requirements),
-            "-c",
-            str(requirements.with_name("constraints.txt")),  # the versions the makefile build ships
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if installed.returncode:
-        raise SystemExit(f"pip could not install the layer's requirements:\n{installed.stderr}")
-    shutil.copytree(
-        root / "layers" / "cloner" / "ecwid_cloner",
-        into / "ecwid_cloner",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    return into
-
-
-def layer_made(root: Path, into: Path) -> Path:
-    """The layer as sam build makes it now (layers/cloner/Makefile), for this machine."""
+def layer_made(root: Path, into: Path, bytecode: bool = True) -> Path:
+    """The layer as sam build makes it now (layers/cloner/Makefile), for this machine; without
+    ``bytecode``, as BuildMethod python3.13 shipped it (the same packages, no .pyc)."""
     made = subprocess.run(
         [
             "make",
@@ -164,6 +131,7 @@ def layer_made(root: Path, into: Path) -> Path:
             f"ARTIFACTS_DIR={into}",
             "PLATFORM=",
             f"PYTHON={sys.executable}",
+            f"BYTECODE={'yes' if bytecode else 'no'}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -321,13 +289,13 @@ def main() -> None:
     targets: list[str | None] = [None, *names]
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
         print(
-            f"(building the layer twice into {scratch}: make build-ClonerLayer, and pip without .pyc ...)", flush=True
+            f"(building the layer twice into {scratch}: make build-ClonerLayer, with and without .pyc ...)", flush=True
         )
         environment = template_environment()
         code = functions_copy(root, Path(scratch))
         setups = {
             MAKEFILE: Setup(layer_made(root, Path(scratch) / "made"), code, environment),
-            PYTHON_BUILD: Setup(layer_requirements(root, Path(scratch) / "plain"), code, environment),
+            PYTHON_BUILD: Setup(layer_made(root, Path(scratch) / "plain", bytecode=False), code, environment),
         }
         floor_setup = setups[MAKEFILE]
         samples: dict[tuple[str, str | None], list[dict]] = defaultdict(list)

@@ -14,19 +14,24 @@ STAGE = "v1"
 
 
 @functools.cache
-def routes() -> dict[str, frozenset[str]]:
-    """The API's resources and their methods, as template.yaml declares them, most specific first."""
+def routes() -> dict[str, tuple[re.Pattern[str], frozenset[str]]]:
+    """The API's resources as template.yaml declares them, most specific first: the
+    pattern of each, with its path parameters as groups, and its methods."""
     from local.template_model import TemplateModel
 
     paths = TemplateModel().resources("AWS::Serverless::Api")["CloneApi"]["Properties"]["DefinitionBody"]["paths"]
-    declared = {path: frozenset(method.upper() for method in operations) for path, operations in paths.items()}
-    return dict(sorted(declared.items(), key=lambda item: (-item[0].count("/"), item[0])))
+    return {
+        path: (
+            re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "/?$"),
+            frozenset(method.upper() for method in paths[path]),
+        )
+        for path in sorted(paths, key=lambda path: (-path.count("/"), path))
+    }
 
 
 def _match(path: str) -> tuple[str, dict[str, str]] | None:
-    for resource in routes():
-        pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", resource) + "/?$"
-        found = re.match(pattern, path)
+    for resource, (pattern, _) in routes().items():
+        found = pattern.match(path)
         if found:
             return resource, found.groupdict()
     return None
@@ -41,7 +46,7 @@ def refusal(method: str, url: str) -> dict[str, Any] | None:
     """API Gateway's own answer to a method or path the API does not declare (the
     Lambda never sees it): 403 Missing Authentication Token; None when routed."""
     matched = _match(_resource_path(url))
-    if matched and method.upper() in routes()[matched[0]]:
+    if matched and method.upper() in routes()[matched[0]][1]:
         return None
     return {
         "statusCode": 403,

@@ -34,7 +34,6 @@ from ecwid_cloner.clone_queries import (
     decode_page_token,
     encode_page_token,
     job_view,
-    parse_date_time,
 )
 from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
 from ecwid_cloner.mappings import clone_partition
@@ -104,7 +103,7 @@ def list_clones(
 ) -> Response[dict]:
     start_key, created_since = None, None
     try:
-        created_since = as_created_at(parse_date_time(since)) if since is not None else None
+        created_since = as_created_at(since) if since is not None else None
     except ValueError as bad:
         return _error(400, "Invalid request", [{"field": "since", "reason": str(bad)}])
     if nextToken:

@@ -15,5 +15,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if waits_for_budget(state, "CloneInstantSite"):
         return state.to_state()
     logger.info("Instant Site cloned", extra={"instantSite": state.instant_site})
-    record_instant_site(state)
+    record_instant_site(state.instant_site)
     return state.to_state()

@@ -2,7 +2,6 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.runtime import logger, record_failure, tracer
 from ecwid_cloner.telemetry import record_event_not_published, record_failed, record_instant_site
 
@@ -17,7 +16,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         record_event_not_published()
     elif "instantSite" in answer:  # the store clone stands; only its Instant Site step failed
         logger.warning("Instant Site clone failed", extra={"instantSite": answer["instantSite"]})
-        record_instant_site(CloneState.from_state(answer))
+        record_instant_site(answer["instantSite"])
     else:
         logger.warning("Clone failed", extra={"failure": answer["failure"]})
         record_failed(answer["failure"])

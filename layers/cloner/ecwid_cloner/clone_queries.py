@@ -91,21 +91,17 @@ CLONES_TOKEN_KEYS = {"cloneId", "status", "createdAt"}
 RFC3339_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-def parse_date_time(text: str) -> datetime:
-    """An RFC 3339 date-time; ValueError naming the form when it is not one (a bare
-    number is not taken for Unix seconds, nor a moment without a zone for UTC)."""
+def as_created_at(text: str) -> str:
+    """An RFC 3339 date-time as the jobs' createdAt strings read (UTC, milliseconds, Z), so
+    that they compare as text. ValueError naming the form when it is not one: a bare number
+    is not taken for Unix seconds, nor a moment without a zone for UTC."""
     if not RFC3339_DATE_TIME.fullmatch(text):
         raise ValueError("must be an RFC 3339 date-time with a zone, like 2026-11-26T00:00:00Z")
     try:
-        return datetime.fromisoformat(text.upper())
+        moment = datetime.fromisoformat(text.upper())
     except ValueError:
         raise ValueError("is not a real moment (month, day or time out of range)") from None
-
-
-def as_created_at(moment: datetime | None) -> str | None:
-    """A moment as the jobs' createdAt strings read (UTC, milliseconds, Z), so that they
-    compare as text; a moment without a zone is UTC."""
-    return iso_utc(moment) if moment is not None else None
+    return iso_utc(moment)
 
 
 def decode_clones_token(token: str, status: str) -> dict:

@@ -38,10 +38,6 @@ def iso_utc(moment: datetime | float | None = None) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def utc_now() -> str:
-    return iso_utc()
-
-
 def plain(value: Any) -> Any:
     """DynamoDB's Decimals as JSON numbers (ints where whole), in dicts and lists too."""
     if isinstance(value, Decimal):
@@ -162,7 +158,7 @@ class JobsRepository:
         whose first attempt landed but whose answer was lost, the retry's
         condition fails on our own item, and the mark tells it was this call.
         """
-        now = utc_now()
+        now = iso_utc()
         intent_id = uuid.uuid4().hex
         item = {
             "cloneId": clone_id,
@@ -200,7 +196,7 @@ class JobsRepository:
             Key={"cloneId": clone_id},
             UpdateExpression="SET instantSite = :o, updatedAt = :now",
             ConditionExpression="attribute_exists(cloneId)",
-            ExpressionAttributeValues={":o": outcome, ":now": utc_now()},
+            ExpressionAttributeValues={":o": outcome, ":now": iso_utc()},
         )
 
     def begin_post(self, clone_id: str) -> int:
@@ -233,7 +229,7 @@ class JobsRepository:
 
     def record_created_store(self, clone_id: str, store_id: int, token_saved: bool) -> None:
         """The store CreateStore made: from now on the job's target."""
-        now = utc_now()
+        now = iso_utc()
         self._table.update_item(
             Key={"cloneId": clone_id},
             UpdateExpression="SET targetStoreId = :t, storeCreatedAt = :now, storeTokenSaved = :saved, updatedAt = :now",
@@ -248,9 +244,9 @@ class JobsRepository:
             UpdateExpression="SET eventFailures = list_append(if_not_exists(eventFailures, :empty), :failure), updatedAt = :now",
             ConditionExpression="attribute_exists(cloneId)",
             ExpressionAttributeValues={
-                ":failure": [{"detailType": detail_type, "error": error[:300], "at": utc_now()}],
+                ":failure": [{"detailType": detail_type, "error": error[:300], "at": iso_utc()}],
                 ":empty": [],
-                ":now": utc_now(),
+                ":now": iso_utc(),
             },
         )
 
@@ -352,7 +348,7 @@ class JobsRepository:
         """
         rank = STATUS_RANK[status]
         allowed = [s for s, r in STATUS_RANK.items() if r < rank or s == status]
-        values: dict[str, Any] = {":status": status, ":now": utc_now()}
+        values: dict[str, Any] = {":status": status, ":now": iso_utc()}
         names = {"#status": "status"}
         sets = ["#status = :status", "updatedAt = :now"]
         for index, (name, value) in enumerate(attributes.items()):

@@ -94,8 +94,8 @@ def record_slot_reaped() -> None:
     _emit("SlotsReaped", MetricUnit.Count, 1)
 
 
-def record_instant_site(state: CloneState) -> None:
+def record_instant_site(outcome: dict[str, Any] | None) -> None:
     """InstantSiteClones by Outcome: a failed Instant Site step shows though the clone COMPLETED."""
-    outcome = (state.instant_site or {}).get("status")
-    if outcome:
-        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=outcome)
+    status = (outcome or {}).get("status")
+    if status:
+        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=status)
