@@ -20,7 +20,7 @@ $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt layers/cl
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m local clone --source-store-id 1003 --merchant-email owner@example.com --merchant-name "Ann Owner" \
-		--instant-site draft --scope CATALOG --show-mappings 3
+		--merchant-store-name "Ann's Bakery" --instant-site draft --show-mappings 3
 
 # ruff (lint and format) over everything, mypy over the code that ships and runs it.
 lint: $(BIN)/.installed

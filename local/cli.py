@@ -7,9 +7,13 @@ import json
 import os
 import time
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
+from pydantic import ValidationError
+
+from ecwid_cloner.clone_requests import CloneRequestBody
 from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.jobs import plain
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 
@@ -100,6 +104,26 @@ def _add_merchant_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument("--merchant-name", help="the merchant's name (with --merchant-email)")
     command.add_argument("--merchant-ip", help="the merchant's IP, for the store's location defaults (optional)")
+    command.add_argument(
+        "--merchant-store-name", help="the new store's name (default: the merchant's name; with --merchant-email)"
+    )
+    command.add_argument(
+        "--profile",
+        type=json_object,
+        metavar="JSON",
+        help='store profile fields to set after the clone, in Ecwid\'s shape: \'{"company": {"phone": "+1 555 0100"}}\'',
+    )
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """An argparse type: a JSON object."""
+    try:
+        value = json.loads(text)
+    except ValueError as bad:
+        raise argparse.ArgumentTypeError(f"must be a JSON object: {bad}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
 
 
 def _merchant(args: argparse.Namespace) -> dict[str, str] | None:
@@ -108,6 +132,8 @@ def _merchant(args: argparse.Namespace) -> dict[str, str] | None:
     merchant = {"email": args.merchant_email, "name": args.merchant_name}
     if args.merchant_ip:
         merchant["ip"] = args.merchant_ip
+    if args.merchant_store_name:
+        merchant["storeName"] = args.merchant_store_name
     return merchant
 
 
@@ -119,8 +145,8 @@ def _check_target(parser: argparse.ArgumentParser, args: argparse.Namespace, com
         parser.error(f"{command}: --target-store-id or --merchant-email (with --merchant-name) is required")
     if args.merchant_email and not args.merchant_name:
         parser.error(f"{command}: --merchant-name is required with --merchant-email")
-    if (args.merchant_name or args.merchant_ip) and not args.merchant_email:
-        parser.error(f"{command}: --merchant-name and --merchant-ip go with --merchant-email")
+    if (args.merchant_name or args.merchant_ip or args.merchant_store_name) and not args.merchant_email:
+        parser.error(f"{command}: --merchant-name, --merchant-ip and --merchant-store-name go with --merchant-email")
 
 
 def _add_stack_options(command: argparse.ArgumentParser) -> None:
@@ -152,20 +178,40 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             parser.error(f"--ecwid-base-url needs the environment variables {', '.join(missing)}")
         credentials = (os.environ["ECWID_CLIENT_ID"], os.environ["ECWID_CLIENT_SECRET"])
-    return run_clone(args, credentials)
+    return run_clone(parser, args, credentials)
 
 
-def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
-    poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
+def clone_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The request as the API takes it (and validates it)."""
+    body: dict[str, Any] = {"sourceStoreId": args.source_store_id}
     merchant = _merchant(args)
-    request: dict[str, Any] = {"sourceStoreId": args.source_store_id}
     if merchant:
-        request["merchant"] = merchant
+        body["merchant"] = merchant
     else:
-        request["targetStoreId"] = args.target_store_id
-    request.update(scope=args.scope, cloneDemoCatalog=args.clone_demo_catalog)
+        body["targetStoreId"] = args.target_store_id
+    body.update(scope=args.scope, cloneDemoCatalog=args.clone_demo_catalog)
     if args.instant_site:
-        request["instantSite"] = {"draft": args.instant_site == "draft"}
+        body["instantSite"] = {"draft": args.instant_site == "draft"}
+    if args.profile is not None:
+        body["profile"] = args.profile
+    if args.request_id:
+        body["requestId"] = args.request_id
+    return body
+
+
+def invalid_request(parser: argparse.ArgumentParser, bad: ValidationError) -> NoReturn:
+    """Exit 2 naming every bad field, as the API's 400 does."""
+    problems = "; ".join(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}" for problem in bad.errors())
+    parser.error(f"invalid request: {problems}")
+
+
+def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
+    poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
+    body = clone_body(args)
+    try:  # before anything starts: a bad request exits 2 naming the field
+        CloneRequestBody.model_validate(body)
+    except ValidationError as bad:
+        invalid_request(parser, bad)
     started = time.monotonic()
     say(
         f"Starting the local stack (moto + {'Ecwid at ' + args.ecwid_base_url if args.ecwid_base_url else 'the Ecwid sandbox'})"
@@ -177,37 +223,26 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         credentials=credentials,
         deadline_seconds=args.deadline_seconds,
     ) as stack:
-        from ecwid_cloner.models import clone_id_for, clone_id_for_merchant
-
-        if args.instant_site and stack.sandbox and not merchant:
+        if args.instant_site and stack.sandbox and args.target_store_id:
             # What an operator does once per store: its secret_token into its own secret.
             # (A store created for a merchant has its token kept by CreateStore.)
             stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
-        key = f"signup-{args.signup_id}" if args.signup_id else args.request_id
-        if merchant:
-            clone_id = clone_id_for_merchant(merchant["email"], key or str(uuid.uuid4()))
-            into = f"a new store for {merchant['email']}"
-        else:
-            clone_id = clone_id_for(args.target_store_id, key or str(uuid.uuid4()))
-            into = f"store {args.target_store_id}"
+        if args.profile is not None and stack.sandbox and args.target_store_id:
+            stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
+        # Started as the API starts it (or the signup consumer, with --signup-id): the same launcher.
+        clone_id, _ = stack.launch(body, signup_id=args.signup_id)
+        into = f"a new store for {args.merchant_email}" if args.merchant_email else f"store {args.target_store_id}"
         say(
             f"Clone {clone_id}: store {args.source_store_id} -> {into}, "
             f"scope {args.scope or 'CATALOG+STORE_SETTINGS'}, poll scale {poll_scale}"
         )
-        origin = (
-            {"signupId": args.signup_id}
-            if args.signup_id
-            else {"requestId": args.request_id}
-            if args.request_id
-            else {}
-        )
-        stack.record_intent(clone_id, request, origin)  # as the API and the signup consumer do
-        execution_arn = stack.start_clone(clone_id, request)
-        stack.wait(execution_arn, on_event=print_progress)
+        stack.wait(stack.execution_arn(clone_id), on_event=print_progress)
         job = stack.job(clone_id) or {}
         target = _int_or_none(job.get("targetStoreId"))
         if job.get("status") == "COMPLETED" and args.show_mappings > 0 and target:
             print_mappings(stack, clone_id, target, args.show_mappings)
+        if job.get("profile") and target:
+            print_profiles(stack, args.source_store_id, target)
         events = [event["detail-type"] for event in stack.delivered_events(clone_id)]
         say(f"Events delivered: {', '.join(events) or 'none'}")
     summary = {
@@ -221,8 +256,9 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         "errorMessage": job.get("errorMessage"),
         "seconds": round(time.monotonic() - started, 2),
     }
-    if "instantSite" in job:
-        summary["instantSite"] = job["instantSite"]
+    for step in ("profile", "instantSite"):
+        if step in job:
+            summary[step] = plain(job[step])
     summary["events"] = events
     print(json.dumps(summary), flush=True)
     return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
@@ -311,8 +347,10 @@ def send_signup(args: argparse.Namespace) -> int:
             message["scope"] = args.scope
         if args.instant_site:
             message["instantSite"] = {"draft": args.instant_site == "draft"}
+        if args.profile is not None:
+            message["profile"] = args.profile
     with _local_stack(args) as stack:
-        if args.instant_site and args.target_store_id:
+        if (args.instant_site or args.profile is not None) and args.target_store_id:
             stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
         for _ in range(args.times):
             say(
@@ -342,6 +380,7 @@ def send_signup(args: argparse.Namespace) -> int:
         "products": _int_or_none(job.get("products")),
         "categories": _int_or_none(job.get("categories")),
         "errorCode": job.get("errorCode"),
+        **{step: plain(job[step]) for step in ("profile", "instantSite") if step in job},
         "events": events,
         "seconds": round(time.monotonic() - started, 2),
     }
@@ -398,7 +437,13 @@ def describe_state(state: CloneState) -> str:
         line = f"   created store {state.store['storeId']} (token kept: {state.store['tokenSaved']})"
     if state.ticket:
         line += f", ticket {state.ticket}"
-    if state.result:
+    if state.profile:
+        outcome = state.profile
+        error = outcome.get("error") or {}
+        line += f", profile {outcome['status']}: " + (
+            f"{len(outcome.get('fields') or [])} fields set" if not error else f"{error.get('errorCode')}"
+        )
+    elif state.result:
         line += f", mapped {state.result['products']} products and {state.result['categories']} categories"
     elif state.failure:
         line += f", {state.failure['errorCode']}: {state.failure['errorMessage']}"
@@ -407,6 +452,33 @@ def describe_state(state: CloneState) -> str:
     if state.poll is not None and state.poll.last_error:
         line += f" [last poll failed: {state.poll.last_error}]"
     return line
+
+
+def print_profiles(stack, source_store_id: int, target_store_id: int) -> None:
+    """The new store's profile as Ecwid serves it (GET /{storeId}/profile with the store's token),
+    beside the template's, for the fields a clone copies and PersonalizeStore sets."""
+    rows = [
+        ("store name", ("settings", "storeName")),
+        ("company", ("company", "companyName")),
+        ("company e-mail", ("company", "email")),
+        ("phone", ("company", "phone")),
+        ("street", ("company", "street")),
+        ("notification e-mails", ("mailNotifications", "adminNotificationEmails")),
+    ]
+    profiles = {store_id: stack.read_store_profile(store_id) for store_id in (source_store_id, target_store_id)}
+    if profiles[target_store_id] is None:
+        say("   (the new store's profile cannot be read here: its token is not at hand)")
+        return
+    say(f"   {'profile field':<22} {'template ' + str(source_store_id):<50} new store {target_store_id}")
+    for label, (section, name) in rows:
+        values = [((profile or {}).get(section) or {}).get(name) for profile in profiles.values()]
+        shown = [", ".join(v) if isinstance(v, list) else ("" if v is None else str(v)) for v in values]
+        say(f"   {label:<22} {shown[0] or '-':<50} {shown[1] or '-'}")
+    site = stack.sandbox.store(target_store_id)["siteProfile"] if stack.sandbox else None
+    if site:
+        say(
+            f"   {'Instant Site name':<22} {stack.sandbox.store(source_store_id)['siteProfile']['storeName']:<50} {site['storeName']}"
+        )
 
 
 def print_mappings(stack, clone_id: str, target_store_id: int, count: int) -> None:

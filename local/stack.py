@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from pydantic import ValidationError
 
+from ecwid_cloner.clone_requests import CloneLauncher, CloneRequestBody
 from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest, clone_id_for, clone_id_for_merchant
@@ -158,14 +160,32 @@ class LocalStack:
     # -- clones and executions -------------------------------------------------------
 
     def clone(self, request: dict[str, Any], clone_id: str | None = None, timeout: float = 600) -> CloneRun:
-        """Run one clone to its end and gather what it left: execution, history, job."""
+        """Run one clone to its end and gather what it left: execution, history, job.
+
+        A request the API would take is recorded and started as the entry points do (the job
+        whole, the execution's input without personal data); any other is started as it is."""
         if clone_id is None and "merchant" in request:
             clone_id = clone_id_for_merchant(request["merchant"]["email"], str(uuid.uuid4()))
         clone_id = clone_id or clone_id_for(int(request["targetStoreId"]), str(uuid.uuid4()))
         request = {"scope": None, "cloneDemoCatalog": False, **request}
-        arn = self.start_clone(clone_id, request)
+        try:
+            asked = CloneRequestBody.model_validate(request).clone_request()
+        except ValidationError:
+            arn = self.start_clone(clone_id, request)
+        else:
+            self._jobs.record_intent(clone_id, asked)
+            arn = self.start_clone(clone_id, asked.to_state())
         execution = self.wait(arn, timeout=timeout)
         return CloneRun(clone_id, execution, self.history(arn), self.job(clone_id))
+
+    def launch(self, body: dict[str, Any], *, signup_id: str | None = None) -> tuple[str, bool]:
+        """Start a clone as the API does (a body it takes; with ``signup_id`` keyed as the signup
+        consumer keys it), through the product's own launcher: (its clone ID, whether this call
+        started it). ValidationError names every bad field."""
+        request = CloneRequestBody.model_validate(body).clone_request()
+        launcher = CloneLauncher(self._jobs, boto3.client("stepfunctions"), self.state_machine_arn)
+        job, started = launcher.launch(request, body.get("requestId"), signup_id=signup_id)
+        return job.clone_id, started
 
     def start_clone(self, clone_id: str, request: dict[str, Any]) -> str:
         return self._executions.start(clone_id, request)
@@ -211,7 +231,7 @@ class LocalStack:
 
     def record_intent(self, clone_id: str, request: dict[str, Any], origin: dict[str, str] | None = None) -> None:
         """Record the job as the entry points do before they start an execution."""
-        self._jobs.record_intent(clone_id, CloneRequest.from_state(request), origin)
+        self._jobs.record_intent(clone_id, CloneRequest.from_item(request), origin)
 
     def mapping_store(self) -> MappingStore:
         return MappingStore(boto3.client("dynamodb"), self.mappings_table)
@@ -225,6 +245,22 @@ class LocalStack:
             secrets.create_secret(Name=name, SecretString=value)
         except secrets.exceptions.ResourceExistsException:
             secrets.put_secret_value(SecretId=name, SecretString=value)
+
+    def read_store_profile(self, store_id: int) -> dict[str, Any] | None:
+        """A store's profile as Ecwid serves it, read with the store's token: the one the stack keeps
+        (a store it created), else the sandbox's own (a seeded store); None when neither is at hand."""
+        from ecwid_cloner.errors import CloneError
+        from ecwid_cloner.instant_site import load_store_secret_token
+        from ecwid_cloner.store_profile import EcwidStoreProfileClient
+
+        try:
+            token = load_store_secret_token(self.template.parameters["StoreSecretPrefix"], store_id)
+        except CloneError:
+            if self.sandbox is None:
+                return None
+            token = self.sandbox.store_secret_token(store_id)
+        assert self.ecwid_base_url is not None
+        return EcwidStoreProfileClient(self.ecwid_base_url).get(store_id, token)
 
     @property
     def event_bus_name(self) -> str:

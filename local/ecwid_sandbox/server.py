@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .faults import DROP, ERROR_5XX, MALFORMED, RATE_429, Faults
+from .profiles import ProfileError
 from .stores import (
     CATALOG,
     SCOPES,
@@ -55,6 +56,9 @@ READ_STORES = "read_stores"
 INSTANT_SITE_PREFIX = "/instantsite/api/v1"  # stands for https://vuega.ecwid.com/api/v1
 INSTANT_SITE_TOKEN_PATH = INSTANT_SITE_PREFIX + "/oauth/token"
 _INSTANT_SITE_CLONE_PATH = re.compile(re.escape(INSTANT_SITE_PREFIX) + r"/([0-9]{1,18})/clone")
+_INSTANT_SITE_PROFILE_PATH = re.compile(re.escape(INSTANT_SITE_PREFIX) + r"/([0-9]{1,18})/profile")
+_STORE_PROFILE_PATH = re.compile(re.escape(API_PREFIX) + r"/([0-9]{1,18})/profile")
+PROFILE_FAULTS = "profile"  # the Faults endpoint of GET/PUT /api/v3/{storeId}/profile
 INSTANT_SITE_FAULTS = "instant_site"  # the Faults endpoint of both Instant Site calls
 ADMIN_PREFIX = "/_sandbox"
 CLIENT_ID_HEADER = "X-Ecwid-App-Client-Id"
@@ -212,6 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._body = self._read_body()
             instant_site_clone = _INSTANT_SITE_CLONE_PATH.fullmatch(url.path)
+            instant_site_profile = _INSTANT_SITE_PROFILE_PATH.fullmatch(url.path)
+            store_profile = _STORE_PROFILE_PATH.fullmatch(url.path)
             if url.path == CLONE_PATH and method in ("GET", "POST"):
                 self._clone_endpoint(method)
             elif url.path == STORES_PATH and method in ("GET", "POST"):
@@ -220,6 +226,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._instant_site_token()
             elif instant_site_clone and method == "POST":
                 self._instant_site_clone(int(instant_site_clone.group(1)))
+            elif instant_site_profile and method == "PUT":
+                self._instant_site_profile(int(instant_site_profile.group(1)))
+            elif store_profile and method in ("GET", "PUT"):
+                self._store_profile(method, int(store_profile.group(1)))
             elif url.path.startswith(ADMIN_PREFIX + "/"):
                 self._admin(method, url.path[len(ADMIN_PREFIX) :])
             else:
@@ -487,6 +497,49 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(exc.status, exc.body(), headers)
             return
         self._send_json(200, {"success": True, "draft": draft, "source": source_id})
+
+    def _instant_site_profile(self, store_id: int) -> None:
+        """PUT /{storeId}/profile with the site's access token: a partial update of the site's profile."""
+        sbx = self.server.sandbox
+        if not self._passes_gateway(sbx.config.client_id, INSTANT_SITE_FAULTS):
+            return
+        try:
+            sbx._registry.update_site_profile(store_id, self._bearer_token(), self._json_or(InstantSiteError))
+        except InstantSiteError as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            self._send_json(exc.status, exc.body(), headers)
+            return
+        self._send_json(200, {"success": True})
+
+    # ---- the store profile (REST v3, the store's own token) ---------------------------
+
+    def _store_profile(self, method: str, store_id: int) -> None:
+        """GET or PUT /{storeId}/profile, Authorization: Bearer <the store's secret token>.
+        Rate limit and faults ("profile") -> token (401) -> scope (403) -> body (400) -> {"updateCount": 1}."""
+        sbx = self.server.sandbox
+        # The store's token is the app's (issued to it for that store): one window with every other call.
+        if not self._passes_gateway(sbx.config.client_id, PROFILE_FAULTS):
+            return
+        try:
+            if method == "GET":
+                self._send_json(200, sbx._registry.store_profile(store_id, self._bearer_token()))
+                return
+            sbx._registry.update_store_profile(store_id, self._bearer_token(), self._json_or(ProfileError))
+        except ProfileError as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            self._send_json(exc.status, exc.body(), headers)
+            return
+        self._send_json(200, {"updateCount": 1})
+
+    def _json_or(self, error: type[InstantSiteError] | type[ProfileError]) -> Any:
+        """The request's JSON body, or ``error`` 400 (415 for another content type, as Ecwid)."""
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise error(415, "Content-Type must be application/json")
+        try:
+            return json.loads(self._body)
+        except ValueError:
+            raise error(400, "Request body must be JSON") from None
 
     def _instant_site_clone_body(self) -> tuple[int, bool]:
         """{"source": positive int, "draft": bool}; other fields are ignored."""

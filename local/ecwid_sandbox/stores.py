@@ -12,6 +12,7 @@ last Instant Site clone into it was.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import random
@@ -23,6 +24,16 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .profiles import (
+    ProfileError,
+    apply_site_update,
+    apply_update,
+    copy_settings,
+    default_profile,
+    default_site_profile,
+    template_profile,
+)
 
 CATALOG = "CATALOG"
 STORE_SETTINGS = "STORE_SETTINGS"
@@ -70,6 +81,10 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 MANAGE_INSTANT_SITE = "manage_instant_site"
 CLONE_STORES = "clone_stores"
 INSTANT_SITE_SCOPES = (MANAGE_INSTANT_SITE, CLONE_STORES)
+# The app scopes of the store profile endpoints (REST v3, with the store's token).
+READ_STORE_PROFILE = "read_store_profile"
+UPDATE_STORE_PROFILE = "update_store_profile"
+REST_SCOPES = (READ_STORE_PROFILE, UPDATE_STORE_PROFILE)
 
 
 class CloneError(Exception):
@@ -141,6 +156,8 @@ class StoreShape:
     clone_seconds: float | None = None
     secret_token: str | None = None
     instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES
+    profile: dict | None = None  # Ecwid's nested profile; None: a plain new store's (profiles.default_profile)
+    rest_scopes: Iterable[str] = REST_SCOPES  # the store token's REST v3 scopes (without one: 403)
 
 
 @dataclass
@@ -164,6 +181,9 @@ class Store:
     # {"source", "draft", "published", "clones"} once an Instant Site clone came in, else None.
     instant_site: dict | None = None
     owner: dict | None = None  # {"email", "name", "ip"} of a store made by POST /stores
+    profile: dict = field(default_factory=dict)  # GET/PUT /api/v3/{storeId}/profile
+    site_profile: dict = field(default_factory=dict)  # the Instant Site's PUT /{storeId}/profile
+    rest_scopes: frozenset[str] = frozenset(REST_SCOPES)
 
     def snapshot(self) -> dict:
         # No secret token here: the admin API serves snapshots (see EcwidSandbox.store_secret_token).
@@ -184,6 +204,9 @@ class Store:
             "instantSiteScopes": sorted(self.instant_site_scopes),
             "instantSite": None if self.instant_site is None else dict(self.instant_site),
             "owner": None if self.owner is None else dict(self.owner),
+            "profile": copy.deepcopy(self.profile),
+            "siteProfile": dict(self.site_profile),
+            "restScopes": sorted(self.rest_scopes),
         }
 
 
@@ -282,7 +305,11 @@ class StoreRegistry:
                 clone_seconds=shape.clone_seconds,
                 secret_token=secret_token,
                 instant_site_scopes=frozenset(instant_site_scopes),
+                rest_scopes=frozenset(shape.rest_scopes),
             )
+            store = self._stores[store_id]
+            store.profile = copy.deepcopy(shape.profile) if shape.profile else default_profile(store_id)
+            store.site_profile = default_site_profile(store.profile)
 
     def create_store(self, email: str, name: str, ip: str | None = None) -> tuple[int, str]:
         """A new empty store for a merchant (POST /api/v3/stores): (its id, its secret token).
@@ -301,7 +328,10 @@ class StoreRegistry:
             token = "secret_" + secrets.token_hex(16)
             # New stores come with sample items, like every store Ecwid makes.
             self.add_store(store_id, StoreShape(demo_products=2, demo_categories=1, secret_token=token))
-            self._stores[store_id].owner = {"email": email, "name": name, "ip": ip}
+            store = self._stores[store_id]
+            store.owner = {"email": email, "name": name, "ip": ip}
+            store.profile = default_profile(store_id, store.owner)
+            store.site_profile = default_site_profile(store.profile)
             self._owner_emails[email.lower()] = store_id
             return store_id, token
 
@@ -518,7 +548,41 @@ class StoreRegistry:
             target = self._stores[target_id]
             clones = (target.instant_site or {}).get("clones", 0) + 1
             target.instant_site = {"source": source_id, "draft": draft, "published": not draft, "clones": clones}
+            target.site_profile = dict(self._stores[source_id].site_profile)  # the site's SEO title, e-mail...
             return dict(target.instant_site)
+
+    def update_site_profile(self, target_id: int, token: str | None, body: Any) -> None:
+        """The Instant Site's PUT /{storeId}/profile with a live access token of that store."""
+        with self._lock:
+            self.check_instant_site_access(target_id, token)
+            try:
+                apply_site_update(self._stores[target_id].site_profile, body)
+            except ProfileError as exc:
+                raise InstantSiteError(exc.status, exc.message) from None
+
+    # ---- store profiles (REST v3, with the store's own token) -----------------------
+
+    def store_profile(self, store_id: int, token: str | None) -> dict:
+        """GET /{storeId}/profile: 404 unknown store, 401 a token that is not the store's, 403 no scope."""
+        with self._lock:
+            store = self._store_for_token(store_id, token, READ_STORE_PROFILE)
+            return copy.deepcopy(store.profile)
+
+    def update_store_profile(self, store_id: int, token: str | None, body: Any) -> None:
+        """PUT /{storeId}/profile: a partial update (400 when a field is wrong; nothing changes then)."""
+        with self._lock:
+            store = self._store_for_token(store_id, token, UPDATE_STORE_PROFILE)
+            apply_update(store.profile, body)
+
+    def _store_for_token(self, store_id: int, token: str | None, scope: str) -> Store:
+        store = self._stores.get(store_id)
+        if store is None:
+            raise ProfileError(404, f"Store #{store_id} not found")
+        if not token or not hmac.compare_digest(token.encode(), store.secret_token.encode()):
+            raise ProfileError(401, "Access token is missing or invalid for this store")
+        if scope not in store.rest_scopes:
+            raise ProfileError(403, f"Access token doesn't have {scope} scope")
+        return store
 
     def is_credential(self, value: str) -> bool:
         """Whether `value` is a store's secret token or an issued access token (for redaction)."""
@@ -560,6 +624,7 @@ class StoreRegistry:
                     target.demo_categories.extend(self._copy(source.demo_categories, mapping["categories"]))
             if STORE_SETTINGS in ticket.scope:
                 target.destination_zones = source.destination_zones
+                copy_settings(source.profile, target.profile)
         ticket.final = {"status": COMPLETED, "clonedEntitiesMapping": mapping}
 
     def _copy(self, source_ids: list[int], mapping: dict[str, str]) -> list[int]:
@@ -578,7 +643,17 @@ def seed_default_stores(registry: StoreRegistry) -> None:
     def add(store_id: int, **shape: Any) -> None:
         registry.add_store(store_id, StoreShape(**shape))
 
-    add(1003, products=500, categories=40, product_types=3, demo_products=2, destination_zones=3)
+    add(
+        1003,
+        products=500,
+        categories=40,
+        product_types=3,
+        demo_products=2,
+        destination_zones=3,
+        profile=template_profile(1003),
+    )
+    # The template's Instant Site has its own name (its SEO title, its browser tab) and e-mail.
+    registry._stores[1003].site_profile.update(storeName="Template Bakery Co. | Fresh bread daily")
     add(1004, products=5000, categories=200)
     add(1005, products=10, categories=2, responding=False)
     # New stores come with sample items; they must not make a target non-empty.

@@ -50,6 +50,19 @@ class CloneStarted(Answer):
     links: CloneLinks
 
 
+class StepError(Answer):
+    errorCode: str
+    errorMessage: str
+
+
+class StepOutcome(Answer):
+    """A step after the clone whose failure leaves the clone COMPLETED."""
+
+    status: Literal["PENDING", "COMPLETED", "FAILED"]
+    fields: list[str] | None = Field(default=None, description="The profile fields set, as section.field")
+    error: StepError | None = None
+
+
 class CloneView(Answer):
     """A clone's job; fields not known yet are null."""
 
@@ -69,7 +82,12 @@ class CloneView(Answer):
     categories: int | None = Field(description="How many categories were mapped")
     errorCode: str | None
     errorMessage: str | None
-    instantSite: dict[str, Any] | None
+    instantSite: dict[str, Any] | None = Field(
+        description="The Instant Site step: status (PENDING, COMPLETED, FAILED), draft, error; the site's profile"
+    )
+    profile: StepOutcome | None = Field(
+        description="The store profile step (PersonalizeStore): the names of the fields set, or its error"
+    )
     requestId: str | None
     signupId: str | None
     merchant: dict[str, Any] | None

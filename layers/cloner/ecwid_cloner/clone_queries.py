@@ -29,6 +29,7 @@ PUBLIC_JOB_FIELDS = (
     "errorCode",
     "errorMessage",
     "instantSite",
+    "profile",
     "requestId",
     "signupId",
     "merchant",

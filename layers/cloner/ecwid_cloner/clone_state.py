@@ -70,6 +70,7 @@ class CloneState:
     result: dict[str, int] | None = None  # {"products", "categories"}: how many were mapped
     failure: dict[str, Any] | None = None  # {"errorCode", "errorMessage"}
     instant_site: dict[str, Any] | None = None  # the Instant Site step's outcome
+    profile: dict[str, Any] | None = None  # the PersonalizeStore step's outcome
     budget: dict[str, Any] | None = None  # a step waiting its turn for Ecwid's request budget
     store: dict[str, Any] | None = None  # {"storeId", "tokenSaved"}: the store CreateStore made
     event: dict[str, Any] | None = None  # {"detailType", "detail"}: for the native PutEvents state
@@ -87,6 +88,7 @@ class CloneState:
             result=data.get("result"),
             failure=data.get("failure"),
             instant_site=data.get("instantSite"),
+            profile=data.get("profile"),
             budget=data.get("budget"),
             store=data.get("store"),
             event=data.get("event"),
@@ -101,6 +103,7 @@ class CloneState:
             "result": self.result,
             "failure": self.failure,
             "instantSite": self.instant_site,
+            "profile": self.profile,
             "budget": self.budget,
             "store": self.store,
             "event": self.event,

@@ -28,13 +28,14 @@ from ecwid_cloner.errors import (
 )
 from ecwid_cloner.jobs import Job, JobsRepository, iso_utc
 from ecwid_cloner.mappings import MappingStore
-from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.models import CloneRequest, StoreProfile
 from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
 from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
     from ecwid_cloner.ecwid_client import EcwidCloneClient
     from ecwid_cloner.instant_site import InstantSiteClient
+    from ecwid_cloner.store_profile import EcwidStoreProfileClient
 
 TIMED_OUT_CODE = "CLONE_TIMED_OUT"
 FAILED_TICKET_CODE = "CLONE_FAILED"
@@ -243,8 +244,49 @@ class CheckCloneStatus:
 
 
 @dataclass
+class PersonalizeStore:
+    """After a COMPLETED clone: the store's profile becomes the merchant's (or the one asked
+    for), not the template's that a clone with settings copied. The merchant and the profile
+    asked for are read from the job: the state carries no personal data."""
+
+    client_factory: Callable[[], EcwidStoreProfileClient]
+    store_token: Callable[[int], str]  # store ID -> its secret token (the store's own REST token)
+    jobs: JobsRepository
+    gate: RequestGate = field(default_factory=_open_gate)
+
+    def __call__(self, state: CloneState) -> CloneState:
+        done = replace(state.carried(), status="COMPLETED", result=state.result)
+        profile = profile_to_set(self.jobs, state)
+        if profile is None:
+            outcome: dict[str, Any] = {"status": "COMPLETED", "fields": []}
+            self.jobs.set_profile(state.clone_id, outcome)
+            return replace(done, profile=outcome)
+        store_id = state.request.target
+        token = self.store_token(store_id)  # a missing token ends the step before any request is booked
+        turn = BudgetTurn.from_state(state.budget)
+        try:
+            with step_budget(turn):
+                self.client_factory().update(store_id, token, profile)
+        except BudgetWait as wait:
+            return replace(done, budget=waiting(wait, turn, self.gate))
+        outcome = {"status": "COMPLETED", "fields": profile.fields}
+        self.jobs.set_profile(state.clone_id, outcome)
+        return replace(done, profile=outcome)
+
+
+def profile_to_set(jobs: JobsRepository, state: CloneState) -> StoreProfile | None:
+    """The profile PersonalizeStore sets for this clone, from its job (None: nothing to set)."""
+    if not state.request.personalize:
+        return None
+    job = jobs.get(state.clone_id)
+    return (job.request() if job is not None else state.request).profile_to_set()
+
+
+@dataclass
 class CloneInstantSite:
-    """After a COMPLETED store clone: copy the source's Instant Site to the target."""
+    """After a COMPLETED store clone: copy the source's Instant Site to the target, and give the
+    site the store's own name and e-mail when the store was personalized (the site clone copies
+    the template site's profile: its SEO title and browser tab)."""
 
     client_factory: Callable[[], InstantSiteClient]
     store_secret_token: Callable[[int], str]  # store ID -> its secret_token
@@ -255,17 +297,41 @@ class CloneInstantSite:
         request = state.request
         client = self.client_factory()
         secret_token = self.store_secret_token(request.target)
+        profile = profile_to_set(self.jobs, state)
+        site_profile = _site_profile(profile)
+        draft = bool(request.instant_site_draft)
+        outcome: dict[str, Any] = {"status": "COMPLETED", "draft": draft}
         turn = BudgetTurn.from_state(state.budget)
         try:
-            with step_budget(turn, requests=2):  # the token and the clone, booked together
+            # The token, the clone and the site's profile, booked together; one token serves all.
+            with step_budget(turn, requests=3 if site_profile else 2):
                 token = client.access_token(request.target, secret_token)
-                client.clone(request.target, request.source_store_id, bool(request.instant_site_draft), token)
+                client.clone(request.target, request.source_store_id, draft, token)
+                if site_profile:
+                    outcome["profile"] = _site_profile_outcome(client, request.target, site_profile, token)
         except BudgetWait as wait:
             budget = waiting(wait, turn, self.gate)
             return replace(state.carried(), status="COMPLETED", result=state.result, budget=budget)
-        outcome = {"status": "COMPLETED", "draft": bool(request.instant_site_draft)}
         self.jobs.set_instant_site(state.clone_id, outcome)
         return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
+
+
+def _site_profile(profile: StoreProfile | None) -> dict[str, str]:
+    """The Instant Site profile fields that follow the store's: its name and e-mail, when set."""
+    if profile is None:
+        return {}
+    fields = {"storeName": profile.store_name, "email": profile.email}
+    return {name: value for name, value in fields.items() if value}
+
+
+def _site_profile_outcome(client: InstantSiteClient, store_id: int, fields: dict[str, str], token: str) -> dict:
+    """PUT the site's profile. Refused (a 4xx), the site clone still stands: the refusal is its
+    outcome. Ecwid's or the network's trouble is raised: the state machine retries the step."""
+    try:
+        client.update_profile(store_id, fields, token)
+    except EcwidTerminalError as refused:
+        return {"status": "FAILED", "error": {"errorCode": refused.code, "errorMessage": refused.message}}
+    return {"status": "COMPLETED", "fields": sorted(fields)}
 
 
 @dataclass
@@ -285,6 +351,8 @@ class RecordFailure:
             return {"cloneId": caught["cloneId"], "eventNotPublished": {"detailType": detail_type, "errorCode": code}}
         if caught.get("failedStep") == "INSTANT_SITE":
             return self._instant_site_failed(CloneState.from_state(caught), code, message).to_state()
+        if caught.get("failedStep") == "PROFILE":
+            return self._profile_failed(CloneState.from_state(caught), code, message).to_state()
         clone_id = caught["cloneId"]
         failed = {"errorCode": code, "errorMessage": message, "finishedAt": iso_utc(self.clock())}
         if not self.jobs.advance(clone_id, "FAILED", **failed) and self.jobs.get(clone_id) is None:
@@ -307,6 +375,12 @@ class RecordFailure:
         }
         self.jobs.set_instant_site(state.clone_id, outcome)
         return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
+
+    def _profile_failed(self, state: CloneState, code: str, message: str) -> CloneState:
+        """The store clone stands: the job stays COMPLETED, with the profile step FAILED."""
+        outcome = {"status": "FAILED", "error": {"errorCode": code, "errorMessage": message}}
+        self.jobs.set_profile(state.clone_id, outcome)
+        return replace(state.carried(), status="COMPLETED", result=state.result, profile=outcome)
 
 
 def _final_state(state: CloneState, job: Job) -> CloneState:
@@ -339,4 +413,12 @@ def _decimal_seconds(seconds: float) -> Decimal:
     return Decimal(str(round(seconds, 3)))
 
 
-__all__ = ["CheckCloneStatus", "CloneError", "CloneInstantSite", "RecordFailure", "StartClone", "describe_caught_error"]
+__all__ = [
+    "CheckCloneStatus",
+    "CloneError",
+    "CloneInstantSite",
+    "PersonalizeStore",
+    "RecordFailure",
+    "StartClone",
+    "describe_caught_error",
+]

@@ -29,6 +29,7 @@ class InstantSiteClient(EcwidHttp):
     def access_token(self, store_id: int, secret_token: str) -> str:
         """POST /oauth/token for ``store_id``; the answer's accessToken."""
         response = self._call(
+            "token",
             "POST",
             "/oauth/token",
             params={"grant_type": "authorization_code", "site_id": store_id, "code": secret_token},
@@ -44,6 +45,7 @@ class InstantSiteClient(EcwidHttp):
     def clone(self, target_store_id: int, source_store_id: int, draft: bool, access_token: str) -> dict[str, Any]:
         """POST /{target}/clone. The answer is not documented: a 2xx is success, its body kept."""
         response = self._call(
+            "clone",
             "POST",
             f"/{target_store_id}/clone",
             json={"source": source_store_id, "draft": draft},
@@ -51,7 +53,19 @@ class InstantSiteClient(EcwidHttp):
         )
         return json_object(response) or {"status": response.status_code}
 
-    def _call(self, method: str, path: str, **request: Any) -> requests.Response:
+    def update_profile(self, store_id: int, profile: dict[str, str], access_token: str) -> dict[str, Any]:
+        """PUT /{storeId}/profile: the site's own profile (its SEO title and browser tab: storeName; email).
+        Only the fields given are sent; a 2xx is success, its body kept."""
+        response = self._call(
+            "profile",
+            "PUT",
+            f"/{store_id}/profile",
+            json=profile,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        return json_object(response) or {"status": response.status_code}
+
+    def _call(self, where: str, method: str, path: str, **request: Any) -> requests.Response:
         # Part of a clone Ecwid already ran: the budget's RUNNING priority.
         response = self._send(method, path, Priority.RUNNING, **request)
         status = response.status_code
@@ -59,7 +73,6 @@ class InstantSiteClient(EcwidHttp):
             return response
         body = json_object(response) or {}
         message = str(body.get("errorMessage") or f"HTTP {status}")[:300]
-        where = "token" if path == "/oauth/token" else "clone"
         raise error_for_status(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
 
 

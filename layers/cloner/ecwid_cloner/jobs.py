@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.models import CloneRequest, Merchant
 
 # Status order: a job may move only to a later rank, so a late or repeated
 # update can never turn a COMPLETED job back into IN_PROGRESS.
@@ -119,13 +119,18 @@ class Job(Mapping[str, Any]):
         return bool(self._item.get("storeTokenSaved"))
 
     @property
+    def merchant(self) -> Merchant | None:
+        merchant = self._item.get("merchant")
+        return Merchant.from_item(merchant) if isinstance(merchant, Mapping) else None
+
+    @property
     def slot_number(self) -> int | None:
         number = self._item.get("slotNumber")
         return int(number) if number is not None else None
 
     def request(self) -> CloneRequest:
         """The clone it was asked for (the item keeps the request's fields)."""
-        return CloneRequest.from_state(self._item)
+        return CloneRequest.from_item(self._item)
 
     def is_same_clone(self, request: CloneRequest) -> bool:
         """Whether this job clones what ``request`` asks for: the same source and scope."""
@@ -160,25 +165,22 @@ class JobsRepository:
         """
         now = iso_utc()
         intent_id = uuid.uuid4().hex
-        item = {
+        # The request whole (the merchant and the profile live here, never in the state machine's
+        # state); targetStoreId is absent until CreateStore made the store (a sparse index).
+        item: dict[str, Any] = {
+            **request.to_item(),
             "cloneId": clone_id,
             "intentId": intent_id,
             "status": "STARTING",
-            "sourceStoreId": request.source_store_id,
-            "cloneDemoCatalog": request.clone_demo_catalog,
             "polls": 0,
             "createdAt": now,
             "updatedAt": now,
         }
-        if request.target_store_id is not None:  # absent until CreateStore made the store (a sparse index)
-            item["targetStoreId"] = request.target_store_id
-        if request.merchant is not None:  # the store to create; an operator finds it by the e-mail
-            item["merchant"] = request.merchant.to_state()
         item.update(origin or {})  # requestId or signupId: what the outcome events name
-        if request.scope:
-            item["scope"] = request.scope
         if request.instant_site_draft is not None:
             item["instantSite"] = {"draft": request.instant_site_draft, "status": "PENDING"}
+        if request.personalize:
+            item["profile"] = {"status": "PENDING"}
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(cloneId)")
             return Job(item), True
@@ -192,10 +194,18 @@ class JobsRepository:
 
     def set_instant_site(self, clone_id: str, outcome: dict[str, Any]) -> None:
         """Record the Instant Site step's outcome; the job's own status stays as it is."""
+        self._set_step_outcome(clone_id, "instantSite", outcome)
+
+    def set_profile(self, clone_id: str, outcome: dict[str, Any]) -> None:
+        """Record the PersonalizeStore step's outcome; the job's own status stays as it is."""
+        self._set_step_outcome(clone_id, "profile", outcome)
+
+    def _set_step_outcome(self, clone_id: str, attribute: str, outcome: dict[str, Any]) -> None:
         self._table.update_item(
             Key={"cloneId": clone_id},
-            UpdateExpression="SET instantSite = :o, updatedAt = :now",
+            UpdateExpression="SET #step = :o, updatedAt = :now",
             ConditionExpression="attribute_exists(cloneId)",
+            ExpressionAttributeNames={"#step": attribute},
             ExpressionAttributeValues={":o": outcome, ":now": iso_utc()},
         )
 

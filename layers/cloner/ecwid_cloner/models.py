@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 Scope = Literal["CATALOG", "STORE_SETTINGS"]
 SCOPES: tuple[str, ...] = ("CATALOG", "STORE_SETTINGS")
@@ -13,51 +14,198 @@ ENTITIES: tuple[str, ...] = ("products", "categories")
 
 @dataclass(frozen=True)
 class Merchant:
-    """The owner of a store to create: what Ecwid's POST /stores takes (never a password)."""
+    """The owner of a store to create: what Ecwid's POST /stores takes (never a password), and
+    the name the store takes (``store_name``, else the owner's name; see StoreProfile.for_merchant)."""
 
     email: str
     name: str
     ip: str | None = None
+    store_name: str | None = None
 
     @classmethod
-    def from_state(cls, data: dict) -> Merchant:
-        return cls(email=str(data["email"]), name=str(data["name"]), ip=data.get("ip"))
+    def from_item(cls, data: Mapping[str, Any]) -> Merchant:
+        return cls(
+            email=str(data["email"]), name=str(data["name"]), ip=data.get("ip"), store_name=data.get("storeName")
+        )
 
-    def to_state(self) -> dict:
-        state = {"email": self.email, "name": self.name}
+    def to_item(self) -> dict[str, str]:
+        """As the job keeps it."""
+        item = {"email": self.email, "name": self.name}
         if self.ip:
-            state["ip"] = self.ip
-        return state
+            item["ip"] = self.ip
+        if self.store_name:
+            item["storeName"] = self.store_name
+        return item
+
+    def to_ecwid(self) -> dict[str, str]:
+        """The ``merchant`` object of Ecwid's POST /stores: only the fields Ecwid documents."""
+        merchant = {"email": self.email, "name": self.name}
+        if self.ip:
+            merchant["ip"] = self.ip
+        return merchant
+
+
+# The store profile fields the PersonalizeStore step may set (Ecwid's PUT /{storeId}/profile),
+# as "section.field": nothing else is ever sent.
+PROFILE_FIELDS: tuple[str, ...] = (
+    "settings.storeName",
+    "company.companyName",
+    "company.email",
+    "company.phone",
+    "company.street",
+    "company.city",
+    "company.postalCode",
+    "company.countryCode",
+    "company.stateOrProvinceCode",
+    "mailNotifications.adminNotificationEmails",
+    "formatsAndUnits.timezone",
+    "languages.defaultLanguage",
+)
+# The template's contact lines a merchant's store must not show as its own: cleared unless given.
+MERCHANT_CLEARED_FIELDS = ("company.phone", "company.street", "company.city", "company.postalCode")
+
+
+@dataclass(frozen=True)
+class StoreProfile:
+    """Some of a store's profile fields, by their dotted names (see PROFILE_FIELDS)."""
+
+    values: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.values) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ValueError(f"not store profile fields: {', '.join(unknown)}")
+
+    @classmethod
+    def from_ecwid(cls, profile: Mapping[str, Any]) -> StoreProfile:
+        """From Ecwid's nested shape ({"company": {"email": ...}, ...}), as a request carries it."""
+        values = {
+            f"{section}.{name}": value
+            for section, fields in profile.items()
+            if isinstance(fields, Mapping)
+            for name, value in fields.items()
+        }
+        return cls(values)
+
+    @classmethod
+    def for_merchant(cls, merchant: Merchant) -> StoreProfile:
+        """What a store made for ``merchant`` shows: its name and e-mail, none of the template's contact lines."""
+        name = merchant.store_name or merchant.name
+        values: dict[str, Any] = dict.fromkeys(MERCHANT_CLEARED_FIELDS, "")
+        values.update(
+            {
+                "settings.storeName": name,
+                "company.companyName": name,
+                "company.email": merchant.email,
+                "mailNotifications.adminNotificationEmails": [merchant.email],
+            }
+        )
+        return cls(values)
+
+    def updated_by(self, other: StoreProfile | None) -> StoreProfile:
+        """These values, with ``other``'s winning field by field."""
+        return StoreProfile({**self.values, **(other.values if other else {})})
+
+    def to_ecwid(self) -> dict[str, dict[str, Any]]:
+        """The body of Ecwid's PUT /{storeId}/profile: only the fields set here."""
+        body: dict[str, dict[str, Any]] = {}
+        for name in PROFILE_FIELDS:  # a stable order
+            if name in self.values:
+                section, field_name = name.split(".")
+                body.setdefault(section, {})[field_name] = self.values[name]
+        return body
+
+    @property
+    def fields(self) -> list[str]:
+        """The names set, in PROFILE_FIELDS order."""
+        return [name for name in PROFILE_FIELDS if name in self.values]
+
+    @property
+    def store_name(self) -> str | None:
+        return self.values.get("settings.storeName")
+
+    @property
+    def email(self) -> str | None:
+        return self.values.get("company.email")
+
+
+def personalizes(scope: str | None, merchant: Merchant | None, profile: StoreProfile | None) -> bool:
+    """Whether PersonalizeStore runs: for a store made for a merchant whose clone copied the
+    template's settings (profile included), and whenever a profile is asked for."""
+    return profile is not None or (merchant is not None and scope in (None, "STORE_SETTINGS"))
 
 
 @dataclass(frozen=True)
 class CloneRequest:
+    """A clone as asked for. The job keeps it whole (``to_item``); the state machine carries it
+    without personal data (``to_state``): no merchant, no profile, only whether a store is
+    made for the merchant (``new_store``) and whether the profile step runs (``personalize``).
+    The steps that need them read the merchant and the profile from the job."""
+
     source_store_id: int
-    target_store_id: int | None  # None until CreateStore made the store for ``merchant``
+    target_store_id: int | None  # None until CreateStore made the store for the merchant
     scope: Scope | None = None  # None: settings and catalog both
     clone_demo_catalog: bool = False
     # Clone the Instant Site too, after the store: None = no; True = as a draft; False = published.
     instant_site_draft: bool | None = None
-    merchant: Merchant | None = None  # create the target for this merchant first
+    merchant: Merchant | None = None  # create the target for this merchant first (job only)
+    profile: StoreProfile | None = None  # profile fields asked for (job only)
+    new_store: bool = False  # a store is made for the merchant first
+    personalize: bool = False  # PersonalizeStore runs after the clone
 
     @classmethod
-    def from_state(cls, data: dict) -> CloneRequest:
+    def asked(
+        cls,
+        source_store_id: int,
+        target_store_id: int | None,
+        scope: Scope | None = None,
+        clone_demo_catalog: bool = False,
+        instant_site_draft: bool | None = None,
+        merchant: Merchant | None = None,
+        profile: StoreProfile | None = None,
+    ) -> CloneRequest:
+        """A request as an entry point builds it: ``new_store`` and ``personalize`` follow from the rest."""
+        return cls(
+            source_store_id,
+            target_store_id,
+            scope,
+            clone_demo_catalog,
+            instant_site_draft,
+            merchant,
+            profile,
+            new_store=merchant is not None,
+            personalize=personalizes(scope, merchant, profile),
+        )
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> CloneRequest:
+        """From the state machine's ``$.request``, or from a job item (which also holds the
+        merchant and the profile)."""
         instant_site = data.get("instantSite")
         target = data.get("targetStoreId")
-        merchant = data.get("merchant")
-        if target is None and not isinstance(merchant, dict):
+        merchant_item = data.get("merchant")
+        merchant = Merchant.from_item(merchant_item) if isinstance(merchant_item, Mapping) else None
+        new_store = bool(data.get("newStore")) or merchant is not None
+        if target is None and not new_store:
             raise ValueError("a clone request needs a targetStoreId or a merchant")
+        profile = data.get("requestedProfile")
         return cls(
             source_store_id=int(data["sourceStoreId"]),
             target_store_id=int(target) if target is not None else None,
             scope=data.get("scope"),
             clone_demo_catalog=bool(data.get("cloneDemoCatalog", False)),
-            instant_site_draft=bool(instant_site["draft"]) if isinstance(instant_site, dict) else None,
-            merchant=Merchant.from_state(merchant) if isinstance(merchant, dict) else None,
+            instant_site_draft=bool(instant_site["draft"]) if isinstance(instant_site, Mapping) else None,
+            merchant=merchant,
+            profile=StoreProfile.from_ecwid(profile) if isinstance(profile, Mapping) else None,
+            new_store=new_store,
+            personalize=bool(data.get("personalize")),
         )
 
-    def to_state(self) -> dict:
-        state: dict = {"sourceStoreId": self.source_store_id}
+    from_item = from_state  # the job's item keeps the request's fields under the same names
+
+    def to_state(self) -> dict[str, Any]:
+        """The state machine's ``$.request``: no personal data."""
+        state: dict[str, Any] = {"sourceStoreId": self.source_store_id}
         # Absent, not null, when unknown: the state machine routes on IsPresent.
         if self.target_store_id is not None:
             state["targetStoreId"] = self.target_store_id
@@ -65,12 +213,33 @@ class CloneRequest:
         state["cloneDemoCatalog"] = self.clone_demo_catalog
         if self.instant_site_draft is not None:
             state["instantSite"] = {"draft": self.instant_site_draft}
-        if self.merchant is not None:
-            state["merchant"] = self.merchant.to_state()
+        if self.new_store:
+            state["newStore"] = True
+        if self.personalize:
+            state["personalize"] = True
         return state
+
+    def to_item(self) -> dict[str, Any]:
+        """The request's fields as the job keeps them: the state's, the merchant and the profile."""
+        item = self.to_state()
+        if item["scope"] is None:
+            del item["scope"]
+        if self.merchant is not None:
+            item["merchant"] = self.merchant.to_item()
+        if self.profile is not None:
+            item["requestedProfile"] = self.profile.to_ecwid()
+        return item
 
     def with_target(self, target_store_id: int) -> CloneRequest:
         return replace(self, target_store_id=target_store_id)
+
+    def profile_to_set(self) -> StoreProfile | None:
+        """What PersonalizeStore sets: the merchant's defaults, then the profile asked for (None: nothing)."""
+        if not self.personalize:
+            return None
+        base = StoreProfile.for_merchant(self.merchant) if self.merchant is not None else StoreProfile({})
+        profile = base.updated_by(self.profile)
+        return profile if profile.values else None
 
     @property
     def target(self) -> int:

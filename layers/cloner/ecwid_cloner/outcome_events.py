@@ -20,7 +20,16 @@ CLONE_FAILED = "Clone Failed"
 DETAIL_TYPES = (STORE_CREATED, CLONE_COMPLETED, CLONE_FAILED)
 
 _COMMON = ("cloneId", "requestId", "signupId", "sourceStoreId", "targetStoreId", "scope")
-_OUTCOME = ("status", "products", "categories", "durationSeconds", "errorCode", "errorMessage", "instantSite")
+_OUTCOME = (
+    "status",
+    "products",
+    "categories",
+    "durationSeconds",
+    "errorCode",
+    "errorMessage",
+    "instantSite",
+    "profile",  # the PersonalizeStore step's outcome: its status and the names of the fields set, never values
+)
 
 
 def event_for(job: Mapping[str, Any], detail_type: str) -> dict[str, Any]:

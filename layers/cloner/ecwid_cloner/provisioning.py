@@ -36,8 +36,6 @@ class StoreProvisioning:
 
     def create_store(self, state: CloneState) -> CloneState:
         clone_id, request = state.clone_id, state.request
-        if request.merchant is None:
-            raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a request with a merchant")
         job, _ = self.jobs.record_intent(clone_id, request)
         if job.target_store_id is not None:
             # Made by an earlier run of this step (or execution): go on with it.
@@ -47,8 +45,11 @@ class StoreProvisioning:
             raise EcwidTerminalError(
                 str(failure["errorCode"] or "STORE_NOT_CREATED"), str(failure["errorMessage"] or "")
             )
+        # The merchant is on the job (the entry point wrote it), never in the state.
+        merchant = job.merchant or request.merchant
+        if merchant is None:
+            raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a job with a merchant")
 
-        email = request.merchant.email
         turn = BudgetTurn.from_state(state.budget)
         try:
             with step_budget(turn):
@@ -56,7 +57,7 @@ class StoreProvisioning:
                 self.gate.hold(Priority.NEW)
                 self.jobs.advance(clone_id, "CREATING_STORE")
                 earlier_posts = self.jobs.begin_store_create(clone_id)
-                created = self.creator_factory().create_store(request.merchant)
+                created = self.creator_factory().create_store(merchant)
         except BudgetWait as wait:
             return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
         except StoreEmailTakenError as taken:
@@ -64,13 +65,13 @@ class StoreProvisioning:
                 raise EcwidTerminalError(
                     STORE_CREATE_ANSWER_LOST,
                     f"{taken.message}, after an earlier attempt of this signup to create the store went unanswered: "
-                    f"the store was most likely made then. Find the store of {email} in the reseller panel and "
-                    "send the signup again with its targetStoreId",
+                    "the store was most likely made then. Find the store of the job's merchant e-mail in the reseller "
+                    "panel and send the signup again with its targetStoreId",
                     taken.http_status,
                 ) from None
             raise EcwidTerminalError(
                 MERCHANT_EMAIL_EXISTS,
-                f"A store with the e-mail {email} exists already: {taken.message}",
+                f"A store with the merchant's e-mail exists already: {taken.message}",
                 taken.http_status,
             ) from None
 

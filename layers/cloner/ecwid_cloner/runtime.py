@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ecwid_cloner.clone_steps import (
         CheckCloneStatus,
         CloneInstantSite,
+        PersonalizeStore,
         PollTiming,
         RecordFailure,
         StartClone,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ecwid_cloner.provisioning import StoreProvisioning
     from ecwid_cloner.request_budget import RequestGate
     from ecwid_cloner.store_creation import EcwidStoreCreator
+    from ecwid_cloner.store_profile import EcwidStoreProfileClient
 
 # The service name and the metrics namespace: POWERTOOLS_SERVICE_NAME and
 # POWERTOOLS_METRICS_NAMESPACE, which template.yaml sets (Powertools reads them).
@@ -160,6 +162,20 @@ def instant_site_client() -> InstantSiteClient:
     )
 
 
+@functools.cache
+def store_profile_client() -> EcwidStoreProfileClient:
+    from ecwid_cloner.store_profile import EcwidStoreProfileClient
+
+    tracer.patch(["requests"])
+    config = settings()
+    return EcwidStoreProfileClient(
+        config.ecwid_base_url,
+        connect_timeout=config.ecwid_connect_timeout,
+        read_timeout=config.ecwid_read_timeout,
+        gate=request_gate(),
+    )
+
+
 def store_secret_token(store_id: int) -> str:
     from ecwid_cloner.instant_site import load_store_secret_token
 
@@ -193,6 +209,13 @@ def clone_instant_site() -> CloneInstantSite:
     from ecwid_cloner.clone_steps import CloneInstantSite
 
     return CloneInstantSite(instant_site_client, store_secret_token, jobs_repository(), request_gate())
+
+
+@functools.cache
+def personalize_store() -> PersonalizeStore:
+    from ecwid_cloner.clone_steps import PersonalizeStore
+
+    return PersonalizeStore(store_profile_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
@@ -233,6 +256,8 @@ def reset_caches() -> None:
         _app_client,
         store_provisioning,
         instant_site_client,
+        store_profile_client,
+        personalize_store,
         poll_timing,
         start_clone,
         check_clone_status,

@@ -52,14 +52,15 @@ class EcwidStoreCreator(EcwidHttp):
             STORES_PATH,
             Priority.NEW,
             params={"returnApiToken": "true"},
-            json={"merchant": merchant.to_state()},
+            json={"merchant": merchant.to_ecwid()},
             headers=self._credentials.headers(),
         )
         status = response.status_code
         body = json_object(response)
         if 200 <= status < 300:
             return _created_store(body, status)
-        message = _error_message(body, status)
+        # Ecwid's message may quote the e-mail: personal data stays on the job, out of the state and events.
+        message = _error_message(body, status, merchant.email)
         if status == 409:
             raise StoreEmailTakenError(message)
         if status == 400:
@@ -88,9 +89,11 @@ def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
     return CreatedStore(store_id, token if isinstance(token, str) and token.strip() else None)
 
 
-def _error_message(body: dict[str, Any] | None, status: int) -> str:
-    message = (body or {}).get("errorMessage") or (body or {}).get("errorCode") or f"HTTP {status}"
-    return f"Store creation: {str(message)[:300]}"
+def _error_message(body: dict[str, Any] | None, status: int, email: str) -> str:
+    message = str((body or {}).get("errorMessage") or (body or {}).get("errorCode") or f"HTTP {status}")
+    if email.strip():
+        message = re.sub(re.escape(email.strip()), "<merchant e-mail>", message, flags=re.IGNORECASE)
+    return f"Store creation: {message[:300]}"
 
 
 def save_store_token(secretsmanager, prefix: str, store_id: int, token: str) -> str:

@@ -99,3 +99,10 @@ def record_instant_site(outcome: dict[str, Any] | None) -> None:
     status = (outcome or {}).get("status")
     if status:
         _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=status)
+
+
+def record_profile(outcome: dict[str, Any] | None) -> None:
+    """ProfileUpdates by Outcome: a failed profile step shows though the clone COMPLETED."""
+    status = (outcome or {}).get("status")
+    if status:
+        _emit("ProfileUpdates", MetricUnit.Count, 1, Outcome=status)
