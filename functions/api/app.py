@@ -52,7 +52,7 @@ SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
         200: answer("This request (same requestId, or signup) started it before: the clone it started", CloneStarted),
         400: BAD_REQUEST,
         409: answer("Another clone into this targetStoreId is running"),
-        413: answer("The body is larger than 4096 bytes"),
+        413: answer(f"The body is larger than {MAX_BODY_BYTES} bytes"),
         415: answer("The body is not application/json"),
     },
 )

@@ -15,6 +15,8 @@ import copy
 import re
 from typing import Any
 
+from .refusals import ProfileError
+
 # The sections a clone with settings copies (everything but the owner's account and the store's identity).
 SETTINGS_SECTIONS = ("settings", "company", "mailNotifications", "formatsAndUnits", "languages")
 STRING_FIELDS = {
@@ -28,18 +30,6 @@ LIST_FIELDS = {"mailNotifications": ("adminNotificationEmails",), "languages": (
 SITE_FIELDS = ("storeName", "email", "locale", "countryCode")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-
-
-class ProfileError(Exception):
-    """A refused profile update, answered as {"errorMessage"} with its status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-
-    def body(self) -> dict:
-        return {"errorMessage": self.message}
 
 
 def default_profile(store_id: int, owner: dict | None = None) -> dict[str, Any]:

@@ -33,13 +33,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .faults import DROP, ERROR_5XX, MALFORMED, RATE_429, Faults
-from .profiles import ProfileError
+from .refusals import InstantSiteError, ProfileError, Refusal
 from .stores import (
     CATALOG,
     SCOPES,
     STORE_SETTINGS,
     CloneError,
-    InstantSiteError,
     StoreCreationError,
     StoreRegistry,
     StoreShape,
@@ -504,7 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._passes_gateway(sbx.config.client_id, INSTANT_SITE_FAULTS):
             return
         try:
-            sbx._registry.update_site_profile(store_id, self._bearer_token(), self._json_or(InstantSiteError))
+            sbx._registry.update_site_profile(store_id, self._bearer_token(), self._json_body_or(InstantSiteError))
         except InstantSiteError as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             self._send_json(exc.status, exc.body(), headers)
@@ -524,18 +523,18 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "GET":
                 self._send_json(200, sbx._registry.store_profile(store_id, self._bearer_token()))
                 return
-            sbx._registry.update_store_profile(store_id, self._bearer_token(), self._json_or(ProfileError))
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise ProfileError(415, "Unsupported content-type: expected application/json")
+            sbx._registry.update_store_profile(store_id, self._bearer_token(), self._json_body_or(ProfileError))
         except ProfileError as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             self._send_json(exc.status, exc.body(), headers)
             return
         self._send_json(200, {"updateCount": 1})
 
-    def _json_or(self, error: type[InstantSiteError] | type[ProfileError]) -> Any:
-        """The request's JSON body, or ``error`` 400 (415 for another content type, as Ecwid)."""
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            raise error(415, "Content-Type must be application/json")
+    def _json_body_or(self, error: type[Refusal]) -> Any:
+        """The request's JSON body, or ``error`` 400."""
         try:
             return json.loads(self._body)
         except ValueError:

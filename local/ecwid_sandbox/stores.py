@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .profiles import (
-    ProfileError,
     apply_site_update,
     apply_update,
     copy_settings,
@@ -34,6 +33,7 @@ from .profiles import (
     default_site_profile,
     template_profile,
 )
+from .refusals import InstantSiteError, ProfileError
 
 CATALOG = "CATALOG"
 STORE_SETTINGS = "STORE_SETTINGS"
@@ -116,18 +116,6 @@ class StoreCreationError(Exception):
 
     def body(self) -> dict:
         return {"errorCode": self.code, "errorMessage": self.message}
-
-
-class InstantSiteError(Exception):
-    """An Instant Site API refusal, answered as {"errorMessage"} with its status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-
-    def body(self) -> dict:
-        return {"errorMessage": self.message}
 
 
 @dataclass(frozen=True)

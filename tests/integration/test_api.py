@@ -511,6 +511,47 @@ BAD_BODIES = [
     pytest.param('"a string"', "body", "dictionary", id="JSON string"),
     pytest.param(None, "body", "required", id="no body"),
     pytest.param({}, "sourceStoreId", "required", id="empty object"),
+    *[
+        pytest.param({**VALID, "profile": profile}, field, reason, id=f"profile {name}")
+        for profile, field, reason, name in (
+            ({}, "profile", "at least one field", "empty"),
+            ({"company": {}}, "profile.company", "at least one field", "empty section"),
+            ({"company": None}, "profile.company", "not be null", "null section"),
+            ({"company": {"city": None}}, "profile.company.city", "not be null", "null field"),
+            ({"company": {"fax": "+1 555"}}, "profile.company.fax", "extra inputs", "unknown field"),
+            ({"account": {"accountEmail": "a@b.co"}}, "profile.account", "extra inputs", "unknown section"),
+            ({"company": {"email": "shop.example.com"}}, "profile.company.email", "e-mail address", "email"),
+            ({"company": {"countryCode": "XX"}}, "profile.company.countryCode", "ISO 3166-1", "country"),
+            ({"company": {"countryCode": "us"}}, "profile.company.countryCode", "ISO 3166-1", "country lowercase"),
+            ({"company": {"phone": "call me"}}, "profile.company.phone", "phone number", "phone"),
+            (
+                {"languages": {"defaultLanguage": "english"}},
+                "profile.languages.defaultLanguage",
+                "ISO 639-1",
+                "language",
+            ),
+            ({"formatsAndUnits": {"timezone": "Mars/Base"}}, "profile.formatsAndUnits.timezone", "IANA", "time zone"),
+            (
+                {"mailNotifications": {"adminNotificationEmails": ["a@b.co", "b"]}},
+                "profile.mailNotifications.adminNotificationEmails",
+                "item 1: must be an e-mail",
+                "notification e-mail",
+            ),
+            (
+                {"mailNotifications": {"adminNotificationEmails": "a@b.co"}},
+                "profile.mailNotifications.adminNotificationEmails",
+                "valid list",
+                "notification e-mails not a list",
+            ),
+            ({"settings": {"storeName": "   "}}, "profile.settings.storeName", "at least 1 character", "blank name"),
+        )
+    ],
+    pytest.param(
+        {"sourceStoreId": TEMPLATE, "merchant": {**MERCHANT, "storeName": ""}},
+        "merchant.storeName",
+        "at least 1 character",
+        id="merchant storeName empty",
+    ),
 ]
 
 
@@ -559,7 +600,7 @@ def padded(body: dict, size: int) -> str:
     return text[:-1] + " " * (size - len(text.encode())) + "}"
 
 
-def test_body_over_4096_bytes_is_413_and_starts_nothing(stack, empty_target):
+def test_a_body_over_the_limit_is_413_and_starts_nothing(stack, empty_target):
     from ecwid_cloner.clone_requests import MAX_BODY_BYTES
 
     names_before, jobs_before = execution_names(stack), job_count(stack)
@@ -574,7 +615,7 @@ def test_body_over_4096_bytes_is_413_and_starts_nothing(stack, empty_target):
     assert stack.sandbox.accepted_clones(empty_target) == 0
 
 
-def test_body_of_exactly_4096_bytes_is_read(stack):
+def test_a_body_of_exactly_the_limit_is_read(stack):
     """The limit itself is allowed: such a body reaches validation (here it is refused for its content)."""
     from ecwid_cloner.clone_requests import MAX_BODY_BYTES
 

@@ -41,8 +41,21 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
 def summary(result: subprocess.CompletedProcess) -> dict:
     last = result.stdout.strip().splitlines()[-1]
     data = json.loads(last)
-    assert set(data) - {"instantSite"} == SUMMARY_KEYS  # instantSite: when it was asked for
+    assert set(data) - {"instantSite", "profile"} == SUMMARY_KEYS  # the steps after the clone: when they ran
     return data
+
+
+def run_cli_against(ecwid: EcwidSandbox, *args: str, secret: str = "s3cr3t-partner-key") -> subprocess.CompletedProcess:
+    """``clone`` against an Ecwid endpoint the CLI does not start itself, with the app's credentials."""
+    return run_cli(
+        "clone",
+        *args,
+        "--poll-scale",
+        "0.02",
+        "--ecwid-base-url",
+        ecwid.base_url,
+        env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": secret},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,17 +98,12 @@ def test_clone_on_the_embedded_sandbox_completes(tmp_path):
 
 
 def test_clone_against_a_given_ecwid_endpoint(external_ecwid):
-    result = run_cli(
-        "clone",
+    result = run_cli_against(
+        external_ecwid,
         "--source-store-id",
         "1003",
         "--target-store-id",
         "2003",
-        "--poll-scale",
-        "0.02",
-        "--ecwid-base-url",
-        external_ecwid.base_url,
-        env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "s3cr3t-partner-key"},
     )
 
     assert result.returncode == 0, result.stderr
@@ -105,17 +113,13 @@ def test_clone_against_a_given_ecwid_endpoint(external_ecwid):
 
 
 def test_wrong_credentials_fail_at_once_with_the_auth_code(external_ecwid):
-    result = run_cli(
-        "clone",
+    result = run_cli_against(
+        external_ecwid,
         "--source-store-id",
         "1003",
         "--target-store-id",
         "2004",
-        "--poll-scale",
-        "0.02",
-        "--ecwid-base-url",
-        external_ecwid.base_url,
-        env={"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "wrong-key"},
+        secret="wrong-key",
     )
 
     assert result.returncode == 1
@@ -177,8 +181,9 @@ def test_bad_arguments_exit_2_naming_the_argument(args, env, names):
     assert result.stdout == ""  # nothing was started
 
 
-def test_a_merchant_in_a_ready_store_out(tmp_path):
-    """The issue's own command: a store created, cloned, its Instant Site cloned with its own token."""
+def test_a_merchant_in_a_ready_store_of_their_own_out(tmp_path):
+    """The issues' own command: a store created, cloned with the template's settings, given the
+    merchant's profile, its Instant Site cloned and named, with the store's own token."""
     log_file = tmp_path / "lambda.log"
     result = run_cli(
         "clone",
@@ -188,6 +193,8 @@ def test_a_merchant_in_a_ready_store_out(tmp_path):
         "owner@example.com",
         "--merchant-name",
         "Ann Owner",
+        "--merchant-store-name",
+        "Ann's Bakery",
         "--instant-site",
         "draft",
         "--sandbox-clone-seconds",
@@ -200,11 +207,80 @@ def test_a_merchant_in_a_ready_store_out(tmp_path):
     data = summary(result)
     assert data["status"] == "COMPLETED" and data["products"] == 500
     assert data["targetStoreId"] and data["targetStoreId"] not in range(2001, 2301), "a new store, not a seeded one"
-    assert data["instantSite"] == {"status": "COMPLETED", "draft": True}
+    assert data["profile"]["status"] == "COMPLETED" and "settings.storeName" in data["profile"]["fields"]
+    assert data["instantSite"] == {
+        "status": "COMPLETED",
+        "draft": True,
+        "profile": {"status": "COMPLETED", "fields": ["email", "storeName"]},
+    }
     assert data["events"] == ["Store Created", "Clone Completed"]
     assert "-> CreateStore" in result.stdout and f"created store {data['targetStoreId']}" in result.stdout
+    # The profiles as the sandbox serves them (GET /{storeId}/profile), the template's beside the new store's.
+    rows = {
+        line.split("  ")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.startswith("   ") and "  " in line[3:]
+    }
+    assert "Template Bakery Co." in rows["store name"] and rows["store name"].rstrip().endswith("Ann's Bakery")
+    assert rows["company e-mail"].rstrip().endswith("owner@example.com")
+    assert rows["notification e-mails"].rstrip().endswith(" owner@example.com")
+    assert rows["Instant Site name"].rstrip().endswith("Ann's Bakery")
     # The new store's token is a sandbox secret: never printed, never logged.
     assert "secret_" not in result.stdout + result.stderr + log_file.read_text()
+
+
+def test_a_merchant_store_against_a_given_ecwid_endpoint_gets_its_profile(external_ecwid):
+    result = run_cli_against(
+        external_ecwid,
+        "--source-store-id",
+        "1003",
+        "--merchant-email",
+        "elsewhere@example.com",
+        "--merchant-name",
+        "Eve Elsewhere",
+        "--merchant-store-name",
+        "Eve's Shop",
+        "--profile",
+        '{"languages": {"defaultLanguage": "de"}}',
+    )
+
+    assert result.returncode == 0, result.stderr
+    data = summary(result)
+    assert data["profile"]["status"] == "COMPLETED"
+    [store] = external_ecwid.created_stores("elsewhere@example.com")
+    profile = external_ecwid.store(store)["profile"]
+    assert (profile["settings"]["storeName"], profile["company"]["email"], profile["languages"]["defaultLanguage"]) == (
+        "Eve's Shop",
+        "elsewhere@example.com",
+        "de",
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile", "names"),
+    [
+        ('{"company": {"fax": "1"}}', "profile.company.fax"),
+        ('{"company": {"countryCode": "XX"}}', "profile.company.countryCode"),
+        ("not json", "--profile"),
+        ("[1]", "--profile"),
+    ],
+)
+def test_a_bad_profile_exits_2_naming_the_field(profile, names):
+    result = run_cli(
+        "clone",
+        "--source-store-id",
+        "1003",
+        "--merchant-email",
+        "a@example.com",
+        "--merchant-name",
+        "A",
+        "--profile",
+        profile,
+    )
+
+    assert result.returncode == 2
+    assert names in result.stderr
+    assert result.stdout == ""  # nothing was started
 
 
 def test_send_signup_delivered_twice_clones_once(tmp_path):

@@ -98,3 +98,22 @@ def test_sample_events_provision_a_store_and_describe_its_outcome(stack):
     outcome = stack.invoke("CloneEventsFunction", describe)
     assert outcome["detailType"] == "Clone Completed"
     assert outcome["detail"]["targetStoreId"] == store_id and outcome["detail"]["status"] == "CREATING_STORE"
+
+
+def test_the_personalize_sample_event_sets_the_profile_its_job_asks_for(stack, empty_target):
+    event = load("personalize_store.json")
+    event["cloneId"] = clone_id = "events-" + event["cloneId"]
+    event["request"]["targetStoreId"] = empty_target
+    # The profile asked for is on the job, as an entry point records it; the state says only "personalize".
+    asked = {"settings": {"storeName": "Sample Store"}, "languages": {"defaultLanguage": "de"}}
+    stack.record_intent(clone_id, {**event["request"], "requestedProfile": asked})
+    stack.put_store_secret(empty_target, stack.sandbox.store_secret_token(empty_target))
+
+    answer = stack.invoke("PersonalizeStoreFunction", event)
+
+    assert answer["profile"] == {"status": "COMPLETED", "fields": ["settings.storeName", "languages.defaultLanguage"]}
+    assert (answer["status"], answer["result"]) == ("COMPLETED", event["result"])
+    profile = stack.read_store_profile(empty_target)
+    assert profile is not None
+    assert (profile["settings"]["storeName"], profile["languages"]["defaultLanguage"]) == ("Sample Store", "de")
+    assert stack.job(clone_id)["profile"] == answer["profile"]

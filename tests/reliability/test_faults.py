@@ -111,15 +111,18 @@ def test_the_secret_never_shows(stack, report):
     stack.wait_for_clone(body["cloneId"])
     # Provisioning too, through faults: new stores whose own tokens are secrets as well.
     faults = stack.sandbox.faults
-    faults.create_store.error_5xx_rate = faults.instant_site.error_5xx_rate = 0.2
+    faults.create_store.error_5xx_rate = faults.instant_site.error_5xx_rate = faults.profile.error_5xx_rate = 0.2
     faults.create_store.answer_lost_rate = 0.2  # some end STORE_CREATE_ANSWER_LOST: error paths too
-    provisioned = []
+    provisioned, emails = [], []
     for index in range(6):
         merchant = {"email": f"secret-search-{index}@example.com", "name": "Owner"}
+        emails.append(merchant["email"])
+        # Half copy the template's settings: PersonalizeStore puts the profile with the store's token.
+        scope = {"scope": "CATALOG"} if index % 2 else {}
         status, body = stack.api(
             "POST",
             "/clones",
-            {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG", "instantSite": {"draft": True}},
+            {"sourceStoreId": TEMPLATE, "merchant": merchant, **scope, "instantSite": {"draft": True}},
         )
         stack.api_answers.append(body)
         provisioned.append(body["cloneId"])
@@ -147,3 +150,8 @@ def test_the_secret_never_shows(stack, report):
         assert SECRET not in text, place
         for token in tokens:
             assert token not in text, f"a created store's token in the {place}"
+    # Personal data stays on the job: never in an execution's input, state or history, nor an event.
+    assert any(job.get("profile", {}).get("status") == "COMPLETED" for job in jobs.values())
+    for email in emails:
+        for place in ("execution histories", "events delivered"):
+            assert email not in places[place], f"a merchant's e-mail in the {place}"

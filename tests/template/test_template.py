@@ -210,18 +210,21 @@ def secret_resources(resource: dict) -> list[str]:
     return found
 
 
-def test_only_the_instant_site_lambda_reads_store_secrets_and_only_under_the_prefix():
+STORE_TOKEN_READERS = {"CloneInstantSiteFunction", "PersonalizeStoreFunction"}  # the steps that call Ecwid as the store
+
+
+def test_only_the_steps_that_use_a_store_token_read_store_secrets_and_only_under_the_prefix():
     functions = TemplateModel().resources("AWS::Serverless::Function")
-    instant_site = secret_resources(functions["CloneInstantSiteFunction"])
-    assert instant_site == [
-        json.dumps(
-            {
-                "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"
-            }
-        )
-    ]
+    for reader in STORE_TOKEN_READERS:
+        assert secret_resources(functions[reader]) == [
+            json.dumps(
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"
+                }
+            )
+        ], reader
     for logical_id, resource in functions.items():
-        if logical_id != "CloneInstantSiteFunction":
+        if logical_id not in STORE_TOKEN_READERS:
             assert all("StoreSecretPrefix" not in found for found in secret_resources(resource)), logical_id
     prefix_rule = TemplateModel().doc["Parameters"]["StoreSecretPrefix"]["AllowedPattern"]
     # The prefix ends in "/", so "<prefix>*" cannot reach a sibling like "store-cloner/stores-admin".

@@ -115,3 +115,22 @@ def test_a_store_secret_without_a_token_is_terminal(secrets, stored):
     with pytest.raises(EcwidTerminalError) as caught:
         load_store_secret_token("store-cloner/stores/", 9003)
     assert caught.value.code == "STORE_SECRET_INVALID"
+
+
+def test_the_sites_profile_is_put_with_the_sites_token_and_only_the_fields_given(api, client):
+    api.put(f"{BASE}/9001/profile", json={"success": True})
+
+    assert client.update_profile(9001, {"storeName": "Ann's Bakery", "email": "ann@example.com"}, "tok-1") == {
+        "success": True
+    }
+    sent = api.calls[0].request
+    assert json.loads(sent.body) == {"storeName": "Ann's Bakery", "email": "ann@example.com"}
+    assert sent.headers["Authorization"] == "Bearer tok-1"
+
+
+@pytest.mark.parametrize(("status", "error"), [(403, EcwidTerminalError), (502, EcwidRetryableError)])
+def test_a_refused_site_profile_names_the_call(api, client, status, error):
+    api.put(f"{BASE}/9001/profile", json={"errorMessage": "nope"}, status=status)
+    with pytest.raises(error) as raised:
+        client.update_profile(9001, {"storeName": "S"}, "tok-1")
+    assert raised.value.code == f"INSTANT_SITE_HTTP_{status}" and raised.value.message == "Instant Site profile: nope"

@@ -8,7 +8,14 @@ import pytest
 
 from ecwid_cloner.config import Settings
 from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
-from ecwid_cloner.models import CloneRequest, CloneStatus, Merchant, clone_id_for, clone_id_for_merchant
+from ecwid_cloner.models import (
+    CloneRequest,
+    CloneStatus,
+    Merchant,
+    StoreProfile,
+    clone_id_for,
+    clone_id_for_merchant,
+)
 
 EXECUTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
@@ -25,23 +32,104 @@ def test_clone_request_from_state_converts_ids_and_defaults():
     assert request == CloneRequest(1003, 9001, scope=None, clone_demo_catalog=False)
 
 
-def test_clone_request_from_state_needs_a_source_and_a_target_or_a_merchant():
+def test_clone_request_from_state_needs_a_source_and_a_target_or_a_new_store():
     with pytest.raises(ValueError, match="targetStoreId or a merchant"):
         CloneRequest.from_state({"sourceStoreId": 1})
     with pytest.raises(KeyError):
         CloneRequest.from_state({"targetStoreId": 1})
+    assert CloneRequest.from_state({"sourceStoreId": 1, "newStore": True}).new_store
 
 
-def test_a_merchant_request_round_trips_and_gets_its_target_once_created():
-    request = CloneRequest(1003, None, scope="CATALOG", merchant=Merchant("ann@example.com", "Ann", "203.0.113.9"))
+MERCHANT = Merchant("ann@example.com", "Ann Owner", "203.0.113.9", store_name="Ann's Bakery")
+
+
+def test_a_merchant_request_keeps_its_merchant_on_the_job_and_none_in_the_state():
+    request = CloneRequest(1003, None, scope="CATALOG", merchant=MERCHANT)
     state = request.to_state()
     assert "targetStoreId" not in state, "absent, so the state machine routes to CreateStore"
-    assert state["merchant"] == {"email": "ann@example.com", "name": "Ann", "ip": "203.0.113.9"}
-    assert CloneRequest.from_state(state) == request
+    assert state == {"sourceStoreId": 1003, "scope": "CATALOG", "cloneDemoCatalog": False, "newStore": True}
+    assert "ann" not in str(state).lower() and "203.0.113.9" not in str(state)
+    item = request.to_item()
+    assert item["merchant"] == {
+        "email": "ann@example.com",
+        "name": "Ann Owner",
+        "ip": "203.0.113.9",
+        "storeName": "Ann's Bakery",
+    }
+    assert CloneRequest.from_item(item) == request
+    # The state alone knows a store is to be made, not for whom: CreateStore reads the job.
+    from_state = CloneRequest.from_state(state)
+    assert from_state.new_store and from_state.merchant is None
     created = request.with_target(60000001)
-    assert created.target == 60000001 and CloneRequest.from_state(created.to_state()) == created
+    assert created.target == 60000001 and CloneRequest.from_item(created.to_item()) == created
     with pytest.raises(ValueError, match="CreateStore"):
         _ = request.target
+
+
+def test_ecwid_is_sent_only_the_merchant_fields_it_documents():
+    assert MERCHANT.to_ecwid() == {"email": "ann@example.com", "name": "Ann Owner", "ip": "203.0.113.9"}
+    assert Merchant("a@b.co", "A").to_ecwid() == {"email": "a@b.co", "name": "A"}
+
+
+@pytest.mark.parametrize(
+    ("scope", "merchant", "profile", "personalize"),
+    [
+        (None, MERCHANT, None, True),  # settings and catalog: the template's profile was copied
+        ("STORE_SETTINGS", MERCHANT, None, True),
+        ("CATALOG", MERCHANT, None, False),  # the settings were not copied: Ecwid's new store is the merchant's
+        ("CATALOG", None, StoreProfile({"company.phone": "+1 555"}), True),  # asked for: always
+        (None, None, None, False),  # an existing store and no profile: whose would it be?
+    ],
+)
+def test_when_the_profile_step_runs(scope, merchant, profile, personalize):
+    target = None if merchant else 2001
+    request = CloneRequest(1003, target, scope, merchant=merchant, profile=profile)
+    assert request.personalize is personalize
+    assert CloneRequest.from_state(request.to_state()).personalize is personalize
+
+
+def test_a_merchant_store_gets_the_merchants_name_and_email_and_none_of_the_templates_contact_lines():
+    profile = CloneRequest(1003, None, merchant=MERCHANT).profile_to_set()
+    assert profile is not None
+    assert profile.to_ecwid() == {
+        "settings": {"storeName": "Ann's Bakery"},
+        "company": {
+            "companyName": "Ann's Bakery",
+            "email": "ann@example.com",
+            "phone": "",
+            "street": "",
+            "city": "",
+            "postalCode": "",
+        },
+        "mailNotifications": {"adminNotificationEmails": ["ann@example.com"]},
+    }
+    # Without a store name, the owner's name.
+    plain = CloneRequest(1003, None, merchant=Merchant("b@c.io", "Bo")).profile_to_set()
+    assert plain is not None and plain.values["settings.storeName"] == plain.values["company.companyName"] == "Bo"
+
+
+def test_what_the_profile_gives_wins_field_by_field():
+    asked = StoreProfile.from_ecwid(
+        {"company": {"email": "shop@annsbakery.example", "city": "Lyon"}, "languages": {"defaultLanguage": "fr"}}
+    )
+    profile = CloneRequest(1003, None, merchant=MERCHANT, profile=asked).profile_to_set()
+    assert profile is not None
+    values = profile.values
+    assert values["company.email"] == "shop@annsbakery.example" and values["company.city"] == "Lyon"
+    assert values["settings.storeName"] == "Ann's Bakery"  # the merchant's default where nothing was given
+    assert values["mailNotifications.adminNotificationEmails"] == ["ann@example.com"]
+    assert values["languages.defaultLanguage"] == "fr"
+    assert profile.fields.index("settings.storeName") < profile.fields.index("languages.defaultLanguage")
+    # An existing store: only what was asked for.
+    only = CloneRequest(1003, 2001, profile=asked).profile_to_set()
+    assert only is not None and only.values == asked.values
+
+
+def test_a_store_profile_takes_only_the_fields_the_step_may_set():
+    with pytest.raises(ValueError, match="company.fax"):
+        StoreProfile({"company.fax": "1"})
+    with pytest.raises(ValueError, match="account.accountEmail"):
+        StoreProfile.from_ecwid({"account": {"accountEmail": "x@y.zz"}})
 
 
 def test_one_signup_one_merchant_clone_id_whatever_the_case_of_the_email():

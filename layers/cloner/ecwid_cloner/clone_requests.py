@@ -293,7 +293,7 @@ class CloneRequestBody(BaseModel):
         draft = self.instantSite.draft if self.instantSite else None
         merchant = self.merchant.merchant() if self.merchant else None
         profile = self.profile.store_profile() if self.profile else None
-        return CloneRequest.asked(
+        return CloneRequest(
             self.sourceStoreId, self.targetStoreId, self.scope, self.cloneDemoCatalog, draft, merchant, profile
         )
 
@@ -322,7 +322,7 @@ class SignupMessage(BaseModel):
         draft = self.instantSite.draft if self.instantSite else None
         merchant = self.merchant.merchant() if self.merchant else None
         profile = self.profile.store_profile() if self.profile else None
-        return CloneRequest.asked(
+        return CloneRequest(
             source, self.targetStoreId, self.scope, instant_site_draft=draft, merchant=merchant, profile=profile
         )
 

@@ -153,29 +153,13 @@ class CloneRequest:
     new_store: bool = False  # a store is made for the merchant first
     personalize: bool = False  # PersonalizeStore runs after the clone
 
-    @classmethod
-    def asked(
-        cls,
-        source_store_id: int,
-        target_store_id: int | None,
-        scope: Scope | None = None,
-        clone_demo_catalog: bool = False,
-        instant_site_draft: bool | None = None,
-        merchant: Merchant | None = None,
-        profile: StoreProfile | None = None,
-    ) -> CloneRequest:
-        """A request as an entry point builds it: ``new_store`` and ``personalize`` follow from the rest."""
-        return cls(
-            source_store_id,
-            target_store_id,
-            scope,
-            clone_demo_catalog,
-            instant_site_draft,
-            merchant,
-            profile,
-            new_store=merchant is not None,
-            personalize=personalizes(scope, merchant, profile),
-        )
+    def __post_init__(self) -> None:
+        # Known from the merchant and the profile where they are (an entry point, the job); the
+        # state keeps only the flags. Frozen: set once, here.
+        if self.merchant is not None and not self.new_store:
+            object.__setattr__(self, "new_store", True)
+        if not self.personalize and personalizes(self.scope, self.merchant, self.profile):
+            object.__setattr__(self, "personalize", True)
 
     @classmethod
     def from_state(cls, data: Mapping[str, Any]) -> CloneRequest:
