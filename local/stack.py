@@ -33,7 +33,7 @@ from local.stack_resources import (
     create_state_machine,
     state_machine_arn,
 )
-from local.template_model import ACCOUNT, REGION, TemplateModel
+from local.template_model import ACCOUNT, CLONE_STATE_MACHINE, REGION, TemplateModel
 
 __all__ = ["CloneRun", "LocalStack"]
 
@@ -98,13 +98,19 @@ class LocalStack:
         self._lambda = LambdaEndpoint(functions).start()
         self._environment.set(AWS_ENDPOINT_URL_LAMBDA=self._lambda.url)
 
-        self.state_machine_arn = state_machine_arn(self.template)
-        physical[self.template.state_machine()[0]] = self.state_machine_arn  # Ref of a state machine is its ARN
+        machines = self.template.state_machines()
+        for logical_id in machines:
+            physical[logical_id] = state_machine_arn(logical_id)  # Ref of a state machine is its ARN
+        self.state_machine_arn = physical[CLONE_STATE_MACHINE]
+        self.bulk_state_machine_arn = next(
+            arn for name, arn in physical.items() if name in machines and name != CLONE_STATE_MACHINE
+        )
         for spec in functions.values():
             physical[f"{spec.logical_id}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.logical_id}"
             self._apply_function_env(spec.environment, physical)
-        created = create_state_machine(self.template, physical)
-        assert created == self.state_machine_arn, (created, self.state_machine_arn)
+        for logical_id in machines:
+            created = create_state_machine(self.template, physical, logical_id)
+            assert created == physical[logical_id], (created, physical[logical_id])
 
         self.queues = {logical_id: physical[logical_id] for logical_id in self.template.resources("AWS::SQS::Queue")}
         self.jobs_table = physical["JobsTable"]

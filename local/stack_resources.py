@@ -51,9 +51,9 @@ def queue_arn(url: str) -> str:
     return boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def create_state_machine(template: TemplateModel, physical: dict[str, str]) -> str:
-    """The state machine, its DefinitionSubstitutions resolved; returns its ARN."""
-    logical_id, path, substitutions = template.state_machine()
+def create_state_machine(template: TemplateModel, physical: dict[str, str], logical_id: str) -> str:
+    """A state machine, its DefinitionSubstitutions resolved; returns its ARN."""
+    _, path, substitutions = template.state_machine(logical_id)
     resolved = {name: template.resolve(value, physical) for name, value in substitutions.items()}
     return boto3.client("stepfunctions").create_state_machine(
         name=f"{STACK}-{logical_id}",
@@ -63,8 +63,7 @@ def create_state_machine(template: TemplateModel, physical: dict[str, str]) -> s
     )["stateMachineArn"]
 
 
-def state_machine_arn(template: TemplateModel) -> str:
-    logical_id, _, _ = template.state_machine()
+def state_machine_arn(logical_id: str) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STACK}-{logical_id}"
 
 

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # What CreateTable shares with a template's AWS::DynamoDB::Table.
 TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
 REGION = "us-east-1"
+CLONE_STATE_MACHINE = "CloneStoreStateMachine"  # the clones'; the other runs operators' bulk actions
 ACCOUNT = "123456789012"
 
 
@@ -86,10 +87,19 @@ class TemplateModel:
             return [self.resolve(item, physical) for item in value]
         return value
 
-    def state_machine(self) -> tuple[str, Path, dict[str, Any]]:
-        ((logical_id, resource),) = self.resources("AWS::Serverless::StateMachine").items()
-        props = resource["Properties"]
-        return logical_id, ROOT / props["DefinitionUri"], props.get("DefinitionSubstitutions", {})
+    def state_machines(self) -> dict[str, tuple[Path, dict[str, Any]]]:
+        """Every state machine: its definition file and DefinitionSubstitutions."""
+        return {
+            logical_id: (
+                ROOT / resource["Properties"]["DefinitionUri"],
+                resource["Properties"].get("DefinitionSubstitutions", {}),
+            )
+            for logical_id, resource in self.resources("AWS::Serverless::StateMachine").items()
+        }
+
+    def state_machine(self, logical_id: str = CLONE_STATE_MACHINE) -> tuple[str, Path, dict[str, Any]]:
+        path, substitutions = self.state_machines()[logical_id]
+        return logical_id, path, substitutions
 
 
 def substitute(definition: str, substitutions: dict[str, str]) -> str:

@@ -14,19 +14,28 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner import runtime
+from ecwid_cloner.action_requests import BulkBody, CancelBody, RetryBody
 from ecwid_cloner.api_contract import (
     BAD_REQUEST,
     NOT_FOUND,
+    BulkAnswer,
+    BulkStarted,
+    BulkView,
+    Cancelled,
     ClonesPage,
     CloneStarted,
     CloneView,
     Entity,
     MappingLookup,
     MappingsPage,
+    PersonalDataErased,
+    RetryStarted,
     Status,
+    Timeline,
     answer,
     openapi_document,
 )
+from ecwid_cloner.bulk_actions import public_record
 from ecwid_cloner.clone_queries import (
     as_created_at,
     clone_links,
@@ -36,7 +45,10 @@ from ecwid_cloner.clone_queries import (
     job_view,
 )
 from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
+from ecwid_cloner.jobs import plain
 from ecwid_cloner.mappings import clone_partition
+from ecwid_cloner.operator_actions import ActionRefused
+from ecwid_cloner.timeline import ExecutionNotFound
 
 logger, tracer = runtime.logger, runtime.tracer
 app = APIGatewayRestResolver(enable_validation=True)
@@ -128,6 +140,156 @@ def list_clones(
             "nextToken": encode_page_token(last_key),
         },
     )
+
+
+# -- operators' actions: bulk first (its static path before /clones/<cloneId>) ------------------
+
+
+@app.post(
+    "/clones/bulk",
+    operation_id="bulkAction",
+    summary="Retry or cancel every clone a filter matches",
+    description=(
+        "A dry run answers how many clones match and the newest ten, and changes nothing. Otherwise the "
+        "bulk runs in the background (a Step Functions execution, paced within Step Functions' quotas): "
+        "follow it with GET /clones/bulk/{bulkId}. The same requestId again answers with the same bulk."
+    ),
+    responses={
+        200: answer("A dry run's count; or this requestId's bulk, started before", BulkAnswer),
+        202: answer("Started", BulkStarted),
+        400: BAD_REQUEST,
+        413: answer(f"The body is larger than {MAX_BODY_BYTES} bytes"),
+        415: answer("The body is not application/json"),
+    },
+)
+def bulk_action(body: Annotated[BulkBody, Body()]) -> Response[dict]:
+    bulk_filter = body.filter.bulk_filter()
+    if body.dryRun:
+        return Response(200, "application/json", runtime.bulk_actions().dry_run(body.action, bulk_filter))
+    record, started = runtime.bulk_actions().start(body.action, bulk_filter, request_id=body.requestId, by=_caller())
+    logger.info("Bulk action", extra={"bulkId": record["bulkId"], "action": body.action, "started": started})
+    return Response(
+        202 if started else 200,
+        "application/json",
+        {
+            "bulkId": record["bulkId"],
+            "matched": plain(record["matched"]),
+            "status": record["status"],
+            "links": {"self": f"{_stage_path()}/clones/bulk/{record['bulkId']}"},
+        },
+    )
+
+
+@app.get(
+    "/clones/bulk/<bulkId>",
+    operation_id="getBulkAction",
+    summary="A bulk action's progress",
+    responses={200: answer("The bulk: how many matched, done, failed, skipped", BulkView), 404: NOT_FOUND},
+)
+def get_bulk_action(bulkId: str) -> dict:
+    record = runtime.bulk_records().get(bulkId)
+    if record is None:
+        raise NotFoundError(f"bulk {bulkId} not found")
+    return public_record(record)
+
+
+@app.post(
+    "/clones/<cloneId>/retry",
+    operation_id="retryClone",
+    summary="Start a new attempt of a failed clone",
+    description=(
+        "For a FAILED, TIMED_OUT or CANCELLED clone: the same source, scope, options, merchant and profile, into "
+        "the failed clone's store when it has one (a store made for the merchant is reused, never made twice), "
+        "else into targetStoreId. A failure a retry cannot fix as it stands is refused with what to do first."
+    ),
+    responses={
+        202: answer("The new attempt started", RetryStarted),
+        200: answer("Retried before (a repeat, or the same requestId): that attempt", RetryStarted),
+        400: BAD_REQUEST,
+        404: NOT_FOUND,
+        409: answer("Not retried: the clone has not failed, was retried by another request, or needs an action first"),
+        413: answer(f"The body is larger than {MAX_BODY_BYTES} bytes"),
+        415: answer("The body is not application/json"),
+    },
+)
+def retry_clone(cloneId: str, body: Annotated[RetryBody | None, Body()] = None) -> Response[dict]:
+    body = body or RetryBody()
+    attempt, started = runtime.clone_retries().retry(
+        cloneId, target_store_id=body.targetStoreId, request_id=body.requestId, confirm_target=body.confirmTarget
+    )
+    logger.info("Clone retried", extra={"cloneId": cloneId, "attempt": attempt.clone_id, "started": started})
+    return Response(
+        202 if started else 200,
+        "application/json",
+        {
+            "cloneId": attempt.clone_id,
+            "retryOf": cloneId,
+            "attempt": attempt.attempt,
+            "status": attempt.status,
+            "links": clone_links(attempt.clone_id, _stage_path()),
+        },
+    )
+
+
+@app.post(
+    "/clones/<cloneId>/cancel",
+    operation_id="cancelClone",
+    summary="Cancel a clone that has not ended",
+    description=(
+        "Stops its execution, gives back its slot or its place in line at once, ends the job CANCELLED and "
+        "publishes Clone Failed (errorCode CANCELLED). Ecwid cannot stop a clone it accepted: then "
+        "ecwidTicketMayComplete is true, and a retry into that store waits for the operator's confirmTarget."
+    ),
+    responses={
+        202: answer("Cancelled", Cancelled),
+        200: answer("Cancelled before", Cancelled),
+        400: BAD_REQUEST,
+        404: NOT_FOUND,
+        409: answer("The clone has ended"),
+        413: answer(f"The body is larger than {MAX_BODY_BYTES} bytes"),
+        415: answer("The body is not application/json"),
+    },
+)
+def cancel_clone(cloneId: str, body: Annotated[CancelBody | None, Body()] = None) -> Response[dict]:
+    body = body or CancelBody()
+    job, cancelled = runtime.clone_cancellations().cancel(cloneId, reason=body.reason, by=_caller())
+    logger.info("Clone cancelled", extra={"cloneId": cloneId, "cancelled": cancelled})
+    view = job.view(("cloneId", "status", "cancelledAt", "cancelledBy", "ecwidTicketMayComplete"))
+    return Response(
+        202 if cancelled else 200, "application/json", {**view, "links": clone_links(cloneId, _stage_path())}
+    )
+
+
+@app.get(
+    "/clones/<cloneId>/timeline",
+    operation_id="getCloneTimeline",
+    summary="Where a clone spent its time, step by step",
+    responses={200: answer("The steps of the clone's execution, and the seconds by phase", Timeline), 404: NOT_FOUND},
+)
+def clone_timeline(cloneId: str) -> dict:
+    if runtime.jobs_repository().get(cloneId) is None:
+        raise NotFoundError(f"clone {cloneId} not found")
+    try:
+        return {"cloneId": cloneId, **runtime.clone_timeline(cloneId)}
+    except ExecutionNotFound:
+        raise NotFoundError(f"clone {cloneId} has no execution (yet)") from None
+
+
+@app.delete(
+    "/clones/<cloneId>/merchant",
+    operation_id="erasePersonalData",
+    summary="Erase the merchant's personal data from an ended clone and its attempts",
+    description="The e-mail, name, IP and the profile asked for go; the clone's facts stay. Repeating it is harmless.",
+    responses={
+        200: answer("Erased from these clones", PersonalDataErased),
+        404: NOT_FOUND,
+        409: answer("The clone (or one of its attempts) has not ended: it still needs the data"),
+    },
+)
+def erase_personal_data(cloneId: str) -> dict:
+    erased = runtime.personal_data().erase(cloneId)
+    logger.info("Personal data erased", extra={"cloneId": cloneId, "erased": erased})
+    return {"cloneId": cloneId, "erased": erased}
 
 
 @app.get(
@@ -256,6 +418,21 @@ def bad_request(error: RequestValidationError) -> Response:
 @app.exception_handler(NotFoundError)
 def not_found(error: NotFoundError) -> Response:
     return _error(404, str(error.msg), [])
+
+
+@app.exception_handler(ActionRefused)
+def refused(error: ActionRefused) -> Response:
+    return _error(error.status, error.message, [{"field": error.field, "reason": error.reason}])
+
+
+def _caller() -> str:
+    """Who acts, as API Gateway authenticated them: the IAM principal, the API key, else the address."""
+    identity = app.current_event.request_context.identity
+    return (
+        identity.user_arn
+        or (f"api key {identity.api_key_id}" if identity.api_key_id else None)
+        or (f"caller at {identity.source_ip}" if identity.source_ip else "operator")
+    )
 
 
 def _stage_path() -> str:

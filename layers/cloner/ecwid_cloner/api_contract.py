@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-Status = Literal["STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT"]
+Status = Literal[
+    "STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"
+]
 Entity = Literal["products", "categories"]
 JSON = "application/json"
 
@@ -95,7 +97,103 @@ class CloneView(Answer):
     storeTokenSaved: bool | None
     eventFailures: list[dict[str, Any]] | None
     waitingPlace: int | None = Field(description="Place in the line for a clone slot, while WAITING")
+    attempt: int | None = Field(description="1 for the clone as asked; n for its (n-1)th retry")
+    retryOf: str | None = Field(description="The clone this attempt retries")
+    retriedBy: str | None = Field(description="The attempt that retries this clone")
+    cancelledAt: str | None
+    cancelledBy: str | None
+    cancelReason: str | None
+    ecwidTicketMayComplete: bool | None = Field(
+        description="Cancelled after Ecwid accepted the clone: Ecwid may still complete its ticket into the target"
+    )
+    personalDataErasedAt: str | None
     links: CloneLinks
+
+
+class RetryStarted(Answer):
+    cloneId: str = Field(description="The new attempt")
+    retryOf: str
+    attempt: int
+    status: Status
+    links: CloneLinks
+
+
+class Cancelled(Answer):
+    cloneId: str
+    status: Literal["CANCELLED"]
+    cancelledAt: str
+    cancelledBy: str
+    ecwidTicketMayComplete: bool = Field(
+        description="Ecwid had accepted the clone: it cannot be stopped there and may still fill the target"
+    )
+    links: CloneLinks
+
+
+class BulkLinks(Answer):
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
+
+    self_: str = Field(alias="self")
+
+
+class BulkDryRun(Answer):
+    matched: int
+    sample: list[str] = Field(description="The newest matched clones, up to 10")
+
+
+class BulkStarted(Answer):
+    bulkId: str
+    matched: int
+    status: Literal["RUNNING", "COMPLETED"]
+    links: BulkLinks
+
+
+class BulkAnswer(Answer):
+    """A dry run's count (matched, sample), or the bulk this requestId started before (bulkId, ...)."""
+
+    matched: int
+    sample: list[str] | None = Field(default=None, description="A dry run: the newest matched clones, up to 10")
+    bulkId: str | None = None
+    status: Literal["RUNNING", "COMPLETED"] | None = None
+    links: BulkLinks | None = None
+
+
+class BulkView(Answer):
+    bulkId: str
+    action: Literal["retry", "cancel"]
+    filter: dict[str, Any]
+    status: Literal["RUNNING", "COMPLETED"]
+    matched: int
+    done: int
+    failed: int
+    skipped: int = Field(description="Matched, but the action did not apply (any more, or not as it stands)")
+    requestId: str | None
+    requestedBy: str | None
+    createdAt: str
+    finishedAt: str | None
+
+
+class TimelineStep(Answer):
+    step: str
+    phase: str
+    enteredAt: str
+    leftAt: str | None
+    seconds: float | None
+    outcome: str
+
+
+class Timeline(Answer):
+    cloneId: str
+    status: str = Field(description="The execution's: RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT")
+    startedAt: str | None
+    endedAt: str | None
+    seconds: float | None
+    phases: dict[str, float] = Field(description="Seconds by phase: slotWait, budgetWait, ecwidQueued, ...")
+    steps: list[TimelineStep]
+
+
+class PersonalDataErased(Answer):
+    cloneId: str
+    erased: list[str] = Field(description="The clone and its attempts, whose merchant data is gone")
 
 
 class ClonesPage(Answer):

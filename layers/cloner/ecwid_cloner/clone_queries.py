@@ -37,12 +37,21 @@ PUBLIC_JOB_FIELDS = (
     "storeTokenSaved",
     "eventFailures",
     "waitingPlace",
+    "attempt",
+    "retryOf",
+    "retriedBy",
+    "cancelledAt",
+    "cancelledBy",
+    "cancelReason",
+    "ecwidTicketMayComplete",
+    "personalDataErasedAt",
 )
 
 
 def job_view(job: Job, base_path: str = "") -> dict[str, Any]:
     """The job as the API shows it: public fields only, numbers as numbers."""
     view = job.view(PUBLIC_JOB_FIELDS)
+    view["attempt"] = job.attempt
     view["links"] = clone_links(job.clone_id, base_path)
     return view
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
@@ -356,28 +356,29 @@ class CloneLauncher:
         origin = {"signupId": signup_id} if signup_id is not None else {"requestId": request_id} if request_id else {}
         if request.merchant is not None:
             clone_id = clone_id_for_merchant(request.merchant.email, key or f"auto-{uuid.uuid4()}")
-            return self._record_and_start(clone_id, request, origin)
+            return self.start(clone_id, request, origin)
         target = request.target
         if key is not None:
             existing = self._jobs.get(clone_id_for(target, key))
             if existing is not None:
-                self._start_execution(existing.clone_id, existing.request())
+                self.start_execution(existing.clone_id, existing.request())
                 return existing, False
         running = self._jobs.running_for_target(target)
         if running is not None:
             if key is None and running.is_same_clone(request):
-                self._start_execution(running.clone_id, running.request())
+                self.start_execution(running.clone_id, running.request())
                 return running, False
             raise CloneConflictError(running)
-        return self._record_and_start(clone_id_for(target, key or f"auto-{uuid.uuid4()}"), request, origin)
+        return self.start(clone_id_for(target, key or f"auto-{uuid.uuid4()}"), request, origin)
 
-    def _record_and_start(self, clone_id: str, request: CloneRequest, origin: dict[str, str]) -> tuple[Job, bool]:
+    def start(self, clone_id: str, request: CloneRequest, origin: Mapping[str, Any]) -> tuple[Job, bool]:
+        """Record the job (once) and start its execution; the job and whether this call recorded it."""
         job, created = self._jobs.record_intent(clone_id, request, origin)
         # Starting again is harmless: the execution name is the clone ID.
-        self._start_execution(clone_id, job.request())
+        self.start_execution(clone_id, job.request())
         return job, created
 
-    def _start_execution(self, clone_id: str, request: CloneRequest) -> None:
+    def start_execution(self, clone_id: str, request: CloneRequest) -> None:
         execution_input = json.dumps({"cloneId": clone_id, "request": request.to_state()}, sort_keys=True)
         try:
             self._sfn.start_execution(stateMachineArn=self._state_machine_arn, name=clone_id, input=execution_input)

@@ -44,6 +44,13 @@ class Settings:
     ecwid_budget_burst: int = setting("ECWID_BUDGET_BURST", int, 10)
     max_clones_in_flight: int = setting("MAX_CLONES_IN_FLIGHT", int, 420)  # see AdmissionPolicy.sized_for
     state_machine_arn: str | None = setting("STATE_MACHINE_ARN", default=None)  # the entry points start clones there
+    # Operators' bulk actions run as executions of this state machine; the API starts them.
+    bulk_state_machine_arn: str | None = setting("BULK_STATE_MACHINE_ARN", default=None)
+    # Where an outcome that ends outside the state machine (an operator's cancel) is published.
+    event_bus_name: str | None = setting("EVENT_BUS_NAME", default=None)
+    bulk_actions_per_second: float = setting("BULK_ACTIONS_PER_SECOND", float, 20.0)
+    job_retention_days: float = setting("JOB_RETENTION_DAYS", float, 0.0)  # a final job expires after; 0: kept
+    mapping_retention_days: float = setting("MAPPING_RETENTION_DAYS", float, 0.0)  # 0: kept while the store lives
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -23,8 +24,13 @@ STATUS_RANK = {
     "COMPLETED": 5,
     "FAILED": 5,
     "TIMED_OUT": 5,
+    "CANCELLED": 5,  # by an operator (POST /clones/{cloneId}/cancel)
 }
 FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == max(STATUS_RANK.values()))
+RETRYABLE_STATUSES = frozenset({"FAILED", "TIMED_OUT", "CANCELLED"})  # an operator may start a new attempt
+DAY = 86400
+# The merchant's personal data on a job: what DELETE /clones/{cloneId}/merchant erases.
+PERSONAL_FIELDS = ("merchant", "requestedProfile")
 
 
 def iso_utc(moment: datetime | float | None = None) -> str:
@@ -124,6 +130,20 @@ class Job(Mapping[str, Any]):
         return Merchant.from_item(merchant) if isinstance(merchant, Mapping) else None
 
     @property
+    def attempt(self) -> int:
+        """1 for a clone as asked; n for the (n-1)th retry of it."""
+        return int(self._item.get("attempt", 1))
+
+    @property
+    def retry_root(self) -> str:
+        """The clone ID of the first attempt: every retry's ID is made from it."""
+        return str(self._item.get("retryRoot") or self.clone_id)
+
+    @property
+    def error_code(self) -> str | None:
+        return self._item.get("errorCode")
+
+    @property
     def slot_number(self) -> int | None:
         number = self._item.get("slotNumber")
         return int(number) if number is not None else None
@@ -146,14 +166,16 @@ def _job(item: Mapping[str, Any] | None) -> Job | None:
 
 
 class JobsRepository:
-    def __init__(self, table):
+    def __init__(self, table, retention_days: float = 0):
         self._table = table  # a boto3 DynamoDB Table resource
+        # A final job expires this long after it ended (DynamoDB's TTL on expiresAt); 0: kept.
+        self._retention_seconds = retention_days * DAY
 
     def get(self, clone_id: str) -> Job | None:
         return _job(self._table.get_item(Key={"cloneId": clone_id}, ConsistentRead=True).get("Item"))
 
     def record_intent(
-        self, clone_id: str, request: CloneRequest, origin: dict[str, str] | None = None
+        self, clone_id: str, request: CloneRequest, origin: Mapping[str, Any] | None = None
     ) -> tuple[Job, bool]:
         """Create the job as STARTING before Ecwid is called.
 
@@ -289,37 +311,45 @@ class JobsRepository:
         since: str | None = None,
         target_store_id: int | None = None,
         source_store_id: int | None = None,
+        error_code: str | None = None,
+        not_retried: bool = False,
         limit: int = 50,
         start_key: dict | None = None,
     ) -> tuple[list[Job], dict | None]:
         """One page of the jobs in ``status``, newest first (status-index), created at or
         after ``since`` (an ISO timestamp like createdAt), and DynamoDB's LastEvaluatedKey.
-        The store filters apply after the page is read: a page may hold fewer than ``limit``."""
-        condition = "#status = :status" + (" AND createdAt >= :since" if since else "")
-        values: dict[str, Any] = {":status": status}
-        if since:
-            values[":since"] = since
-        filters = []
-        if target_store_id is not None:
-            filters.append("targetStoreId = :target")
-            values[":target"] = target_store_id
-        if source_store_id is not None:
-            filters.append("sourceStoreId = :source")
-            values[":source"] = source_store_id
-        kwargs: dict[str, Any] = {
-            "IndexName": "status-index",
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,  # newest first
-            "Limit": limit,
-        }
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
+        The other filters apply after the page is read: a page may hold fewer than ``limit``."""
+        kwargs = _status_query(status, since, target_store_id, source_store_id, error_code, not_retried)
+        kwargs["Limit"] = limit
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         answer = self._table.query(**kwargs)
         return [Job(item) for item in answer.get("Items") or []], answer.get("LastEvaluatedKey")
+
+    def count_by_status(
+        self,
+        status: str,
+        *,
+        since: str | None = None,
+        target_store_id: int | None = None,
+        source_store_id: int | None = None,
+        error_code: str | None = None,
+        not_retried: bool = False,
+        sample: int = 10,
+    ) -> tuple[int, list[str]]:
+        """How many jobs in ``status`` the filters match (every page of the status index, counted
+        by DynamoDB), and the IDs of the newest ``sample`` of them."""
+        kwargs = _status_query(status, since, target_store_id, source_store_id, error_code, not_retried)
+        kwargs["ProjectionExpression"] = "cloneId"  # what is counted is read whole, but only IDs come back
+        matched, ids, start_key = 0, list[str](), None
+        while True:
+            page = self._table.query(**kwargs, **({"ExclusiveStartKey": start_key} if start_key else {}))
+            items = page.get("Items") or []
+            matched += len(items)
+            ids.extend(str(item["cloneId"]) for item in items[: max(0, sample - len(ids))])
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                return matched, ids
 
     def recent_durations(self, source_store_id: int, scope: str | None, limit: int = 10) -> list[float]:
         """Durations of the latest completed clones of this source and scope, newest first."""
@@ -358,6 +388,8 @@ class JobsRepository:
         """
         rank = STATUS_RANK[status]
         allowed = [s for s, r in STATUS_RANK.items() if r < rank or s == status]
+        if status in FINAL_STATUSES:
+            attributes.update(self._expiry())
         values: dict[str, Any] = {":status": status, ":now": iso_utc()}
         names = {"#status": "status"}
         sets = ["#status = :status", "updatedAt = :now"]
@@ -382,3 +414,139 @@ class JobsRepository:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+
+    def _expiry(self) -> dict[str, int]:
+        """expiresAt for a job that ends now (nothing when jobs are kept)."""
+        return {"expiresAt": int(time.time() + self._retention_seconds)} if self._retention_seconds > 0 else {}
+
+    def mark_retried(
+        self, clone_id: str, attempt_id: str, request_id: str | None, target_store_id: int | None = None
+    ) -> Job | None:
+        """Link a final failed job to the attempt that retries it, once: the first caller wins.
+        Returns the job as it is now when another caller linked it first (None: this call did)."""
+        values: dict[str, Any] = {":attempt": attempt_id, ":now": iso_utc()}
+        sets = ["retriedBy = :attempt", "updatedAt = :now"]
+        if request_id is not None:
+            values[":rid"] = request_id
+            sets.append("retryRequestId = :rid")
+        if target_store_id is not None:  # kept, so that a call that dies before the attempt is recorded can heal
+            values[":target"] = target_store_id
+            sets.append("retryTargetStoreId = :target")
+        statuses = sorted(RETRYABLE_STATUSES)
+        values.update({f":s{index}": status for index, status in enumerate(statuses)})
+        try:
+            self._table.update_item(
+                Key={"cloneId": clone_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(cloneId) AND attribute_not_exists(retriedBy) AND #status IN ("
+                + ", ".join(f":s{index}" for index in range(len(statuses)))
+                + ")",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return self.get(clone_id)
+
+    def cancel(self, clone_id: str, *, reason: str | None, by: str, ticket_may_complete: bool) -> Job | None:
+        """End a job that is not final as CANCELLED; the job as it was before (None: it was final
+        already, or is unknown). Who and when are kept; so is whether Ecwid may still run its ticket."""
+        now = iso_utc()
+        attributes: dict[str, Any] = {
+            "cancelledAt": now,
+            "cancelledBy": by,
+            "finishedAt": now,
+            "errorCode": "CANCELLED",
+            "errorMessage": f"Cancelled by {by}" + (f": {reason}" if reason else ""),
+            "ecwidTicketMayComplete": ticket_may_complete,
+            **self._expiry(),
+        }
+        if reason:
+            attributes["cancelReason"] = reason
+        names = {"#status": "status", **{f"#a{index}": name for index, name in enumerate(attributes)}}
+        values = {":cancelled": "CANCELLED", ":now": now, **{f":a{i}": v for i, v in enumerate(attributes.values())}}
+        finals = sorted(FINAL_STATUSES)
+        values.update({f":f{index}": status for index, status in enumerate(finals)})
+        sets = ["#status = :cancelled", "updatedAt = :now"] + [f"#a{i} = :a{i}" for i in range(len(attributes))]
+        try:
+            answer = self._table.update_item(
+                Key={"cloneId": clone_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(cloneId) AND NOT #status IN ("
+                + ", ".join(f":f{index}" for index in range(len(finals)))
+                + ")",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Job(answer["Attributes"])
+
+    def set_ticket_may_complete(self, clone_id: str) -> None:
+        self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression="SET ecwidTicketMayComplete = :yes",
+            ExpressionAttributeValues={":yes": True},
+        )
+
+    def erase_personal_data(self, clone_id: str) -> bool:
+        """Remove the merchant's personal data from a final job (its facts stay); False when the
+        job is not final (a running clone still needs them) or unknown."""
+        finals = sorted(FINAL_STATUSES)
+        try:
+            self._table.update_item(
+                Key={"cloneId": clone_id},
+                UpdateExpression="REMOVE " + ", ".join(PERSONAL_FIELDS) + " SET personalDataErasedAt = if_not_exists("
+                "personalDataErasedAt, :now), updatedAt = :now",
+                ConditionExpression="attribute_exists(cloneId) AND #status IN ("
+                + ", ".join(f":f{index}" for index in range(len(finals)))
+                + ")",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":now": iso_utc(), **{f":f{i}": status for i, status in enumerate(finals)}},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+
+def _status_query(
+    status: str,
+    since: str | None,
+    target_store_id: int | None,
+    source_store_id: int | None,
+    error_code: str | None,
+    not_retried: bool,
+) -> dict[str, Any]:
+    """A status-index query, newest first, with the filters that apply after the read."""
+    condition = "#status = :status" + (" AND createdAt >= :since" if since else "")
+    values: dict[str, Any] = {":status": status}
+    if since:
+        values[":since"] = since
+    filters = []
+    for name, value in (
+        ("targetStoreId", target_store_id),
+        ("sourceStoreId", source_store_id),
+        ("errorCode", error_code),
+    ):
+        if value is not None:
+            filters.append(f"{name} = :{name}")
+            values[f":{name}"] = value
+    if not_retried:
+        filters.append("attribute_not_exists(retriedBy)")
+    kwargs: dict[str, Any] = {
+        "IndexName": "status-index",
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,  # newest first
+    }
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+    return kwargs

@@ -45,8 +45,10 @@ class MappingStore:
         max_attempts: int = 8,
         base_delay: float = 0.05,
         max_delay: float = 5.0,
+        retention_days: float = 0,
     ):
         self._client = client  # a low-level boto3 DynamoDB client: no (de)serializer cost
+        self._retention_seconds = retention_days * 86400  # 0: kept (DynamoDB's TTL on expiresAt otherwise)
         self._table = table_name
         self._workers = workers
         self._max_attempts = max_attempts
@@ -60,7 +62,10 @@ class MappingStore:
         mapping_by_entity: Mapping[str, Mapping[str, str]],
     ) -> dict[str, int]:
         """Write every mapping; returns the count written per entity."""
-        requests = self._put_requests(clone_id, target_store_id, mapping_by_entity)
+        expires = (
+            {"expiresAt": {"N": str(int(time.time() + self._retention_seconds))}} if self._retention_seconds else {}
+        )
+        requests = self._put_requests(clone_id, target_store_id, mapping_by_entity, expires)
         batches = _chunks(requests, BATCH_SIZE)
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
             # Bounded in-flight work: a 200,000-entry mapping is never built as
@@ -103,7 +108,10 @@ class MappingStore:
 
     @staticmethod
     def _put_requests(
-        clone_id: str, target_store_id: int, mapping_by_entity: Mapping[str, Mapping[str, str]]
+        clone_id: str,
+        target_store_id: int,
+        mapping_by_entity: Mapping[str, Mapping[str, str]],
+        extra: Mapping[str, Any],
     ) -> Iterator[dict]:
         for entity, mapping in mapping_by_entity.items():
             partition = {"S": clone_partition(clone_id, entity)}
@@ -116,6 +124,7 @@ class MappingStore:
                             "cloneEntity": partition,
                             "sourceId": {"S": source_id},
                             "targetId": {"S": str(target_id)},
+                            **extra,
                         }
                     }
                 }

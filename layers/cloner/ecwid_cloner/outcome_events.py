@@ -1,17 +1,21 @@
 """The events the world hears: Store Created, Clone Completed, Clone Failed.
 
 The state machine publishes them to EventBridge itself (the native PutEvents
-integration); this module only says what they carry, read from the job. Never
+integration); this module says what they carry, read from the job, and publishes the
+one outcome that ends outside the state machine: an operator's cancel. Never
 a token or a credential: the job holds none. Delivery is at least once (a
 retried step publishes again), so consumers dedupe on cloneId.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from ecwid_cloner.jobs import plain
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecwid_cloner.jobs import JobsRepository, plain
 
 SOURCE = "store-cloner"
 STORE_CREATED = "Store Created"
@@ -39,3 +43,36 @@ def event_for(job: Mapping[str, Any], detail_type: str) -> dict[str, Any]:
     names = _COMMON + (("storeTokenSaved", "storeCreatedAt") if detail_type == STORE_CREATED else _OUTCOME)
     detail = {name: plain(job[name]) for name in names if job.get(name) is not None}
     return {"detailType": detail_type, "detail": detail}
+
+
+class OutcomePublisher:
+    """Publishes an outcome itself, for what ends outside the state machine (an operator's
+    cancel). As the state machine does: a PutEvents that fails past botocore's retries is kept
+    on the job (eventFailures) and counted; the outcome stands either way."""
+
+    def __init__(self, events: Any, bus_name: str, jobs: JobsRepository):
+        self._events = events  # a boto3 EventBridge client
+        self._bus_name = bus_name
+        self._jobs = jobs
+
+    def publish(self, job: Mapping[str, Any], detail_type: str) -> bool:
+        event = event_for(job, detail_type)
+        entry = {
+            "Source": SOURCE,
+            "DetailType": event["detailType"],
+            "Detail": json.dumps(event["detail"]),
+            "EventBusName": self._bus_name,
+        }
+        try:
+            answer = self._events.put_events(Entries=[entry])
+            failed = answer.get("FailedEntryCount", 0)
+            error = str((answer.get("Entries") or [{}])[0].get("ErrorCode") or "") if failed else ""
+        except (ClientError, BotoCoreError) as exc:
+            failed, error = 1, type(exc).__name__
+        if not failed:
+            return True
+        from ecwid_cloner.telemetry import record_event_not_published
+
+        self._jobs.record_event_failure(str(job["cloneId"]), detail_type, f"PUT_EVENTS_FAILED: {error}")
+        record_event_not_published()
+        return False

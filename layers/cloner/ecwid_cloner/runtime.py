@@ -8,12 +8,14 @@ Functions tasks never load pydantic, RecordFailure loads neither.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from ecwid_cloner.config import Settings
 from ecwid_cloner.jobs import JobsRepository
@@ -21,6 +23,7 @@ from ecwid_cloner.mappings import MappingStore
 
 if TYPE_CHECKING:
     from ecwid_cloner.admission import AdmissionControl
+    from ecwid_cloner.bulk_actions import BulkActions, BulkRecords, BulkWorker
     from ecwid_cloner.clone_requests import CloneLauncher
     from ecwid_cloner.clone_slots import CloneSlots
     from ecwid_cloner.clone_state import CloneState
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     )
     from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
     from ecwid_cloner.instant_site import InstantSiteClient
+    from ecwid_cloner.operator_actions import CloneCancellations, CloneRetries, PersonalData
+    from ecwid_cloner.outcome_events import OutcomePublisher
     from ecwid_cloner.provisioning import StoreProvisioning
     from ecwid_cloner.request_budget import RequestGate
     from ecwid_cloner.store_creation import EcwidStoreCreator
@@ -57,14 +62,18 @@ def settings() -> Settings:
 
 @functools.cache
 def jobs_repository() -> JobsRepository:
-    return JobsRepository(boto3.resource("dynamodb", config=_AWS_CONFIG).Table(settings().jobs_table))
+    config = settings()
+    table = boto3.resource("dynamodb", config=_AWS_CONFIG).Table(config.jobs_table)
+    return JobsRepository(table, retention_days=config.job_retention_days)
 
 
 @functools.cache
 def mapping_store() -> MappingStore:
     # A plain client: the resource's own client would re-serialize the
     # already typed items (and cost time doing it).
-    return MappingStore(boto3.client("dynamodb", config=_AWS_CONFIG), settings().mappings_table)
+    config = settings()
+    client = boto3.client("dynamodb", config=_AWS_CONFIG)
+    return MappingStore(client, config.mappings_table, retention_days=config.mapping_retention_days)
 
 
 @functools.cache
@@ -229,10 +238,104 @@ def record_failure() -> RecordFailure:
 def clone_launcher() -> CloneLauncher:
     from ecwid_cloner.clone_requests import CloneLauncher
 
-    state_machine = settings().state_machine_arn
-    if not state_machine:
-        raise KeyError("STATE_MACHINE_ARN")  # only the entry points start clones, and they have it
-    return CloneLauncher(jobs_repository(), boto3.client("stepfunctions", config=_AWS_CONFIG), state_machine)
+    state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
+    return CloneLauncher(jobs_repository(), stepfunctions(), state_machine)
+
+
+@functools.cache
+def stepfunctions():
+    return boto3.client("stepfunctions", config=_AWS_CONFIG)
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        raise KeyError(variable)  # only the functions that use it have it
+    return value
+
+
+@functools.cache
+def clone_retries() -> CloneRetries:
+    from ecwid_cloner.operator_actions import CloneRetries
+
+    return CloneRetries(jobs_repository(), clone_launcher())
+
+
+@functools.cache
+def outcome_publisher() -> OutcomePublisher:
+    from ecwid_cloner.outcome_events import OutcomePublisher
+
+    bus = _required(settings().event_bus_name, "EVENT_BUS_NAME")
+    return OutcomePublisher(boto3.client("events", config=_AWS_CONFIG), bus, jobs_repository())
+
+
+@functools.cache
+def clone_cancellations() -> CloneCancellations:
+    from ecwid_cloner.operator_actions import CloneCancellations, stop_execution
+    from ecwid_cloner.outcome_events import CLONE_FAILED
+
+    state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
+    return CloneCancellations(
+        jobs_repository(),
+        admission_control(),
+        stop_execution(stepfunctions(), state_machine),
+        lambda job: outcome_publisher().publish(job, CLONE_FAILED),
+    )
+
+
+@functools.cache
+def bulk_records() -> BulkRecords:
+    from ecwid_cloner.bulk_actions import BulkRecords
+
+    return BulkRecords(coordination_table())
+
+
+@functools.cache
+def bulk_actions() -> BulkActions:
+    from ecwid_cloner.bulk_actions import BulkActions
+
+    state_machine = _required(settings().bulk_state_machine_arn, "BULK_STATE_MACHINE_ARN")
+
+    def start(bulk_id: str) -> None:
+        try:
+            stepfunctions().start_execution(
+                stateMachineArn=state_machine, name=bulk_id, input=json.dumps({"bulkId": bulk_id})
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+
+    return BulkActions(jobs_repository(), bulk_records(), start)
+
+
+@functools.cache
+def bulk_worker() -> BulkWorker:
+    from ecwid_cloner.bulk_actions import BulkWorker
+
+    config = settings()
+    return BulkWorker(
+        jobs_repository(),
+        bulk_records(),
+        clone_retries(),
+        clone_cancellations(),
+        per_second=config.bulk_actions_per_second,
+        time_scale=config.poll_scale,
+    )
+
+
+def clone_timeline(clone_id: str) -> dict:
+    """The steps of the clone's execution and the seconds by phase (timeline.ExecutionNotFound: none)."""
+    from ecwid_cloner.timeline import history_events, timeline
+
+    state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
+    arn = f"{state_machine.replace(':stateMachine:', ':execution:')}:{clone_id}"
+    return timeline(history_events(stepfunctions(), arn))
+
+
+@functools.cache
+def personal_data() -> PersonalData:
+    from ecwid_cloner.operator_actions import PersonalData
+
+    return PersonalData(jobs_repository())
 
 
 def waits_for_budget(state: CloneState, step: str) -> bool:
@@ -268,5 +371,13 @@ def reset_caches() -> None:
         request_gate,
         admission_control,
         clone_slots,
+        stepfunctions,
+        clone_retries,
+        outcome_publisher,
+        clone_cancellations,
+        bulk_records,
+        bulk_actions,
+        bulk_worker,
+        personal_data,
     ):
         cached.cache_clear()
