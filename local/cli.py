@@ -8,12 +8,15 @@ import os
 import time
 import uuid
 from typing import Any, NoReturn
+from urllib.parse import quote
 
+import requests
 from pydantic import ValidationError
 
 from ecwid_cloner.clone_requests import CloneRequestBody
 from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.jobs import plain
+from local.api_client import LOCAL_API_URL, client_from
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 
@@ -81,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     api = commands.add_parser("api", help="serve the HTTP API on 127.0.0.1, clones running on the local stack")
     api.add_argument("--port", type=int, default=8080)
     _add_stack_options(api)
+    api.add_argument(
+        "--ecwid-base-url",
+        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET",
+    )
+    _add_operator_commands(commands)
 
     commands.add_parser(
         "openapi", help="print the API's OpenAPI document, generated from its routes (docs/openapi.json)"
@@ -96,6 +104,95 @@ def build_parser() -> argparse.ArgumentParser:
     signup.add_argument("--times", type=positive_int, default=1, help="deliver the message this many times")
     _add_stack_options(signup)
     return parser
+
+
+def _add_operator_commands(commands: Any) -> None:
+    """Operators' actions on a running API: the local one (python -m local api), or a deployed one."""
+    actions = {
+        "retry": "start a new attempt of a FAILED, TIMED_OUT or CANCELLED clone",
+        "cancel": "cancel a clone that has not ended",
+        "timeline": "where a clone spent its time, step by step",
+        "erase-merchant": "erase the merchant's personal data from an ended clone and its attempts",
+    }
+    for name, text in actions.items():
+        command = commands.add_parser(name, help=f"{text} (through the API)")
+        command.add_argument("clone_id", metavar="CLONE_ID")
+        if name == "retry":
+            command.add_argument("--target-store-id", type=positive_int, help="the store, when the clone has none")
+            command.add_argument("--confirm-target", action="store_true", help="the target was checked (emptied...)")
+        if name == "cancel":
+            command.add_argument("--reason", help="kept on the job as cancelReason")
+        if name in ("retry", "cancel"):
+            command.add_argument("--request-id", help="the same ID again acts once")
+        _add_api_options(command)
+    bulk = commands.add_parser("bulk", help="retry or cancel every clone a filter matches (through the API)")
+    bulk.add_argument("--action", choices=["retry", "cancel"], required=True)
+    bulk.add_argument("--status", required=True, help="the clones' status, e.g. WAITING (cancel) or FAILED (retry)")
+    bulk.add_argument("--error-code")
+    bulk.add_argument("--source-store-id", type=positive_int)
+    bulk.add_argument("--target-store-id", type=positive_int)
+    bulk.add_argument("--since", help="created at or after, an RFC 3339 date-time: 2026-11-26T00:00:00Z")
+    bulk.add_argument("--dry-run", action="store_true", help="only count what matches")
+    bulk.add_argument("--request-id", help="the same ID again starts nothing new")
+    _add_api_options(bulk)
+    status = commands.add_parser("bulk-status", help="a bulk action's progress (through the API)")
+    status.add_argument("bulk_id", metavar="BULK_ID")
+    _add_api_options(status)
+
+
+def _add_api_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--api-url", help=f"the API's base URL (default {LOCAL_API_URL}: python -m local api)")
+    command.add_argument("--api-key", help="for ApiAuthMode=API_KEY (or STORE_CLONER_API_KEY)")
+    command.add_argument("--sigv4", action="store_true", help="sign with your AWS credentials (ApiAuthMode=AWS_IAM)")
+    command.add_argument("--region", help="for --sigv4 (default: from the API's host name)")
+
+
+def operator_action(args: argparse.Namespace) -> int:
+    """One call to the API; its answer printed as one JSON line with the HTTP status."""
+    client = client_from(args.api_url, args.api_key, args.sigv4, args.region)
+    method, path, body = operator_request(args)
+    try:
+        answer = client.call(method, path, body)
+    except requests.RequestException as exc:
+        print(
+            json.dumps(
+                {"httpStatus": None, "error": f"{type(exc).__name__}: the API at {client.api_url} did not answer"}
+            )
+        )
+        return EXIT_FAILED
+    try:
+        payload = answer.json()
+    except ValueError:
+        payload = {"body": answer.text[:500]}
+    print(
+        json.dumps({"httpStatus": answer.status_code, **(payload if isinstance(payload, dict) else {"body": payload})})
+    )
+    return EXIT_COMPLETED if answer.ok else EXIT_FAILED
+
+
+def operator_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]:
+    """The API call an operator command makes: method, path, body."""
+    if args.command == "bulk":
+        names = {"error_code": "errorCode", "source_store_id": "sourceStoreId", "target_store_id": "targetStoreId"}
+        bulk_filter = {"status": args.status, **{names.get(o, o): getattr(args, o) for o in (*names, "since")}}
+        body = {"action": args.action, "filter": _present(bulk_filter), "dryRun": args.dry_run}
+        return "POST", "/clones/bulk", _present({**body, "requestId": args.request_id}) | {"dryRun": args.dry_run}
+    if args.command == "bulk-status":
+        return "GET", f"/clones/bulk/{quote(args.bulk_id, safe='')}", None
+    clone = f"/clones/{quote(args.clone_id, safe='')}"
+    if args.command in ("timeline", "erase-merchant"):
+        return (
+            ("GET", f"{clone}/timeline", None) if args.command == "timeline" else ("DELETE", f"{clone}/merchant", None)
+        )
+    if args.command == "retry":
+        options = {"targetStoreId": args.target_store_id, "confirmTarget": args.confirm_target or None}
+    else:
+        options = {"reason": args.reason}
+    return "POST", f"{clone}/{args.command}", _present({**options, "requestId": args.request_id})
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _add_merchant_options(command: argparse.ArgumentParser) -> None:
@@ -158,8 +255,10 @@ def _add_stack_options(command: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on bad arguments
+    if args.command in ("retry", "cancel", "timeline", "erase-merchant", "bulk", "bulk-status"):
+        return operator_action(args)
     if args.command == "api":
-        return serve_api(args)
+        return serve_api(args, ecwid_options(parser, args))
     if args.command == "openapi":
         print(json.dumps(api_document(), indent=2))
         return 0
@@ -172,13 +271,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("clone: give --request-id or --signup-id, not both")
     if args.source_store_id == args.target_store_id:
         parser.error("--target-store-id: must differ from --source-store-id")
-    credentials = None
-    if args.ecwid_base_url:
-        missing = [name for name in ("ECWID_CLIENT_ID", "ECWID_CLIENT_SECRET") if not os.environ.get(name)]
-        if missing:
-            parser.error(f"--ecwid-base-url needs the environment variables {', '.join(missing)}")
-        credentials = (os.environ["ECWID_CLIENT_ID"], os.environ["ECWID_CLIENT_SECRET"])
-    return run_clone(parser, args, credentials)
+    return run_clone(parser, args, ecwid_options(parser, args).get("credentials"))
+
+
+def ecwid_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
+    """The stack's Ecwid: the sandbox, or --ecwid-base-url with the app's credentials from the environment."""
+    if not args.ecwid_base_url:
+        return {}
+    missing = [name for name in ("ECWID_CLIENT_ID", "ECWID_CLIENT_SECRET") if not os.environ.get(name)]
+    if missing:
+        parser.error(f"--ecwid-base-url needs the environment variables {', '.join(missing)}")
+    credentials = (os.environ["ECWID_CLIENT_ID"], os.environ["ECWID_CLIENT_SECRET"])
+    return {"ecwid_base_url": args.ecwid_base_url, "credentials": credentials}
 
 
 def clone_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -285,13 +389,13 @@ def api_document() -> dict[str, Any]:
     return load_module(TemplateModel().functions()["ApiFunction"]).api_document()
 
 
-def serve_api(args: argparse.Namespace) -> int:
+def serve_api(args: argparse.Namespace, ecwid: dict[str, Any]) -> int:
     """Turn each HTTP request into API Gateway's proxy event for the real ApiFunction."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from local.api_gateway import refusal, response_parts, rest_event
 
-    with _local_stack(args) as stack:
+    with _local_stack(args, **ecwid) as stack:
 
         class Handler(BaseHTTPRequestHandler):
             def _serve(self):
@@ -319,7 +423,7 @@ def serve_api(args: argparse.Namespace) -> int:
         server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
         say(
             f"store-cloner API on http://127.0.0.1:{server.server_address[1]}/v1 "
-            f"(Ecwid sandbox at {stack.ecwid_base_url}; Ctrl-C stops)"
+            f"({'Ecwid sandbox' if stack.sandbox else 'Ecwid'} at {stack.ecwid_base_url}; Ctrl-C stops)"
         )
         try:
             server.serve_forever()

@@ -239,6 +239,11 @@ class LocalStack:
         """Record the job as the entry points do before they start an execution."""
         self._jobs.record_intent(clone_id, CloneRequest.from_item(request), origin)
 
+    @property
+    def jobs(self) -> JobsRepository:
+        """The jobs table, read as the product reads it."""
+        return self._jobs
+
     def mapping_store(self) -> MappingStore:
         return MappingStore(boto3.client("dynamodb"), self.mappings_table)
 

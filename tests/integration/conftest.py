@@ -4,6 +4,7 @@ share are in helpers.py."""
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
 from local.ecwid_sandbox import SandboxConfig
@@ -36,3 +37,17 @@ def clean_faults(stack):
 def empty_target() -> int:
     """A sandbox store no other test clones into."""
     return next(fresh_targets)
+
+
+@pytest.fixture
+def settings(stack):
+    """Change the handlers' settings for one test; the defaults come back after it."""
+    changed: list[str] = []
+
+    def configure(**env: str) -> None:
+        changed.extend(env)
+        stack.configure(**env)
+
+    yield configure
+    stack.configure(MAX_CLONES_IN_FLIGHT="420", ECWID_BUDGET_PER_MINUTE="540", ECWID_BUDGET_BURST="10")
+    boto3.resource("dynamodb").Table(stack.coordination_table).delete_item(Key={"name": "ecwid-request-budget"})

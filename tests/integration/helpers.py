@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 from local.stack import CloneRun, LocalStack
 
@@ -39,3 +40,13 @@ def state_outputs(run: CloneRun) -> list[dict]:
         json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
         for event in run.events("LambdaFunctionSucceeded")
     ]
+
+
+def wait_until(predicate, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

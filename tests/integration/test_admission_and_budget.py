@@ -6,30 +6,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 import uuid
 
-import boto3
-import pytest
-
 from ecwid_cloner.models import clone_id_for
+from tests.integration.helpers import wait_until
 
 TEMPLATE = 1003
 FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
-
-
-@pytest.fixture
-def settings(stack):
-    """Change the handlers' settings for one test; the defaults come back after it."""
-    changed: list[str] = []
-
-    def configure(**env: str) -> None:
-        changed.extend(env)
-        stack.configure(**env)
-
-    yield configure
-    stack.configure(MAX_CLONES_IN_FLIGHT="420", ECWID_BUDGET_PER_MINUTE="540", ECWID_BUDGET_BURST="10")
-    boto3.resource("dynamodb").Table(stack.coordination_table).delete_item(Key={"name": "ecwid-request-budget"})
 
 
 def start(stack, target: int, source: int = TEMPLATE) -> str:
@@ -38,16 +21,6 @@ def start(stack, target: int, source: int = TEMPLATE) -> str:
     stack.record_intent(clone_id, request)
     stack.start_clone(clone_id, request)
     return clone_id
-
-
-def wait_until(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def slot_states(stack, clone_id: str) -> list[dict]:

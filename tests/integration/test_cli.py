@@ -331,7 +331,9 @@ def test_send_signup_with_a_bad_message_ends_in_the_dead_letter_queue():
     assert (data["executions"], data["deadLetters"], data["signupId"]) == (0, 1, "acme-0002")
 
 
-def test_api_command_serves_the_routes_over_http():
+@pytest.fixture(scope="module")
+def local_api(external_ecwid):
+    """`python -m local api` against an Ecwid it did not start (--ecwid-base-url): its base URL."""
     import socket
     import time
 
@@ -341,43 +343,115 @@ def test_api_command_serves_the_routes_over_http():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECWID_"))}
+    credentials = {"ECWID_CLIENT_ID": "partner-app", "ECWID_CLIENT_SECRET": "s3cr3t-partner-key"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "local", "api", "--port", str(port), "--sandbox-clone-seconds", "2"],
+        [sys.executable, "-m", "local", "api", "--port", str(port), "--ecwid-base-url", external_ecwid.base_url],
         cwd=ROOT,
-        env=clean_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        env={**clean_env, **credentials},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         text=True,
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 requests.get(f"{base}/clones/none", timeout=1)
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        created = requests.post(
-            f"{base}/clones", json={"sourceStoreId": 1003, "targetStoreId": 2006, "requestId": "http-1"}, timeout=10
-        )
-        assert created.status_code == 202
-        clone = created.json()
-        assert clone["links"]["self"] == f"/v1/clones/{clone['cloneId']}"
-        for _ in range(300):
-            status = requests.get(f"http://127.0.0.1:{port}{clone['links']['self']}", timeout=5).json()["status"]
-            if status in ("COMPLETED", "FAILED", "TIMED_OUT"):
-                break
-            time.sleep(0.1)
-        assert status == "COMPLETED"
-        lookup = requests.get(f"{base}/stores/2006/mappings/products/100000000", timeout=5)
-        assert lookup.status_code == 200 and lookup.json()["targetId"]
-        not_json = requests.post(
-            f"{base}/clones",
-            data="sourceStoreId=1",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            timeout=5,
-        )
-        assert not_json.status_code == 415
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def wait_for_status(base: str, clone_id: str, *statuses: str, timeout: float = 60) -> dict:
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        job = requests.get(f"{base}/clones/{clone_id}", timeout=5).json()
+        if job["status"] in statuses or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def test_api_command_serves_the_routes_over_http(local_api, external_ecwid):
+    import requests
+
+    created = requests.post(
+        f"{local_api}/clones", json={"sourceStoreId": 1003, "targetStoreId": 2006, "requestId": "http-1"}, timeout=10
+    )
+    assert created.status_code == 202
+    clone = created.json()
+    assert clone["links"]["self"] == f"/v1/clones/{clone['cloneId']}"
+    assert wait_for_status(local_api, clone["cloneId"], "COMPLETED", "FAILED", "TIMED_OUT")["status"] == "COMPLETED"
+    assert external_ecwid.accepted_clones(2006) == 1  # the Ecwid it was given, not a sandbox of its own
+    lookup = requests.get(f"{local_api}/stores/2006/mappings/products/100000000", timeout=5)
+    assert lookup.status_code == 200 and lookup.json()["targetId"]
+    not_json = requests.post(
+        f"{local_api}/clones",
+        data="sourceStoreId=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=5,
+    )
+    assert not_json.status_code == 415
+
+
+def operator(*args: str) -> tuple[int, dict]:
+    """An operator command: its exit code and its one JSON line."""
+    result = run_cli(*args)
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout + result.stderr
+    return result.returncode, json.loads(lines[0])
+
+
+def test_operators_retry_cancel_and_bulk_through_a_running_api(local_api, external_ecwid):
+    import requests
+
+    external_ecwid.faults.failed_ticket_rate = 1.0
+    failed = requests.post(
+        f"{local_api}/clones", json={"sourceStoreId": 1003, "targetStoreId": 2007}, timeout=10
+    ).json()
+    assert wait_for_status(local_api, failed["cloneId"], "FAILED")["errorCode"] == "CLONE_FAILED"
+    external_ecwid.faults.failed_ticket_rate = 0.0
+
+    code, retried = operator("retry", failed["cloneId"], "--request-id", "ops-1", "--api-url", local_api)
+    assert (code, retried["httpStatus"], retried["retryOf"], retried["attempt"]) == (0, 202, failed["cloneId"], 2)
+    code, again = operator("retry", failed["cloneId"], "--request-id", "ops-1", "--api-url", local_api)
+    assert (code, again["httpStatus"], again["cloneId"]) == (0, 200, retried["cloneId"])
+    assert wait_for_status(local_api, retried["cloneId"], "COMPLETED", "FAILED")["status"] == "COMPLETED"
+    code, timeline = operator("timeline", retried["cloneId"], "--api-url", local_api)
+    assert code == 0 and timeline["status"] == "SUCCEEDED" and timeline["steps"][0]["step"] == "AcquireSlot"
+
+    external_ecwid.add_store(1020, products=5, clone_seconds=60)
+    slow = requests.post(f"{local_api}/clones", json={"sourceStoreId": 1020, "targetStoreId": 2008}, timeout=10).json()
+    wait_for_status(local_api, slow["cloneId"], "QUEUED", "IN_PROGRESS")
+    code, cancelled = operator("cancel", slow["cloneId"], "--reason", "wrong template", "--api-url", local_api)
+    assert (code, cancelled["httpStatus"], cancelled["status"], cancelled["ecwidTicketMayComplete"]) == (
+        0,
+        202,
+        "CANCELLED",
+        True,
+    )
+    code, refused = operator("cancel", retried["cloneId"], "--api-url", local_api)
+    assert (code, refused["httpStatus"], refused["errors"][0]["field"]) == (1, 409, "status")
+
+    code, dry = operator("bulk", "--action", "retry", "--status", "CANCELLED", "--dry-run", "--api-url", local_api)
+    assert (code, dry["httpStatus"], dry["matched"], dry["sample"]) == (0, 200, 1, [slow["cloneId"]])
+    code, bulk = operator("bulk", "--action", "retry", "--status", "CANCELLED", "--api-url", local_api)
+    assert (code, bulk["httpStatus"], bulk["matched"]) == (0, 202, 1)
+    for _ in range(100):
+        code, view = operator("bulk-status", bulk["bulkId"], "--api-url", local_api)
+        if view["status"] == "COMPLETED":
+            break
+    # Cancelled after Ecwid took the clone: a retry waits for the operator's word, so the bulk skips it.
+    assert (view["status"], view["done"], view["skipped"]) == ("COMPLETED", 0, 1)
+
+
+def test_an_operator_command_without_an_api_exits_1_saying_so():
+    code, answer = operator("cancel", "2001-x", "--api-url", "http://127.0.0.1:9/v1")
+    assert code == 1 and answer["httpStatus"] is None and "did not answer" in answer["error"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, Job, JobsRepository, iso_utc, plain
+from ecwid_cloner.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, JobsRepository, iso_utc, plain
 from ecwid_cloner.operator_actions import ActionRefused, CloneCancellations, CloneRetries
 
 BULK_PREFIX = "bulk#"
@@ -93,29 +93,34 @@ class BulkRecords:
         del record["name"]
         return record
 
-    def advance(self, bulk_id: str, page: int, counts: Mapping[str, int], cursor: dict | None) -> bool:
-        """Add a page's counts and move to the next page, once: only from page ``page``."""
-        sets = ["page = :next", "updatedAt = :now"] + [f"{name} = {name} + :{name}" for name in counts]
-        values: dict[str, Any] = {
-            ":page": page,
-            ":next": page + 1,
-            ":now": iso_utc(),
-            **{f":{k}": v for k, v in counts.items()},
-        }
-        if cursor is None:
+    def plan(self, bulk_id: str, page: int, clone_ids: list[str], cursor: dict | None) -> None:
+        """Keep the page's clones before acting on them: a run that dies half way is retried on
+        the very same clones (the ones it acted on may have left the page's status by then)."""
+        self._table.update_item(
+            Key={"name": BULK_PREFIX + bulk_id},
+            UpdateExpression="SET pendingPage = :page, pending = :ids, pendingCursor = :cursor",
+            ConditionExpression="page = :page",
+            ExpressionAttributeValues={":page": page, ":ids": clone_ids, ":cursor": _cursor_text(cursor)},
+        )
+
+    def advance(self, bulk_id: str, page: int, counts: Mapping[str, int]) -> bool:
+        """Add the planned page's counts and move to the next page, once: only from page ``page``."""
+        record = self.get(bulk_id) or {}
+        cursor = record.get("pendingCursor")
+        sets = ["page = :next", "updatedAt = :now", "#cursor = :cursor"] + [f"{k} = {k} + :{k}" for k in counts]
+        values: dict[str, Any] = {":page": page, ":next": page + 1, ":now": iso_utc(), ":cursor": cursor}
+        values.update({f":{name}": count for name, count in counts.items()})
+        names = {"#cursor": "cursor"}
+        if not cursor:  # the last page
             sets += ["#status = :completed", "finishedAt = :now"]
             values[":completed"] = "COMPLETED"
-            removes = " REMOVE #cursor"
-        else:
-            sets.append("#cursor = :cursor")
-            values[":cursor"] = json.dumps(plain(cursor), sort_keys=True)
-            removes = ""
+            names["#status"] = "status"
         try:
             self._table.update_item(
                 Key={"name": BULK_PREFIX + bulk_id},
-                UpdateExpression="SET " + ", ".join(sets) + removes,
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE pending, pendingPage, pendingCursor",
                 ConditionExpression="page = :page",
-                ExpressionAttributeNames={"#status": "status", "#cursor": "cursor"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
             return True
@@ -123,6 +128,11 @@ class BulkRecords:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False  # a retried run whose first try got this far
             raise
+
+
+def _cursor_text(cursor: dict | None) -> str:
+    """The status index's LastEvaluatedKey as text ("" on the last page)."""
+    return json.dumps(plain(cursor), sort_keys=True) if cursor else ""
 
 
 def public_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,6 +186,7 @@ class BulkActions:
             "failed": 0,
             "skipped": 0,
             "page": 0,
+            "cursor": "",
             "requestedBy": by,
             "createdAt": iso_utc(),
             **({"requestId": request_id} if request_id else {}),
@@ -203,37 +214,44 @@ class BulkWorker:
         if record is None or record["status"] != "RUNNING":
             return {"bulkId": bulk_id, "done": True}
         started = self.clock()
-        action, bulk_filter = str(record["action"]), BulkFilter.from_item(record["filter"])
-        cursor = json.loads(record["cursor"]) if record.get("cursor") else None
-        page, last_key = self.jobs.list_by_status(
-            bulk_filter.status, **bulk_filter.query(action), limit=self.page_size, start_key=cursor
-        )
+        action, page_number = str(record["action"]), int(record["page"])
+        if record.get("pendingPage") is not None and int(record["pendingPage"]) == page_number:
+            clone_ids = [str(clone_id) for clone_id in record.get("pending") or []]  # a run that died: again
+            last_key = json.loads(record["pendingCursor"]) if record.get("pendingCursor") else None
+        else:
+            bulk_filter = BulkFilter.from_item(record["filter"])
+            cursor = json.loads(record["cursor"]) if record.get("cursor") else None
+            page, last_key = self.jobs.list_by_status(
+                bulk_filter.status, **bulk_filter.query(action), limit=self.page_size, start_key=cursor
+            )
+            clone_ids = [job.clone_id for job in page]
+            self.records.plan(bulk_id, page_number, clone_ids, last_key)
         counts = {"done": 0, "failed": 0, "skipped": 0}
         failures = []
-        for job in page:
+        for clone_id in clone_ids:
             try:
-                counts[self._act(action, bulk_id, job)] += 1
+                counts[self._act(action, bulk_id, clone_id)] += 1
             except Exception as exc:  # one clone's trouble must not stop the others: counted, and reported
                 counts["failed"] += 1
-                failures.append({"cloneId": job.clone_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
-        self.records.advance(bulk_id, int(record["page"]), counts, last_key)
+                failures.append({"cloneId": clone_id, "error": f"{type(exc).__name__}: {exc}"[:300]})
+        self.records.advance(bulk_id, page_number, counts)
         answer: dict[str, Any] = {"bulkId": bulk_id, "done": last_key is None, "counts": counts}
         if failures:
             answer["failures"] = failures
         if last_key is not None:
-            pace = len(page) / self.per_second - (self.clock() - started)
+            pace = len(clone_ids) / self.per_second - (self.clock() - started)
             answer["waitSeconds"] = max(0, round(pace * self.time_scale))
         return answer
 
-    def _act(self, action: str, bulk_id: str, job: Job) -> str:
+    def _act(self, action: str, bulk_id: str, clone_id: str) -> str:
         """done, or skipped: the action does not apply to the clone (any more), or not as it stands."""
         by = f"bulk {bulk_id}"
         try:
             if action == "cancel":
-                cancelled, changed = self.cancellations.cancel(job.clone_id, reason=None, by=by)
+                cancelled, changed = self.cancellations.cancel(clone_id, reason=None, by=by)
                 # Cancelled by this bulk's earlier run of the page (retried) counts as done too.
                 return "done" if changed or cancelled.get("cancelledBy") == by else "skipped"
-            self.retries.retry(job.clone_id, request_id=bulk_id)  # this bulk's own earlier retry: the same attempt
+            self.retries.retry(clone_id, request_id=bulk_id)  # this bulk's own earlier retry: the same attempt
             return "done"
         except ActionRefused:
             return "skipped"

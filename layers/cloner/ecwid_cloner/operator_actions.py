@@ -198,10 +198,10 @@ class CloneCancellations:
             return self.cancel(clone_id, reason=reason, by=by) if self.jobs.get(clone_id) else (job, False)
         if _ticket_may_complete(before) and not _ticket_may_complete(job):
             self.jobs.set_ticket_may_complete(clone_id)  # a POST went out between the read and the write
-        # Its place in line when it was waiting, else its slot; whatever the execution takes after
-        # this, the reaper frees when the execution ends (ABORTED).
-        self.admission.give_up(clone_id, before.slot_number if before.status == "WAITING" else None)
+        # Stopped first, so that it takes nothing more; then its place in line when it was waiting,
+        # else its slot (what it held when it stopped: the reaper sees the job CANCELLED, not WAITING).
         self.stop_execution(clone_id, f"Cancelled by {by}" + (f": {reason}" if reason else ""))
+        self.admission.give_up(clone_id, before.slot_number if before.status == "WAITING" else None)
         cancelled = self.jobs.get(clone_id) or before
         self.publish_failed(cancelled)
         return cancelled, True
