@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class TemplateModel:
             if function == "Ref":
                 if args in self.parameters:
                     return self.parameters[args]
+                if args in PSEUDO_PARAMETERS:
+                    return PSEUDO_PARAMETERS[args]
                 return physical[args]
             if function == "Fn::GetAtt":
                 logical_id, attribute = args if isinstance(args, list) else args.split(".", 1)
