@@ -191,14 +191,32 @@ def test_outputs_name_what_an_operator_needs():
     outputs = set(TemplateModel().doc["Outputs"])
     assert {
         "ApiUrl",
+        "ApiExecuteArn",
         "SignupQueueUrl",
+        "SignupQueueArn",
         "SignupDeadLetterQueueUrl",
+        "SignupDeadLetterQueueArn",
+        "SignupConsumerLogGroupName",
         "CloneStoreStateMachineArn",
+        "StateMachineLogGroupName",
+        "SlotReaperFunctionName",
+        "SlotReaperDeadLetterQueueUrl",
         "JobsTableName",
         "MappingsTableName",
+        "CoordinationTableName",
         "AlarmTopicArn",
         "DashboardName",
     } <= outputs
+
+
+def test_every_stack_name_the_docs_tell_operators_to_fill_in_is_an_output():
+    """`<SomeName>` in docs/operations.md and the README is a value the operator copies from
+    the stack's outputs or gave as a parameter (lower-case ones, like <cloneId>, are theirs)."""
+    model = TemplateModel()
+    known = set(model.doc["Outputs"]) | set(model.doc["Parameters"])
+    for doc in (ROOT / "docs" / "operations.md", ROOT / "README.md"):
+        placeholders = set(re.findall(r"<([A-Z]\w*)>", doc.read_text()))
+        assert placeholders and placeholders <= known, (doc.name, placeholders - known)
 
 
 def secret_resources(resource: dict) -> list[str]:
@@ -407,6 +425,69 @@ def test_the_asl_names_no_partition_of_its_own():
     assert "arn:${Partition}:states:::events:putEvents" in resources
     _, _, substitutions = TemplateModel().state_machine()
     assert substitutions["Partition"] == {"Ref": "AWS::Partition"}
+
+
+def test_the_reapers_status_changes_are_retried_and_what_fails_is_kept_and_alarmed(transformed):
+    """Issue 25: a status change the reaper never handled is a slot or a place leaked for good.
+    EventBridge retries delivery and then keeps the event; Lambda's own retries of a failing
+    invocation end in the same queue (the event as the message body, for a replay); a message
+    there alarms."""
+    resources = transformed["Resources"]
+    queue = {"Fn::GetAtt": ["SlotReaperDeadLetterQueue", "Arn"]}
+    rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    (rule_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Events::Rule"]
+    ((target,),) = [r["Properties"]["Targets"] for r in rules]
+    assert target["Arn"] == {"Fn::GetAtt": ["SlotReaperFunction", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": queue}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400
+
+    function = resources["SlotReaperFunction"]["Properties"]
+    assert function["DeadLetterConfig"] == {"TargetArn": queue}
+
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    (policy,) = [p for p in policies if p["Queues"] == [{"Ref": "SlotReaperDeadLetterQueue"}]]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == queue
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+    alarm = resources["SlotReaperDeadLetterAlarm"]["Properties"]
+    assert alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SlotReaperDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"]
+
+
+STACK_TAG = "StoreClonerStack"
+
+
+def test_lambda_errors_are_alarmed_for_every_function_of_the_stack_by_one_query(transformed):
+    """Issue 25: the alarm summed one metric per function, at CloudWatch's limit of 10 metrics
+    for a math expression: an 11th function failed the deploy. One Metrics Insights query
+    covers every function of the stack, named nowhere: they carry the stack's tag (Globals),
+    and the WHERE clause uses only `=` (the operators AWS documents: =, !=, AND)."""
+    resources = transformed["Resources"]
+    alarm = resources["LambdaErrorsAlarm"]["Properties"]
+    (query,) = alarm["Metrics"]
+    assert "MetricStat" not in query and query["Period"] == 300 and query.get("ReturnData", True)
+    expression = query["Expression"]["Fn::Sub"]
+    assert re.fullmatch(
+        r'SELECT SUM\(Errors\) FROM SCHEMA\("AWS/Lambda", FunctionName\) '
+        rf"WHERE tag\.{STACK_TAG} = '\$\{{AWS::StackName\}}'",
+        expression,
+    ), expression
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) >= 10
+    for logical_id, function in functions.items():
+        assert {"Key": STACK_TAG, "Value": {"Ref": "AWS::StackName"}} in function["Properties"]["Tags"], logical_id
+    # Neither the alarm nor the dashboard names a function: a new one is covered by both.
+    dashboard = json.dumps(resources["Dashboard"]["Properties"])
+    for logical_id in functions:
+        assert logical_id not in json.dumps(alarm) and f"${{{logical_id}}}" not in dashboard, logical_id
+    assert f"tag.{STACK_TAG} = '${{AWS::StackName}}' GROUP BY FunctionName" in dashboard
 
 
 def test_the_timed_out_alarm_sums_metrics_that_may_have_no_data():
