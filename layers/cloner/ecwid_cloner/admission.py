@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -201,109 +201,67 @@ class DynamoSlotStore:
         return _line(self._table.get_item(Key={"name": self._name}, ConsistentRead=True).get("Item") or {})
 
     def skip(self, number: int, now: float) -> bool:
-        table = self._table.name
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": table,
-                            "Item": {
-                                "name": f"{SKIPPED_PREFIX}{number}",
-                                "expiresAt": int(now) + SKIPPED_KEPT_SECONDS,
-                            },
-                            "ConditionExpression": "attribute_not_exists(#name)",
-                            "ExpressionAttributeNames": {"#name": "name"},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"name": self._name},
-                            "UpdateExpression": "ADD passed :one",
-                            "ExpressionAttributeValues": {":one": 1},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if _failed_conditions(exc)[0]:
-                return False  # passed before: a retried skip
-            raise
-        return True
+        passed_before, _ = self._write_with_counter(
+            {
+                "Put": {
+                    "Item": {"name": f"{SKIPPED_PREFIX}{number}", "expiresAt": int(now) + SKIPPED_KEPT_SECONDS},
+                    "ConditionExpression": "attribute_not_exists(#name)",
+                }
+            },
+            {"UpdateExpression": "ADD passed :one", "ExpressionAttributeValues": {":one": 1}},
+        )
+        return not passed_before  # else a retried skip
 
     def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
-        table = self._table.name
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"name": self._name},
-                            "UpdateExpression": "ADD inFlight :one, passed :one",
-                            "ConditionExpression": "attribute_not_exists(inFlight) OR inFlight < :limit",
-                            "ExpressionAttributeValues": {":one": 1, ":limit": limit},
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": table,
-                            "Item": {
-                                "name": HOLDER_PREFIX + holder,
-                                "holder": holder,
-                                "acquiredAt": str(round(now, 3)),
-                            },
-                            "ConditionExpression": "attribute_not_exists(#name)",
-                            "ExpressionAttributeNames": {"#name": "name"},
-                        }
-                    },
-                ]
-            )
-            return ACQUIRED
-        except ClientError as exc:
-            counter_full, holder_exists = _failed_conditions(exc)
-            if holder_exists:
-                return ALREADY_HELD  # a retried acquire: the slot is already ours
-            if counter_full:
-                return None
-            raise
+        held_already, full = self._write_with_counter(
+            {
+                "Put": {
+                    "Item": {"name": HOLDER_PREFIX + holder, "holder": holder, "acquiredAt": str(round(now, 3))},
+                    "ConditionExpression": "attribute_not_exists(#name)",
+                }
+            },
+            {
+                "UpdateExpression": "ADD inFlight :one, passed :one",
+                "ConditionExpression": "attribute_not_exists(inFlight) OR inFlight < :limit",
+                "ExpressionAttributeValues": {":one": 1, ":limit": limit},
+            },
+        )
+        if held_already:
+            return ALREADY_HELD  # a retried acquire: the slot is already ours
+        return None if full else ACQUIRED
 
     def release(self, holder: str) -> bool:
+        not_held, _ = self._write_with_counter(
+            {"Delete": {"Key": {"name": HOLDER_PREFIX + holder}, "ConditionExpression": "attribute_exists(#name)"}},
+            {"UpdateExpression": "ADD inFlight :minus_one", "ExpressionAttributeValues": {":minus_one": -1}},
+        )
+        return not not_held  # else released before (a retry, or the reaper)
+
+    def _write_with_counter(self, item_write: dict[str, Any], counter_update: dict[str, Any]) -> tuple[bool, bool]:
+        """One item's conditional write and the counter's update, in one transaction: both or
+        neither. Returns whether each one's condition failed ((False, False): both written)."""
+        ((kind, write),) = item_write.items()
         table = self._table.name
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": table,
-                            "Key": {"name": HOLDER_PREFIX + holder},
-                            "ConditionExpression": "attribute_exists(#name)",
-                            "ExpressionAttributeNames": {"#name": "name"},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"name": self._name},
-                            "UpdateExpression": "ADD inFlight :minus_one",
-                            "ExpressionAttributeValues": {":minus_one": -1},
-                        }
-                    },
+                    {kind: {"TableName": table, "ExpressionAttributeNames": {"#name": "name"}, **write}},
+                    {"Update": {"TableName": table, "Key": {"name": self._name}, **counter_update}},
                 ]
             )
         except ClientError as exc:
-            if _failed_conditions(exc)[0]:
-                return False  # not held: released before (a retry, or the reaper)
+            failed = _failed_conditions(exc)
+            if any(failed):
+                return failed
             raise
-        return True
+        return False, False
 
 
 def _failed_conditions(exc: ClientError) -> tuple[bool, bool]:
-    """For a cancelled two-item transaction: whether each item's condition failed.
-    Any other error (or a cancellation for another reason) is raised again."""
+    """For a cancelled two-item transaction: whether each item's condition failed
+    (neither, for any other error)."""
     if exc.response["Error"]["Code"] != "TransactionCanceledException":
-        raise exc
+        return False, False
     reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
     reasons += [None] * (2 - len(reasons))
     return reasons[0] == "ConditionalCheckFailed", reasons[1] == "ConditionalCheckFailed"
