@@ -15,6 +15,7 @@ TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "Bi
 REGION = "us-east-1"
 CLONE_STATE_MACHINE = "CloneStoreStateMachine"  # the clones'; the other runs operators' bulk actions
 ACCOUNT = "123456789012"
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class TemplateModel:
             if function == "Ref":
                 if args in self.parameters:
                     return self.parameters[args]
+                if args in PSEUDO_PARAMETERS:
+                    return PSEUDO_PARAMETERS[args]
                 return physical[args]
             if function == "Fn::GetAtt":
                 logical_id, attribute = args if isinstance(args, list) else args.split(".", 1)

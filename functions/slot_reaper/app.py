@@ -1,5 +1,6 @@
-"""SlotReaper: an execution that was stopped, timed out or failed without reaching
-ReleaseSlot gives back its slot (EventBridge: Step Functions Execution Status Change)."""
+"""SlotReaper: an execution that ended FAILED, TIMED_OUT or ABORTED gives back what its
+clone still holds, its slot or its place in line (EventBridge: Step Functions Execution
+Status Change)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

@@ -8,7 +8,12 @@ import itertools
 import json
 import uuid
 
+import boto3
+import pytest
+
+from ecwid_cloner.admission import DynamoSlotStore
 from ecwid_cloner.models import clone_id_for
+from local.entry_points import execution_status_change
 from tests.integration.helpers import wait_until
 
 TEMPLATE = 1003
@@ -76,6 +81,46 @@ def test_a_slot_held_by_a_stopped_execution_is_released_by_the_reaper(stack, set
     assert stack.wait_for_clone(next_in_line, timeout=120)["status"] == "COMPLETED"
     # Reaping again frees nothing: a release happens once.
     assert stack.invoke("SlotReaperFunction", {"detail": {"name": stopped, "status": "ABORTED"}})["released"] is False
+
+
+def slot_line(stack) -> tuple[int, int]:
+    """The line's counters in the coordination table: numbers past the line, slots held."""
+    item = boto3.resource("dynamodb").Table(stack.coordination_table).get_item(Key={"name": "clone-slots"})["Item"]
+    return int(item.get("passed", 0)), int(item.get("inFlight", 0))
+
+
+def test_the_reaper_takes_a_stopped_waiter_out_of_line_once_and_reaps_nothing_of_a_failed_clone(stack, settings):
+    settings(MAX_CLONES_IN_FLIGHT="1")
+    stack.sandbox.add_store(990301, products=20, categories=2, clone_seconds=60.0)  # holds the slot
+    running = start(stack, 2296, source=990301)
+    wait_until(lambda: (stack.job(running) or {}).get("status") in ("QUEUED", "IN_PROGRESS"), what="the clone to run")
+    # A number that never passes: an AcquireSlot that died after taking it.
+    DynamoSlotStore(boto3.resource("dynamodb").Table(stack.coordination_table)).take_number()
+    stopped = start(stack, 2297)
+    wait_until(lambda: (stack.job(stopped) or {}).get("status") == "WAITING", what="a clone to wait")
+    failing = start(stack, 99999)  # no such store: TARGET_NOT_FOUND once it gets its slot
+    wait_until(lambda: (stack.job(failing) or {}).get("status") == "WAITING", what="another clone to wait")
+    passed, held = slot_line(stack)
+
+    # Stopped in WaitForSlot: its number leaves the line, once however often the change is delivered.
+    assert stack.stop_execution(stopped) == {"cloneId": stopped, "released": False}
+    assert slot_line(stack) == (passed + 1, held)
+    status_change = execution_status_change(stack.execution_arn(stopped), stack.state_machine_arn, stopped, "ABORTED")
+    assert stack.invoke("SlotReaperFunction", status_change)["released"] is False
+    assert slot_line(stack) == (passed + 1, held)
+
+    # The failing clone gets the slot once overdue (past the dead number), fails, releases it.
+    assert stack.stop_execution(running)["released"] is True
+    assert stack.wait_for_clone(failing, timeout=120)["errorCode"] == "TARGET_NOT_FOUND"
+    assert stack.wait(stack.execution_arn(failing))["status"] == "FAILED"
+    after_failure = slot_line(stack)
+    assert after_failure == (passed + 2, 0)
+
+    # Every failed execution reaches the reaper too (the rule matches FAILED): it holds nothing,
+    # and its number, ahead of the dead one, passed when it was admitted.
+    ended = execution_status_change(stack.execution_arn(failing), stack.state_machine_arn, failing, "FAILED")
+    assert stack.invoke("SlotReaperFunction", ended) == {"cloneId": failing, "released": False}
+    assert slot_line(stack) == after_failure
 
 
 def test_ecwid_is_asked_no_faster_than_the_budget_and_nothing_fails_for_it(stack, settings):

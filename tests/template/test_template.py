@@ -191,14 +191,32 @@ def test_outputs_name_what_an_operator_needs():
     outputs = set(TemplateModel().doc["Outputs"])
     assert {
         "ApiUrl",
+        "ApiExecuteArn",
         "SignupQueueUrl",
+        "SignupQueueArn",
         "SignupDeadLetterQueueUrl",
+        "SignupDeadLetterQueueArn",
+        "SignupConsumerLogGroupName",
         "CloneStoreStateMachineArn",
+        "StateMachineLogGroupName",
+        "SlotReaperFunctionName",
+        "SlotReaperDeadLetterQueueUrl",
         "JobsTableName",
         "MappingsTableName",
+        "CoordinationTableName",
         "AlarmTopicArn",
         "DashboardName",
     } <= outputs
+
+
+def test_every_stack_name_the_docs_tell_operators_to_fill_in_is_an_output():
+    """`<SomeName>` in docs/operations.md and the README is a value the operator copies from
+    the stack's outputs or gave as a parameter (lower-case ones, like <cloneId>, are theirs)."""
+    model = TemplateModel()
+    known = set(model.doc["Outputs"]) | set(model.doc["Parameters"])
+    for doc in (ROOT / "docs" / "operations.md", ROOT / "README.md"):
+        placeholders = set(re.findall(r"<([A-Z]\w*)>", doc.read_text()))
+        assert placeholders and placeholders <= known, (doc.name, placeholders - known)
 
 
 def secret_resources(resource: dict) -> list[str]:
@@ -273,7 +291,7 @@ def test_events_are_published_by_the_state_machine_to_its_bus_only():
         assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
     states = json.loads(ASL.read_text())["States"]
     publishers = {
-        name for name, state in states.items() if state.get("Resource") == "arn:aws:states:::events:putEvents"
+        name for name, state in states.items() if state.get("Resource") == "arn:${Partition}:states:::events:putEvents"
     }
     assert publishers == {"PublishStoreCreated", "PublishCompleted", "PublishFailed"}
     for name in publishers:
@@ -307,15 +325,18 @@ def test_the_asl_passes_statelint_as_deployed():
     """statelint (the ASL linter of awslabs' reference) on the definition with its
     substitutions filled as CloudFormation fills them: Lambda ARNs and the bus name."""
     _, path, substitutions = TemplateModel().state_machine()
+    from local.template_model import PSEUDO_PARAMETERS, substitute
+
     filled = {
         name: (
             f"arn:aws:lambda:us-east-1:123456789012:function:{name.removesuffix('Arn')}"
             if name.endswith("FunctionArn")
+            else PSEUDO_PARAMETERS[value["Ref"]]
+            if "Ref" in value and value["Ref"] in PSEUDO_PARAMETERS
             else "store-cloner-events"
         )
-        for name in substitutions
+        for name, value in substitutions.items()
     }
-    from local.template_model import substitute
 
     definition = substitute(path.read_text(), filled)
     assert "${" not in definition
@@ -323,10 +344,10 @@ def test_the_asl_passes_statelint_as_deployed():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def transformed() -> dict:
+def transform_template(parameters: dict[str, str] | None = None) -> dict:
     """template.yaml as CloudFormation receives it: SAM's transform (samtranslator, which SAM
-    CLI installs) run here, with the code locations `sam package` would put in."""
+    CLI installs) run here with these parameter values, and the code locations `sam package`
+    would put in."""
     import os
 
     from samtranslator.translator.transform import transform
@@ -344,7 +365,12 @@ def transformed() -> dict:
 
     region = os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     assert region
-    return transform(document, {}, NoManagedPolicies())
+    return transform(document, parameters or {}, NoManagedPolicies())
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict:
+    return transform_template()
 
 
 def test_the_api_has_one_stage_v1_with_its_settings(transformed):
@@ -353,6 +379,118 @@ def test_the_api_has_one_stage_v1_with_its_settings(transformed):
     assert list(stages) == ["CloneApiv1Stage"]
     assert stages["CloneApiv1Stage"]["Properties"]["StageName"] == "v1"
     assert stages["CloneApiv1Stage"]["Properties"]["TracingEnabled"] is True
+
+
+def test_changing_the_api_auth_mode_redeploys_stage_v1(monkeypatch):
+    """Issue 25: the API body's Fn::If is hashed unresolved, so both modes made the same
+    Deployment and stage v1 kept the old mode's snapshot. Two deploys a minute apart, the
+    second switching ApiAuthMode, must give v1 a new Deployment."""
+    import time
+
+    deployments = {}
+    for minute, mode in enumerate(["API_KEY", "AWS_IAM"]):
+        monkeypatch.setattr(time, "time", lambda minute=minute: 1_800_000_000.0 + 60 * minute)
+        resources = transform_template({"ApiAuthMode": mode})["Resources"]
+        (deployment,) = [k for k, v in resources.items() if v["Type"] == "AWS::ApiGateway::Deployment"]
+        assert resources["CloneApiv1Stage"]["Properties"]["DeploymentId"] == {"Ref": deployment}
+        security = {
+            json.dumps(operation["security"])
+            for path in resources["CloneApi"]["Properties"]["Body"]["paths"].values()
+            for operation in path.values()
+        }
+        assert security == {json.dumps({"Fn::If": ["UseApiKey", [{"api_key": []}], [{"sigv4": []}]]})}
+        deployments[mode] = deployment
+    assert deployments["API_KEY"] != deployments["AWS_IAM"]
+
+
+def test_jobs_and_mappings_outlive_the_stack_and_nothing_else_is_kept(transformed):
+    """Issue 25: `sam delete` took every job and mapping with it. The two tables are kept
+    (and protected from a DeleteTable by hand); the README's delete section names what
+    stays, so any other resource kept must be added there."""
+    resources = transformed["Resources"]
+    for logical_id in ("JobsTable", "MappingsTable"):
+        table = resources[logical_id]
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", logical_id
+        assert table["Properties"]["DeletionProtectionEnabled"] is True, logical_id
+    kept = {k for k, v in resources.items() if "Retain" in (v.get("DeletionPolicy"), v.get("UpdateReplacePolicy"))}
+    assert kept == {"JobsTable", "MappingsTable"}
+    delete_section = (ROOT / "README.md").read_text().split("### Delete the stack\n", 1)[1].split("\n## ", 1)[0]
+    assert all(f"`{name}`" in delete_section for name in kept)
+
+
+def test_the_asl_names_no_partition_of_its_own():
+    """Issue 25: the putEvents integrations said arn:aws:, which does not exist in
+    aws-cn or aws-us-gov; the partition comes from the stack."""
+    text = ASL.read_text()
+    assert "arn:aws:" not in text
+    states = json.loads(text)["States"]
+    resources = {state["Resource"] for state in states.values() if "Resource" in state}
+    assert "arn:${Partition}:states:::events:putEvents" in resources
+    _, _, substitutions = TemplateModel().state_machine()
+    assert substitutions["Partition"] == {"Ref": "AWS::Partition"}
+
+
+def test_the_reapers_status_changes_are_retried_and_what_fails_is_kept_and_alarmed(transformed):
+    """Issue 25: a status change the reaper never handled is a slot or a place leaked for good.
+    EventBridge retries delivery and then keeps the event; Lambda's own retries of a failing
+    invocation end in the same queue (the event as the message body, for a replay); a message
+    there alarms."""
+    resources = transformed["Resources"]
+    queue = {"Fn::GetAtt": ["SlotReaperDeadLetterQueue", "Arn"]}
+    rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    (rule_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Events::Rule"]
+    ((target,),) = [r["Properties"]["Targets"] for r in rules]
+    assert target["Arn"] == {"Fn::GetAtt": ["SlotReaperFunction", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": queue}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400
+
+    function = resources["SlotReaperFunction"]["Properties"]
+    assert function["DeadLetterConfig"] == {"TargetArn": queue}
+
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    (policy,) = [p for p in policies if p["Queues"] == [{"Ref": "SlotReaperDeadLetterQueue"}]]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == queue
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+    alarm = resources["SlotReaperDeadLetterAlarm"]["Properties"]
+    assert alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SlotReaperDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"]
+
+
+STACK_TAG = "StoreClonerStack"
+
+
+def test_lambda_errors_are_alarmed_for_every_function_of_the_stack_by_one_query(transformed):
+    """Issue 25: the alarm summed one metric per function, at CloudWatch's limit of 10 metrics
+    for a math expression: an 11th function failed the deploy. One Metrics Insights query
+    covers every function of the stack, named nowhere: they carry the stack's tag (Globals),
+    and the WHERE clause uses only `=` (the operators AWS documents: =, !=, AND)."""
+    resources = transformed["Resources"]
+    alarm = resources["LambdaErrorsAlarm"]["Properties"]
+    (query,) = alarm["Metrics"]
+    assert "MetricStat" not in query and query["Period"] == 300 and query.get("ReturnData", True)
+    expression = query["Expression"]["Fn::Sub"]
+    assert re.fullmatch(
+        r'SELECT SUM\(Errors\) FROM SCHEMA\("AWS/Lambda", FunctionName\) '
+        rf"WHERE tag\.{STACK_TAG} = '\$\{{AWS::StackName\}}'",
+        expression,
+    ), expression
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) >= 10
+    for logical_id, function in functions.items():
+        assert {"Key": STACK_TAG, "Value": {"Ref": "AWS::StackName"}} in function["Properties"]["Tags"], logical_id
+    # Neither the alarm nor the dashboard names a function: a new one is covered by both.
+    dashboard = json.dumps(resources["Dashboard"]["Properties"])
+    for logical_id in functions:
+        assert logical_id not in json.dumps(alarm) and f"${{{logical_id}}}" not in dashboard, logical_id
+    assert f"tag.{STACK_TAG} = '${{AWS::StackName}}' GROUP BY FunctionName" in dashboard
 
 
 def test_the_timed_out_alarm_sums_metrics_that_may_have_no_data():

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore, MemorySlotStore
+from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore, Line, MemorySlotStore
 
 
 def _stores(coordination_table):
@@ -131,3 +131,80 @@ def test_an_overdue_waiter_takes_a_free_slot_past_numbers_that_never_pass(coordi
     assert control.overdue(first_place=4, waited_seconds=2 * 40 + 61)
     assert not control.overdue(first_place=4, waited_seconds=100)
     assert control.acquire("waiter", waiter.number, overdue=True).admitted
+
+
+def _reaper(coordination_table, jobs_table, kind, max_in_flight):
+    """The reaper's side as deployed: CloneSlots over a slot store and the jobs table."""
+    from ecwid_cloner.clone_slots import CloneSlots
+    from ecwid_cloner.jobs import JobsRepository
+
+    control = AdmissionControl(
+        _stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=max_in_flight, release_interval=10)
+    )
+    return control, CloneSlots(control, JobsRepository(jobs_table))
+
+
+def _job(jobs_table, clone_id, status, admission):
+    """The job as AcquireSlot left it (WAITING, with its number), then moved on to ``status``."""
+    jobs_table.put_item(
+        Item={"cloneId": clone_id, "status": status, "waitingPlace": admission.place, "slotNumber": admission.number}
+    )
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_the_reaper_leaves_the_line_alone_when_a_clone_ended_normally(coordination_table, jobs_table, kind):
+    """Issue 25: every failed clone ends in the Fail state, so the reaper runs for it. A clone
+    admitted ahead of its number (two slots came free at once), that failed and released its
+    slot on the way out, holds nothing: reaping it must not count a number past the line."""
+    control, slots = _reaper(coordination_table, jobs_table, kind, max_in_flight=2)
+    for holder in ("a", "b"):
+        assert control.acquire(holder).admitted  # numbers 1, 2
+    waiters = {holder: control.acquire(holder) for holder in ("c", "d", "e")}  # numbers 3, 4, 5
+    for holder, refused in waiters.items():
+        assert not refused.admitted
+        _job(jobs_table, holder, "WAITING", refused)
+    control.release("a")
+    control.release("b")
+    # d asks first: two free slots, two before it in line (c and itself): admitted ahead of c.
+    assert control.acquire("d", waiters["d"].number).admitted
+    assert control.store.line().passed == 3
+    _job(jobs_table, "d", "FAILED", waiters["d"])  # StartClone failed: RecordFailure, ReleaseSlotFailed, Fail
+    assert control.release("d")
+
+    assert slots.reap("d") is False
+
+    # c and e still wait; nothing else passed: three numbers past the line, not four.
+    assert control.store.line().passed == 3
+    newcomer = control.acquire("f")
+    assert newcomer.place == 3, "c, e and the newcomer itself stand in line"
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_the_reaper_gives_up_a_dead_waiters_place_once(coordination_table, jobs_table, kind):
+    """A waiter stopped in WaitForSlot still stands in line: the reaper takes its number out,
+    once, however often the status change is delivered (EventBridge delivers at least once)."""
+    control, slots = _reaper(coordination_table, jobs_table, kind, max_in_flight=1)
+    assert control.acquire("running").admitted  # number 1
+    ahead = control.acquire("ahead")  # 2
+    dead = control.acquire("stopped-while-waiting")  # 3
+    _job(jobs_table, "stopped-while-waiting", "WAITING", dead)
+    behind = control.acquire("behind")  # 4
+    assert behind.place == 3
+
+    assert slots.reap("stopped-while-waiting") is False  # it held no slot
+    assert slots.reap("stopped-while-waiting") is False  # the same status change, delivered again
+
+    assert control.store.line().passed == 2, "the running clone admitted, the dead waiter's number given up"
+    assert control.acquire("behind", behind.number).place == 2, "the clone ahead and itself"
+    assert control.release("running")
+    assert control.acquire("ahead", ahead.number).admitted
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "memory"])
+def test_the_reaper_frees_a_slot_its_execution_never_released(coordination_table, jobs_table, kind):
+    control, slots = _reaper(coordination_table, jobs_table, kind, max_in_flight=1)
+    admitted = control.acquire("stopped-mid-clone")
+    _job(jobs_table, "stopped-mid-clone", "IN_PROGRESS", admitted)
+    assert slots.reap("stopped-mid-clone") is True
+    assert slots.reap("stopped-mid-clone") is False, "a slot is released once"
+    assert control.store.line() == Line(passed=1, in_flight=0)

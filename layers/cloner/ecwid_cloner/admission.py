@@ -10,7 +10,8 @@ Slots live in the coordination table: one counter item (``inFlight`` and, for
 places in line, ``arrivals`` and ``admitted``) and one item per holder, so a
 release names exactly what it frees and a retried acquire or release changes
 nothing twice. The reaper (a rule on Step Functions execution status changes)
-releases what a stopped or timed-out execution held.
+releases what a stopped or timed-out execution still held: its slot, or its
+number in line.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 SLOTS_ITEM_NAME = "clone-slots"
 HOLDER_PREFIX = "clone-slot#"
+# One item per number that passed the line without a slot, so it passes once however
+# often its skip is retried; DynamoDB's TTL removes it after a while.
+SKIPPED_PREFIX = "clone-slot-skipped#"
+SKIPPED_KEPT_SECONDS = 30 * 86400  # far past EventBridge's last retry (a day) of a status change
 # What a provisioned clone asks of Ecwid: CreateStore, StartClone, about 4 status
 # polls (learned polling, bench/polling.py), the Instant Site token and clone.
 REQUESTS_PER_CLONE = 8.0
@@ -109,8 +114,9 @@ class SlotStore(Protocol):
 
     def release(self, holder: str) -> bool: ...
 
-    def skip(self) -> None:
-        """A waiter died before its turn: its number no longer stands in line."""
+    def skip(self, number: int, now: float) -> bool:
+        """``number`` no longer stands in line (its waiter died, or a retried step took a
+        second one). Once per number: False when it had passed already."""
         ...
 
 
@@ -146,7 +152,7 @@ class AdmissionControl:
         if place <= free or number <= line.passed or (overdue and free > 0):
             outcome = self.store.try_acquire(holder, self.policy.max_in_flight, self._clock())
             if outcome == ALREADY_HELD and fresh:
-                self.store.skip()  # a retried step took a second number: it must not stand in line
+                self.store.skip(number, self._clock())  # a retried step took a second number: it must not stand in line
             if outcome:
                 return Admission(True, number, 0, 0.0)
         return Admission(False, number, place, self.policy.wait_for_place(place - max(0, free)))
@@ -160,13 +166,18 @@ class AdmissionControl:
         """Give ``holder``'s slot back; False when it held none (already released)."""
         return self.store.release(holder)
 
-    def give_up(self, holder: str, number: int | None) -> bool:
-        """An execution ended: free its slot, or its place in line if it never got one.
-        True when it held a slot (a leak, now plugged)."""
+    def give_up(self, holder: str, waiting_number: int | None) -> bool:
+        """An execution ended: free the slot ``holder`` still holds, or else the number it
+        was still waiting with (None: it waited for none, or got past the line). True when
+        it held a slot (a leak, now plugged).
+
+        Only a number still in line may pass: every clone that ends normally (failed ones
+        too) ends here as well, holding nothing, and its number counted when it was admitted.
+        """
         if self.store.release(holder):
             return True
-        if number is not None and number > self.store.line().passed:
-            self.store.skip()
+        if waiting_number is not None:
+            self.store.skip(waiting_number, self._clock())
         return False
 
 
@@ -189,83 +200,71 @@ class DynamoSlotStore:
     def line(self) -> Line:
         return _line(self._table.get_item(Key={"name": self._name}, ConsistentRead=True).get("Item") or {})
 
-    def skip(self) -> None:
-        self._table.update_item(
-            Key={"name": self._name},
-            UpdateExpression="ADD passed :one",
-            ExpressionAttributeValues={":one": 1},
+    def skip(self, number: int, now: float) -> bool:
+        passed_before, _ = self._write_with_counter(
+            {
+                "Put": {
+                    "Item": {"name": f"{SKIPPED_PREFIX}{number}", "expiresAt": int(now) + SKIPPED_KEPT_SECONDS},
+                    "ConditionExpression": "attribute_not_exists(#name)",
+                }
+            },
+            {"UpdateExpression": "ADD passed :one", "ExpressionAttributeValues": {":one": 1}},
         )
+        return not passed_before  # else a retried skip
 
     def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
-        table = self._table.name
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"name": self._name},
-                            "UpdateExpression": "ADD inFlight :one, passed :one",
-                            "ConditionExpression": "attribute_not_exists(inFlight) OR inFlight < :limit",
-                            "ExpressionAttributeValues": {":one": 1, ":limit": limit},
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": table,
-                            "Item": {
-                                "name": HOLDER_PREFIX + holder,
-                                "holder": holder,
-                                "acquiredAt": str(round(now, 3)),
-                            },
-                            "ConditionExpression": "attribute_not_exists(#name)",
-                            "ExpressionAttributeNames": {"#name": "name"},
-                        }
-                    },
-                ]
-            )
-            return ACQUIRED
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                return ALREADY_HELD  # a retried acquire: the slot is already ours
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return None
-            raise
+        held_already, full = self._write_with_counter(
+            {
+                "Put": {
+                    "Item": {"name": HOLDER_PREFIX + holder, "holder": holder, "acquiredAt": str(round(now, 3))},
+                    "ConditionExpression": "attribute_not_exists(#name)",
+                }
+            },
+            {
+                "UpdateExpression": "ADD inFlight :one, passed :one",
+                "ConditionExpression": "attribute_not_exists(inFlight) OR inFlight < :limit",
+                "ExpressionAttributeValues": {":one": 1, ":limit": limit},
+            },
+        )
+        if held_already:
+            return ALREADY_HELD  # a retried acquire: the slot is already ours
+        return None if full else ACQUIRED
 
     def release(self, holder: str) -> bool:
+        not_held, _ = self._write_with_counter(
+            {"Delete": {"Key": {"name": HOLDER_PREFIX + holder}, "ConditionExpression": "attribute_exists(#name)"}},
+            {"UpdateExpression": "ADD inFlight :minus_one", "ExpressionAttributeValues": {":minus_one": -1}},
+        )
+        return not not_held  # else released before (a retry, or the reaper)
+
+    def _write_with_counter(self, item_write: dict[str, Any], counter_update: dict[str, Any]) -> tuple[bool, bool]:
+        """One item's conditional write and the counter's update, in one transaction: both or
+        neither. Returns whether each one's condition failed ((False, False): both written)."""
+        ((kind, write),) = item_write.items()
         table = self._table.name
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": table,
-                            "Key": {"name": HOLDER_PREFIX + holder},
-                            "ConditionExpression": "attribute_exists(#name)",
-                            "ExpressionAttributeNames": {"#name": "name"},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"name": self._name},
-                            "UpdateExpression": "ADD inFlight :minus_one",
-                            "ExpressionAttributeValues": {":minus_one": -1},
-                        }
-                    },
+                    {kind: {"TableName": table, "ExpressionAttributeNames": {"#name": "name"}, **write}},
+                    {"Update": {"TableName": table, "Key": {"name": self._name}, **counter_update}},
                 ]
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False  # not held: released before (a retry, or the reaper)
+            failed = _failed_conditions(exc)
+            if any(failed):
+                return failed
             raise
-        return True
+        return False, False
+
+
+def _failed_conditions(exc: ClientError) -> tuple[bool, bool]:
+    """For a cancelled two-item transaction: whether each item's condition failed
+    (neither, for any other error)."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        return False, False
+    reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
+    reasons += [None] * (2 - len(reasons))
+    return reasons[0] == "ConditionalCheckFailed", reasons[1] == "ConditionalCheckFailed"
 
 
 def _line(item: dict) -> Line:
@@ -279,6 +278,7 @@ class MemorySlotStore:
         self.arrivals = 0
         self.passed = 0
         self.holders: dict[str, float] = {}
+        self.skipped: set[int] = set()
 
     def take_number(self) -> tuple[int, Line]:
         self.arrivals += 1
@@ -299,5 +299,9 @@ class MemorySlotStore:
     def release(self, holder: str) -> bool:
         return self.holders.pop(holder, None) is not None
 
-    def skip(self) -> None:
+    def skip(self, number: int, now: float) -> bool:
+        if number in self.skipped:
+            return False
+        self.skipped.add(number)
         self.passed += 1
+        return True

@@ -24,6 +24,7 @@ from ecwid_cloner.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, J
 from ecwid_cloner.operator_actions import ActionRefused, CloneCancellations, CloneRetries
 
 BULK_PREFIX = "bulk#"
+BULK_KEPT_SECONDS = 90 * 86400  # a bulk's record, for GET /clones/bulk/{bulkId} and its request ID's repeats
 # The statuses each action applies to.
 ACTION_STATUSES: dict[str, frozenset[str]] = {
     "cancel": frozenset(STATUS_RANK) - FINAL_STATUSES,
@@ -189,6 +190,7 @@ class BulkActions:
             "cursor": "",
             "requestedBy": by,
             "createdAt": iso_utc(),
+            "expiresAt": int(time.time()) + BULK_KEPT_SECONDS,  # the coordination table's TTL
             **({"requestId": request_id} if request_id else {}),
         }
         record, created = self.records.create(record)

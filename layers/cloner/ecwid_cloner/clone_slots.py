@@ -49,6 +49,9 @@ class CloneSlots:
         return {"released": self.admission.release(state["cloneId"])}
 
     def reap(self, clone_id: str) -> bool:
-        """After an execution ended without its ReleaseSlot: free its slot, or its place in line."""
+        """After an execution ended: free what it still holds, its slot or its place in line.
+        Every failed execution comes here, most having released their slot on the way out;
+        a job still WAITING never left the line, any other has passed it."""
         job = self.jobs.get(clone_id)
-        return self.admission.give_up(clone_id, job.slot_number if job else None)
+        waiting_number = job.slot_number if job is not None and job.status == "WAITING" else None
+        return self.admission.give_up(clone_id, waiting_number)
