@@ -9,7 +9,6 @@ import json
 import uuid
 
 import boto3
-import pytest
 
 from ecwid_cloner.admission import DynamoSlotStore
 from ecwid_cloner.models import clone_id_for
