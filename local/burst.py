@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 ECWID_LIMIT_PER_MINUTE = 600
-FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
+FINAL = ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED")
 
 
 def run_burst(

@@ -16,7 +16,7 @@ from local.entry_points import execution_status_change
 from tests.integration.helpers import wait_until
 
 TEMPLATE = 1003
-FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
+FINAL = ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED")
 
 
 def start(stack, target: int, source: int = TEMPLATE) -> str:

@@ -625,3 +625,53 @@ def test_the_api_definition_is_a_valid_openapi_3_document():
             assert operation["responses"], path
             declared = {p.get("name") or p["$ref"].rsplit("/", 1)[-1] for p in operation.get("parameters", [])}
             assert set(re.findall(r"\{(\w+)\}", path)) <= declared, path
+
+
+def _granted(resource: dict, prefix: str) -> dict[str, list[str]]:
+    """Every action under ``prefix`` a function is granted, and on what (as the template writes it)."""
+    granted: dict[str, list[str]] = {}
+    for statement in policy_statements(resource):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            if action.startswith(prefix):
+                granted.setdefault(action, []).extend(json.dumps(target, sort_keys=True) for target in targets)
+    return granted
+
+
+CLONE_EXECUTIONS = json.dumps(
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${CloneStoreStateMachine.Name}:*"
+    },
+    sort_keys=True,
+)
+
+
+def test_operators_actions_reach_only_this_stacks_state_machines():
+    functions = TemplateModel().resources("AWS::Serverless::Function")
+    clone_machine = json.dumps({"Ref": "CloneStoreStateMachine"}, sort_keys=True)
+    bulk_machine = json.dumps({"Ref": "BulkActionStateMachine"}, sort_keys=True)
+    assert _granted(functions["ApiFunction"], "states:") == {
+        "states:StartExecution": [clone_machine, bulk_machine],
+        "states:StopExecution": [CLONE_EXECUTIONS],
+        "states:GetExecutionHistory": [CLONE_EXECUTIONS],
+    }
+    assert _granted(functions["BulkWorkerFunction"], "states:") == {
+        "states:StartExecution": [clone_machine],
+        "states:StopExecution": [CLONE_EXECUTIONS],
+    }
+    # Nothing else stops or starts executions but the entry points.
+    for logical_id, resource in functions.items():
+        granted = _granted(resource, "states:")
+        if logical_id not in ("ApiFunction", "BulkWorkerFunction", "SignupConsumerFunction"):
+            assert granted == {}, logical_id
+    assert _granted(functions["SignupConsumerFunction"], "states:") == {"states:StartExecution": [clone_machine]}
+
+
+def test_jobs_and_mappings_expire_by_ttl_on_expires_at():
+    tables = TemplateModel().resources("AWS::DynamoDB::Table")
+    for name in ("JobsTable", "MappingsTable"):
+        assert tables[name]["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    parameters = TemplateModel().doc["Parameters"]
+    assert parameters["JobRetentionDays"]["Default"] == 400 and parameters["MappingRetentionDays"]["Default"] == 0

@@ -5,8 +5,16 @@ from __future__ import annotations
 import threading
 
 import pytest
+from botocore.exceptions import ClientError
 
-from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore, Line, MemorySlotStore
+from ecwid_cloner.admission import (
+    CONFLICT_ATTEMPTS,
+    AdmissionControl,
+    AdmissionPolicy,
+    DynamoSlotStore,
+    Line,
+    MemorySlotStore,
+)
 
 
 def _stores(coordination_table):
@@ -208,3 +216,36 @@ def test_the_reaper_frees_a_slot_its_execution_never_released(coordination_table
     assert slots.reap("stopped-mid-clone") is True
     assert slots.reap("stopped-mid-clone") is False, "a slot is released once"
     assert control.store.line() == Line(passed=1, in_flight=0)
+
+
+class _ConflictingClient:
+    """DynamoDB's answer when another transaction writes the counter item at the same moment."""
+
+    def __init__(self, conflicts: int):
+        self.conflicts, self.calls = conflicts, 0
+
+    def transact_write_items(self, **_):
+        self.calls += 1
+        if self.calls <= self.conflicts:
+            error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+            reasons = [{"Code": "None"}, {"Code": "TransactionConflict"}]
+            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return {}
+
+
+class _Table:
+    def __init__(self, client):
+        self.name = "coordination"
+        self.meta = type("Meta", (), {"client": client})()
+
+
+@pytest.mark.parametrize(("conflicts", "released"), [(2, True), (CONFLICT_ATTEMPTS, None)])
+def test_a_transaction_that_meets_another_on_the_counter_is_tried_again(conflicts, released):
+    client = _ConflictingClient(conflicts)
+    store = DynamoSlotStore(_Table(client))
+    if released is None:
+        with pytest.raises(ClientError):
+            store.release("clone-1")
+        assert client.calls == CONFLICT_ATTEMPTS
+    else:
+        assert store.release("clone-1") is released and client.calls == conflicts + 1

@@ -17,6 +17,7 @@ number in line.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 SLOTS_ITEM_NAME = "clone-slots"
+CONFLICT_ATTEMPTS = 5  # a transaction that met another on the counter item is tried again this often
 HOLDER_PREFIX = "clone-slot#"
 # One item per number that passed the line without a slot, so it passes once however
 # often its skip is retried; DynamoDB's TTL removes it after a while.
@@ -242,19 +244,31 @@ class DynamoSlotStore:
         neither. Returns whether each one's condition failed ((False, False): both written)."""
         ((kind, write),) = item_write.items()
         table = self._table.name
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {kind: {"TableName": table, "ExpressionAttributeNames": {"#name": "name"}, **write}},
-                    {"Update": {"TableName": table, "Key": {"name": self._name}, **counter_update}},
-                ]
-            )
-        except ClientError as exc:
-            failed = _failed_conditions(exc)
-            if any(failed):
-                return failed
-            raise
-        return False, False
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {kind: {"TableName": table, "ExpressionAttributeNames": {"#name": "name"}, **write}},
+                        {"Update": {"TableName": table, "Key": {"name": self._name}, **counter_update}},
+                    ]
+                )
+                return False, False
+            except ClientError as exc:
+                failed = _failed_conditions(exc)
+                if any(failed):
+                    return failed
+                if not _conflicted(exc) or attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+            # Another transaction held the counter item (a burst of acquires, a bulk cancel): a
+            # moment later it is free; jittered, so the ones that met stop meeting.
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _conflicted(exc: ClientError) -> bool:
+    """A transaction cancelled because another one was writing the same item."""
+    reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
+    return exc.response["Error"]["Code"] == "TransactionCanceledException" and "TransactionConflict" in reasons
 
 
 def _failed_conditions(exc: ClientError) -> tuple[bool, bool]:

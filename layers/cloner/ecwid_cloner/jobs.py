@@ -450,9 +450,10 @@ class JobsRepository:
                 raise
         return self.get(clone_id)
 
-    def cancel(self, clone_id: str, *, reason: str | None, by: str, ticket_may_complete: bool) -> Job | None:
-        """End a job that is not final as CANCELLED; the job as it was before (None: it was final
-        already, or is unknown). Who and when are kept; so is whether Ecwid may still run its ticket."""
+    def cancel(self, clone_id: str, *, reason: str | None, by: str) -> tuple[Job, Job] | None:
+        """End a job that is not final as CANCELLED: (the job as it was, as it is now), or None
+        when it was final already, or is unknown. Who and when are kept; so is whether Ecwid may
+        still run its ticket: a ticket is known, or a POST was sent (the job as it was says)."""
         now = iso_utc()
         attributes: dict[str, Any] = {
             "cancelledAt": now,
@@ -460,7 +461,6 @@ class JobsRepository:
             "finishedAt": now,
             "errorCode": "CANCELLED",
             "errorMessage": f"Cancelled by {by}" + (f": {reason}" if reason else ""),
-            "ecwidTicketMayComplete": ticket_may_complete,
             **self._expiry(),
         }
         if reason:
@@ -485,14 +485,21 @@ class JobsRepository:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
-        return Job(answer["Attributes"])
-
-    def set_ticket_may_complete(self, clone_id: str) -> None:
+        before = Job(answer["Attributes"])
+        may_complete = bool(before.ticket) or int(before.get("postAttempts", 0)) > 0
         self._table.update_item(
             Key={"cloneId": clone_id},
-            UpdateExpression="SET ecwidTicketMayComplete = :yes",
-            ExpressionAttributeValues={":yes": True},
+            UpdateExpression="SET ecwidTicketMayComplete = :may",
+            ExpressionAttributeValues={":may": may_complete},
         )
+        now_item = {
+            **before,
+            "status": "CANCELLED",
+            "updatedAt": now,
+            **attributes,
+            "ecwidTicketMayComplete": may_complete,
+        }
+        return before, Job(now_item)
 
     def erase_personal_data(self, clone_id: str) -> bool:
         """Remove the merchant's personal data from a final job (its facts stay); False when the

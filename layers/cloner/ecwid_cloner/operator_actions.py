@@ -186,30 +186,21 @@ class CloneCancellations:
     def cancel(self, clone_id: str, *, reason: str | None, by: str) -> tuple[Job, bool]:
         """End a clone that has not ended: CANCELLED, its execution stopped, its slot or its place in
         line given back at once, Clone Failed published. Returns the job and whether this call did it."""
-        job = self.jobs.get(clone_id)
-        if job is None:
-            raise CloneNotFound(clone_id)
-        if job.status == "CANCELLED":
-            return job, False
-        if job.finished:
+        ended = self.jobs.cancel(clone_id, reason=reason, by=by)  # the write first: a bulk's clones mostly run
+        if ended is None:
+            job = self.jobs.get(clone_id)
+            if job is None:
+                raise CloneNotFound(clone_id)
+            if job.status == "CANCELLED":
+                return job, False
             raise ActionRefused(409, f"clone {clone_id} has ended", "status", f"is {job.status}: nothing to cancel")
-        before = self.jobs.cancel(clone_id, reason=reason, by=by, ticket_may_complete=_ticket_may_complete(job))
-        if before is None:  # it ended meanwhile
-            return self.cancel(clone_id, reason=reason, by=by) if self.jobs.get(clone_id) else (job, False)
-        if _ticket_may_complete(before) and not _ticket_may_complete(job):
-            self.jobs.set_ticket_may_complete(clone_id)  # a POST went out between the read and the write
+        before, cancelled = ended
         # Stopped first, so that it takes nothing more; then its place in line when it was waiting,
         # else its slot (what it held when it stopped: the reaper sees the job CANCELLED, not WAITING).
         self.stop_execution(clone_id, f"Cancelled by {by}" + (f": {reason}" if reason else ""))
         self.admission.give_up(clone_id, before.slot_number if before.status == "WAITING" else None)
-        cancelled = self.jobs.get(clone_id) or before
         self.publish_failed(cancelled)
         return cancelled, True
-
-
-def _ticket_may_complete(job: Job) -> bool:
-    """Whether Ecwid may have a ticket running for the clone: a ticket is known, or a POST was sent."""
-    return bool(job.ticket) or int(job.get("postAttempts", 0)) > 0
 
 
 def stop_execution(stepfunctions: Any, state_machine_arn: str) -> Callable[[str, str], None]:
