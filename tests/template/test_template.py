@@ -280,15 +280,22 @@ def test_only_create_store_writes_secrets_and_only_the_per_store_ones():
             assert writes == [], logical_id
 
 
-def test_events_are_published_by_the_state_machine_to_its_bus_only():
+# An operator's cancel ends a clone outside the state machine: the functions that cancel publish its Clone Failed.
+CANCELLERS = {"ApiFunction", "BulkWorkerFunction"}
+
+
+def test_events_are_published_by_the_state_machine_and_the_cancellers_to_the_bus_only():
     model = TemplateModel()
     machine = model.resources("AWS::Serverless::StateMachine")["CloneStoreStateMachine"]
-    puts = [s for s in policy_statements(machine) if s["Action"] == "events:PutEvents"]
-    assert len(puts) == 1
-    assert puts[0]["Resource"]["Fn::If"][0] == "CreateEventBus"
-    assert puts[0]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
-    for logical_id, function in model.resources("AWS::Serverless::Function").items():
-        assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
+    functions = model.resources("AWS::Serverless::Function")
+    for publisher in [machine, *(functions[name] for name in CANCELLERS)]:
+        puts = [s for s in policy_statements(publisher) if s["Action"] == "events:PutEvents"]
+        assert len(puts) == 1
+        assert puts[0]["Resource"]["Fn::If"][0] == "CreateEventBus"
+        assert puts[0]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    for logical_id, function in functions.items():
+        if logical_id not in CANCELLERS:
+            assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
     states = json.loads(ASL.read_text())["States"]
     publishers = {
         name for name, state in states.items() if state.get("Resource") == "arn:${Partition}:states:::events:putEvents"
