@@ -422,7 +422,11 @@ def run_local(args: argparse.Namespace) -> None:
         f"stores created {figures['storesCreated']}, consumer item failures {figures['consumerItemFailures']}, "
         f"clones in flight at most {args.max_in_flight}"
     )
-    print(json.dumps({key: figures[key] for key in LOCAL_KEYS}))
+    print(
+        f"Ecwid requests per clone {figures['requestsPerClone']}: "
+        + ", ".join(f"{kind} {count}" for kind, count in figures["requestsPerCloneByType"].items())
+    )
+    print(json.dumps({key: figures[key] for key in (*LOCAL_KEYS, "requestsPerClone")}))
 
 
 def main() -> None:
