@@ -32,6 +32,20 @@ STATES = {
         "status": "IN_PROGRESS",
         "poll": {**POLL, "budget": {"slot": 12.5, "priority": "RUNNING"}},
     },
+    "polling under a backlog": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "ticket": "t-1",
+        "status": "IN_PROGRESS",
+        "poll": {
+            **POLL,
+            "durations": [95.5, 120.0, 240.0],
+            "pollAt": 1795000520.25,
+            "runningSeen": 431.5,
+            "backlogPolls": 2,
+            "backlogWait": True,
+        },
+    },
     "completed": {
         "cloneId": "c",
         "request": REQUEST,
@@ -84,3 +98,10 @@ def test_carried_keeps_the_clone_its_request_and_ticket_only():
 def test_a_poll_needs_where_it_started_and_its_deadline():
     with pytest.raises(KeyError):
         Poll.from_state({"attempt": 0, "waitSeconds": 5})
+
+
+def test_a_poll_under_a_backlog_reads_its_durations_sorted_and_needs_two():
+    poll = Poll.from_state({**POLL, "durations": [300, 100.5, 200]})
+    assert poll.durations is not None and poll.durations.seconds == (100.5, 200.0, 300.0)
+    assert Poll.from_state({**POLL, "durations": [300]}).durations is None
+    assert Poll.from_state(POLL).poll_at is None and not Poll.from_state(POLL).backlog_wait
