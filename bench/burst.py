@@ -101,6 +101,7 @@ CLONE_INSTANT_SITE = ("instantSiteToken", "instantSiteClone", "instantSiteProfil
 REQUEST_TYPES = (*CREATE_STORE, *START_CLONE, *STATUS_POLL, *PERSONALIZE_STORE, *CLONE_INSTANT_SITE)
 FLOOR_REQUESTS_PER_CLONE = len(REQUEST_TYPES)  # each once: one poll, the one that sees COMPLETED
 TODAY_POLICY = replace(DEFAULT_POLICY, backlog_seconds=math.inf)  # quiet-time polling whatever the backlog
+TODAY_MAX_IN_FLIGHT = 420  # MaxClonesInFlight before polling under a backlog
 
 
 class SimClock:
@@ -402,6 +403,9 @@ class Simulation:
             "readySeconds": lag_figures([outcomes[i].finished_at - self.arrival(i) for i in ready]),
             "backlogPollsPerClone": round(sum(o.backlog_polls for o in outcomes) * per_clone, 2),
             "hopsPerClone": round(sum(o.hops for o in outcomes) * per_clone, 2),
+            # Of the polling and the waiting: 3 a poll (WaitForClone, CheckCloneStatus, RouteByStatus),
+            # 3 a hop or a wait for the budget or a slot, 3 for taking and giving back a slot.
+            "pollingTransitionsPerClone": round((transitions + 3 * sum(o.polls for o in outcomes)) * per_clone, 1),
             "waitsPerClone": {
                 "slot": round(sum(o.slot_waits for o in outcomes) * per_clone, 2),
                 "budget": round(sum(o.budget_waits for o in outcomes) * per_clone, 2),
@@ -454,42 +458,45 @@ SIMULATED_KEYS = (
     "readySeconds",
 )
 LOCAL_KEYS = SIMULATED_KEYS[:8]
-TABLE_KEYS = (
-    "completed",
-    "failed",
-    "ecwid429",
-    "peakRequestsPerMinute",
-    "requestsPerClone",
-    "pollsPerClone",
-    "makespanSeconds",
-)
+TABLE_KEYS = {  # key: column title
+    "completed": "completed",
+    "failed": "failed",
+    "ecwid429": "429s",
+    "peakRequestsPerMinute": "peak/min",
+    "requestsPerClone": "requests/clone",
+    "pollsPerClone": "polls/clone",
+    "makespanSeconds": "makespan s",
+}
 
 
 def simulate(args: argparse.Namespace) -> None:
     assert DEFAULTS.ecwid_budget_per_minute == BUDGET_PER_MINUTE
+    burst = (args.signups, True, args.seed, args.arrival_seconds)
     runs = {
-        "budget-aware polling": Simulation(args.signups, True, args.seed, args.arrival_seconds).run(),
-        "today's polling": Simulation(args.signups, True, args.seed, args.arrival_seconds, TODAY_POLICY).run(),
+        "budget-aware polling": Simulation(*burst).run(),
+        "today": Simulation(*burst, TODAY_POLICY, TODAY_MAX_IN_FLIGHT).run(),
+        "today's polling, new cap": Simulation(*burst, TODAY_POLICY).run(),
         "no budget": Simulation(args.signups, False, args.seed, args.arrival_seconds, TODAY_POLICY).run(),
     }
-    new, today = runs["budget-aware polling"], runs["today's polling"]
+    new, today = runs["budget-aware polling"], runs["today"]
     floor = new["floorSeconds"]
     print(
         f"{args.signups} provisioned signups (store, clone, profile, Instant Site) over {args.arrival_seconds:.0f} s, "
-        f"Ecwid {ECWID_LIMIT_PER_MINUTE}/min, budget {BUDGET_PER_MINUTE}/min, "
-        f"at most {DEFAULTS.max_clones_in_flight} in flight, seed {args.seed}"
+        f"Ecwid {ECWID_LIMIT_PER_MINUTE}/min, budget {BUDGET_PER_MINUTE}/min, seed {args.seed}; slots: "
+        f"{DEFAULTS.max_clones_in_flight} (MaxClonesInFlight now), today {TODAY_MAX_IN_FLIGHT}"
     )
     print(
         f"floor: {FLOOR_REQUESTS_PER_CLONE} requests a clone ({', '.join(REQUEST_TYPES)}), "
         f"floorSeconds {floor} s ({args.signups} x {FLOOR_REQUESTS_PER_CLONE} / {BUDGET_PER_MINUTE / 60:g} a second)"
     )
-    print(f"{'':<22}" + "".join(f"{key:>18}" for key in (*TABLE_KEYS, "makespan/floor")))
+    print(f"{'':<26}" + "".join(f"{title:>16}" for title in (*TABLE_KEYS.values(), "makespan/floor")))
     for label, row in runs.items():
         ratio = row["makespanSeconds"] / max(1, floor)
-        print(f"{label:<22}" + "".join(f"{row[key]:>18}" for key in TABLE_KEYS) + f"{ratio:>17.3f}x")
-    for label, row in list(runs.items())[:2]:
+        print(f"{label:<26}" + "".join(f"{row[key]:>16}" for key in TABLE_KEYS) + f"{ratio:>15.3f}x")
+    compared = {label: runs[label] for label in ("budget-aware polling", "today")}
+    for label, row in compared.items():
         print(f"{label}, Ecwid requests per clone by type: {json.dumps(row['requestsPerCloneByType'])}")
-    for label, row in list(runs.items())[:2]:
+    for label, row in compared.items():
         lag, ready = row["lagSeconds"], row["readySeconds"]
         print(
             f"{label}: lag finish -> poll that saw it, under a backlog {describe(lag['underBacklog'])}, "
@@ -499,14 +506,19 @@ def simulate(args: argparse.Namespace) -> None:
         f"waits per clone {json.dumps(new['waitsPerClone'])}; waits the backlog set per clone "
         f"{new['backlogPollsPerClone']}, their hops (a look at the budget, no Ecwid request) {new['hopsPerClone']}"
     )
-    print(f"what the budget costs per 1,000 clones: {json.dumps(new['budgetCostPer1000Clones'])}")
+    print(
+        f"what the budget costs per 1,000 clones: {json.dumps(new['budgetCostPer1000Clones'])} "
+        f"(today {json.dumps(today['budgetCostPer1000Clones'])}); state transitions of polling and waiting "
+        f"a clone {new['pollingTransitionsPerClone']} (today {today['pollingTransitionsPerClone']})"
+    )
     saved = today["requestsPerClone"] - new["requestsPerClone"]
-    extra_lag = (new["lagSeconds"]["underBacklog"]["median"] or 0) - (today["lagSeconds"]["quiet"]["median"] or 0)
+    new_lag, today_lag = new["lagSeconds"]["underBacklog"]["median"], today["lagSeconds"]["quiet"]["median"]
     print(
         f"the trade: {saved:.2f} requests saved a clone ({saved * args.signups / (BUDGET_PER_MINUTE / 60):.0f} s of "
-        f"budget over the burst) for {extra_lag / 60:+.1f} min of median lag a clone; makespan "
-        f"{new['makespanSeconds'] - today['makespanSeconds']:+d} s, median signup -> ready "
-        f"{(new['readySeconds']['median'] or 0) - (today['readySeconds']['median'] or 0):+d} s"
+        f"the budget over the burst) for {((new_lag or 0) - (today_lag or 0)) / 60:+.1f} min of median lag a clone "
+        f"under a backlog; makespan {new['makespanSeconds'] - today['makespanSeconds']:+d} s, signup -> ready "
+        f"median {(new['readySeconds']['median'] or 0) - (today['readySeconds']['median'] or 0):+d} s, "
+        f"p95 {(new['readySeconds']['p95'] or 0) - (today['readySeconds']['p95'] or 0):+d} s"
     )
     ratio = new["makespanSeconds"] / max(1, floor)
     goals = {
@@ -530,20 +542,18 @@ def describe(figures: dict) -> str:
     return f"median {figures['median']} s / p95 {figures['p95']} s ({figures['clones']} clones)"
 
 
-SWEEP_FIRST = (0.5, 0.7, 0.8, 0.9, 0.95)
-SWEEP_STEP = (0.5, 0.8)
-
-
 def sweep(args: argparse.Namespace) -> None:
-    """The quantiles of polling under a backlog against what they cost and save, on the same signups."""
+    """What polling under a backlog costs and saves, by its figures, on the same signups."""
+    cap = DEFAULTS.max_clones_in_flight
     print(
-        f"{args.signups} provisioned signups at once, seed {args.seed}: polling under a backlog by quantiles "
+        f"{args.signups} provisioned signups at once, seed {args.seed}, floorSeconds "
+        f"{round(args.signups * FLOOR_REQUESTS_PER_CLONE / (BUDGET_PER_MINUTE / 60))}: polling under a backlog "
         f"(first poll at the first quantile of the template's recent durations, each later one at the step "
-        f"quantile of what is left); floorSeconds {round(args.signups * FLOOR_REQUESTS_PER_CLONE / (BUDGET_PER_MINUTE / 60))}"
+        f"quantile of what is left, waited in hops), against today's, at {cap} slots unless said"
     )
     header = (
-        "first",
-        "step",
+        "polling",
+        "slots",
         "requests/clone",
         "polls/clone",
         "makespan",
@@ -552,20 +562,32 @@ def sweep(args: argparse.Namespace) -> None:
         "lag p95",
         "ready med",
         "ready p95",
+        "hops/clone",
+        "$/1k clones",
     )
-    print("".join(f"{h:>15}" for h in header))
-    rows: list[tuple[str, str, PollingPolicy]] = [("today", "-", TODAY_POLICY)]
-    rows += [
-        (f"{first:g}", f"{step:g}", replace(DEFAULT_POLICY, first_quantile=first, step_quantile=step))
-        for first in SWEEP_FIRST
-        for step in SWEEP_STEP
+    print(f"{header[0]:<34}" + "".join(f"{h:>14}" for h in header[1:]))
+    rows: list[tuple[str, PollingPolicy, int]] = [
+        ("today", TODAY_POLICY, TODAY_MAX_IN_FLIGHT),
+        ("today", TODAY_POLICY, cap),
     ]
-    for first, step, policy in rows:
-        row = Simulation(args.signups, True, args.seed, args.arrival_seconds, policy).run()
-        lag = row["lagSeconds"]["underBacklog"] if first != "today" else row["lagSeconds"]["quiet"]
+    rows += [
+        (f"first {first:g}, step {step:g}", replace(DEFAULT_POLICY, first_quantile=first, step_quantile=step), cap)
+        for first, step in ((0.5, 0.8), (0.7, 0.8), (0.8, 0.8), (0.9, 0.5), (0.9, 0.8), (0.95, 0.8))
+    ]
+    rows += [(f"hops of {hop:g} s", replace(DEFAULT_POLICY, backlog_hop=hop), cap) for hop in (60.0, 240.0, 3600.0)]
+    rows += [
+        (f"backlog from {seconds:g} s", replace(DEFAULT_POLICY, backlog_seconds=seconds), cap) for seconds in (25.0,)
+    ]
+    rows += [("DEFAULT_POLICY", DEFAULT_POLICY, slots) for slots in (420, 800, 1200)]
+    for label, policy, slots in rows:
+        row = Simulation(args.signups, True, args.seed, args.arrival_seconds, policy, slots).run()
+        lag = (
+            row["lagSeconds"]["underBacklog"]
+            if row["lagSeconds"]["underBacklog"]["clones"]
+            else row["lagSeconds"]["quiet"]
+        )
         values = (
-            first,
-            step,
+            slots,
             row["requestsPerClone"],
             row["pollsPerClone"],
             row["makespanSeconds"],
@@ -574,12 +596,15 @@ def sweep(args: argparse.Namespace) -> None:
             lag["p95"],
             row["readySeconds"]["median"],
             row["readySeconds"]["p95"],
+            row["hopsPerClone"],
+            row["budgetCostPer1000Clones"]["dollars"],
         )
-        print(
-            "".join(f"{value!s:>15}" for value in values) + ("  <- DEFAULT_POLICY" if policy == DEFAULT_POLICY else "")
-        )
+        marker = "  <- the default" if policy == DEFAULT_POLICY and slots == cap else ""
+        print(f"{label:<34}" + "".join(f"{value!s:>14}" for value in values) + marker)
     print(
-        "lag: from the finish at Ecwid to the poll that saw it, of the clones whose last wait the backlog set (today: all)"
+        "lag: from the finish at Ecwid to the poll that saw it, of the clones whose last wait the backlog set "
+        "(today: of all); ready: signup to ready (store, clone, profile, Instant Site); $: what the budget and "
+        "the slots cost (DynamoDB units, extra state transitions)"
     )
 
 
