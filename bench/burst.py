@@ -513,10 +513,13 @@ def simulate(args: argparse.Namespace) -> None:
     )
     saved = today["requestsPerClone"] - new["requestsPerClone"]
     new_lag, today_lag = new["lagSeconds"]["underBacklog"]["median"], today["lagSeconds"]["quiet"]["median"]
+    lag = "no wait set by a backlog"
+    if new_lag is not None and today_lag is not None:
+        lag = f"{(new_lag - today_lag) / 60:+.1f} min of median lag a clone under a backlog"
     print(
         f"the trade: {saved:.2f} requests saved a clone ({saved * args.signups / (BUDGET_PER_MINUTE / 60):.0f} s of "
-        f"the budget over the burst) for {((new_lag or 0) - (today_lag or 0)) / 60:+.1f} min of median lag a clone "
-        f"under a backlog; makespan {new['makespanSeconds'] - today['makespanSeconds']:+d} s, signup -> ready "
+        f"the budget over the burst) for {lag}; makespan "
+        f"{new['makespanSeconds'] - today['makespanSeconds']:+d} s, signup -> ready "
         f"median {(new['readySeconds']['median'] or 0) - (today['readySeconds']['median'] or 0):+d} s, "
         f"p95 {(new['readySeconds']['p95'] or 0) - (today['readySeconds']['p95'] or 0):+d} s"
     )
@@ -565,7 +568,7 @@ def sweep(args: argparse.Namespace) -> None:
         "hops/clone",
         "$/1k clones",
     )
-    print(f"{header[0]:<34}" + "".join(f"{h:>14}" for h in header[1:]))
+    print(f"{header[0]:<34}" + "".join(f"{h:>15}" for h in header[1:]))
     rows: list[tuple[str, PollingPolicy, int]] = [
         ("today", TODAY_POLICY, TODAY_MAX_IN_FLIGHT),
         ("today", TODAY_POLICY, cap),
@@ -600,7 +603,7 @@ def sweep(args: argparse.Namespace) -> None:
             row["budgetCostPer1000Clones"]["dollars"],
         )
         marker = "  <- the default" if policy == DEFAULT_POLICY and slots == cap else ""
-        print(f"{label:<34}" + "".join(f"{value!s:>14}" for value in values) + marker)
+        print(f"{label:<34}" + "".join(f"{value!s:>15}" for value in values) + marker)
     print(
         "lag: from the finish at Ecwid to the poll that saw it, of the clones whose last wait the backlog set "
         "(today: of all); ready: signup to ready (store, clone, profile, Instant Site); $: what the budget and "
