@@ -39,7 +39,7 @@ STATES = {
         "status": "IN_PROGRESS",
         "poll": {
             **POLL,
-            "durations": [95.5, 120.0, 240.0],
+            "durations": [95, 120, 240],
             "pollAt": 1795000520.25,
             "runningSeen": 431.5,
             "backlogPolls": 2,

@@ -140,8 +140,8 @@ class RecentDurations:
             estimate = low + draw * (high - low)
         return min(high, max(low, estimate))
 
-    def to_state(self) -> list[float]:
-        return [round(seconds, 1) for seconds in self.seconds]
+    def to_state(self) -> list[int]:
+        return [round(seconds) for seconds in self.seconds]  # whole seconds: the state stays small
 
 
 @dataclass(frozen=True)
