@@ -42,7 +42,7 @@ class Settings:
     # Ecwid requests a minute for the whole stack (Ecwid allows 600)
     ecwid_budget_per_minute: float = setting("ECWID_BUDGET_PER_MINUTE", float, 540.0)
     ecwid_budget_burst: int = setting("ECWID_BUDGET_BURST", int, 10)
-    max_clones_in_flight: int = setting("MAX_CLONES_IN_FLIGHT", int, 420)  # see AdmissionPolicy.sized_for
+    max_clones_in_flight: int = setting("MAX_CLONES_IN_FLIGHT", int, 1000)  # see AdmissionPolicy.sized_for
     state_machine_arn: str | None = setting("STATE_MACHINE_ARN", default=None)  # the entry points start clones there
     # Operators' bulk actions run as executions of this state machine; the API starts them.
     bulk_state_machine_arn: str | None = setting("BULK_STATE_MACHINE_ARN", default=None)
