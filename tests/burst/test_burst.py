@@ -28,7 +28,9 @@ def stack(tmp_path_factory):
     )
     log_path = tmp_path_factory.mktemp("burst") / "lambda.log"
     with LocalStack(sandbox_config=config, poll_scale=0.5, log_path=log_path) as running:
-        running.configure(ECWID_BUDGET_PER_MINUTE=str(BUDGET), ECWID_BUDGET_BURST="2", MAX_CLONES_IN_FLIGHT="60")
+        running.configure(
+            ECWID_BUDGET_PER_MINUTE=str(BUDGET), ECWID_BUDGET_BURST="2", MAX_CLONES_IN_FLIGHT=str(SIGNUPS)
+        )
         yield running
 
 

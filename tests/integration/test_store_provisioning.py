@@ -95,7 +95,7 @@ def test_a_signup_delivered_twice_makes_one_store(stack, merchant):
         stack.send_signup(message)
         assert stack.drain_signups()["failures"] == 0
     clone_ids = {e["name"] for e in stack.executions() if e["name"].startswith("new-")}
-    job = stack.wait_for_clone(next(iter(c for c in clone_ids if stack.job(c)["merchant"] == merchant)))
+    job = stack.wait_for_clone(next(iter(c for c in clone_ids if stack.job(c).get("merchant") == merchant)))
 
     assert job["status"] == "COMPLETED" and job["signupId"] == message["signupId"]
     assert len(stack.sandbox.created_stores(merchant["email"])) == 1
