@@ -34,6 +34,8 @@ PUBLIC_JOB_FIELDS = (
     "merchant",
     "storeCreatedAt",
     "storeTokenSaved",
+    "storeFoundAfterLostAnswer",
+    "storeTokenUnknown",
     "eventFailures",
     "waitingPlace",
 )

@@ -39,8 +39,11 @@ class Settings:
     instant_site_base_url: str = setting("INSTANT_SITE_BASE_URL", default=DEFAULT_INSTANT_SITE_BASE_URL)
     # Ecwid's Reseller API (its key, optional, is in the credentials secret: resellerKey)
     reseller_api_base_url: str = setting("RESELLER_API_BASE_URL", default=DEFAULT_RESELLER_BASE_URL)
-    # + store ID: the secret with that store's secret_token
+    # + store ID: the secret with that store's secret_token, for stacks from before the store-tokens table
     store_secret_prefix: str = setting("STORE_SECRET_PREFIX", default="store-cloner/stores/")
+    # Every store's token, encrypted under this KMS key with its store ID as context (store_tokens.py)
+    store_tokens_table: str | None = setting("STORE_TOKENS_TABLE_NAME", default=None)
+    store_tokens_key_arn: str | None = setting("STORE_TOKENS_KEY_ARN", default=None)
     coordination_table: str | None = setting("COORDINATION_TABLE_NAME", default=None)  # budget and slots; None: neither
     # Ecwid requests a minute for the whole stack (Ecwid allows 600)
     ecwid_budget_per_minute: float = setting("ECWID_BUDGET_PER_MINUTE", float, 540.0)
