@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("--request-id", help="idempotency key (default: a new one per run)")
     clone.add_argument(
         "--ecwid-base-url",
-        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET",
+        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET "
+        "(and ECWID_RESELLER_KEY, optional)",
     )
     clone.add_argument(
         "--poll-scale",
@@ -200,6 +201,8 @@ def run_clone(args: argparse.Namespace, credentials: tuple[str, str] | None) -> 
         ecwid_base_url=args.ecwid_base_url,
         credentials=credentials,
         deadline_seconds=args.deadline_seconds,
+        # Against another Ecwid: the partner's reseller key, if given, as the credentials secret holds it.
+        reseller_key=os.environ.get("ECWID_RESELLER_KEY") if args.ecwid_base_url else None,
     ) as stack:
         from ecwid_cloner.models import clone_id_for, clone_id_for_merchant
 

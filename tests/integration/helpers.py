@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
+import time
 
 from local.stack import CloneRun, LocalStack
 
@@ -39,3 +41,20 @@ def state_outputs(run: CloneRun) -> list[dict]:
         json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
         for event in run.events("LambdaFunctionSucceeded")
     ]
+
+
+_FAULT_FIELDS = {"drop": "drop_rate", "5xx": "error_5xx_rate", "429": "rate_429", "malformed": "malformed_rate"}
+
+
+def fault_until(faults, endpoint: str, kind: str, hits: int) -> None:
+    """Every ``endpoint`` request meets the fault ``kind`` ("drop", "5xx", "429", "malformed")
+    until it has been answered so ``hits`` times; then the fault is off again."""
+    faulted = faults.endpoint(endpoint)
+    setattr(faulted, _FAULT_FIELDS[kind], 1.0)
+
+    def lift() -> None:
+        while faults.counts.get(f"{endpoint}.{kind}", 0) < hits:
+            time.sleep(0.02)
+        setattr(faulted, _FAULT_FIELDS[kind], 0.0)
+
+    threading.Thread(target=lift, daemon=True).start()

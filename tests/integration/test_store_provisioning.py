@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 
 import boto3
 import pytest
 
-from tests.integration.helpers import run_clone
+from tests.integration.helpers import fault_until, run_clone
 
 TEMPLATE = 1003
 _emails = itertools.count(1)
@@ -219,15 +218,7 @@ def test_an_older_store_of_the_email_is_never_taken_for_the_lost_one(stack, merc
     older = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
     assert older.job["status"] == "COMPLETED"
     time.sleep(6)  # past the lookup's allowance for clock skew
-    faults = stack.sandbox.faults
-    faults.create_store.drop_rate = 1.0
-
-    def lift():
-        while faults.counts.get("create_store.drop", 0) < 1:
-            time.sleep(0.02)
-        faults.create_store.drop_rate = 0.0
-
-    threading.Thread(target=lift, daemon=True).start()
+    fault_until(stack.sandbox.faults, "create_store", "drop", hits=1)
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
 
     assert run.job["status"] == "FAILED" and run.job["errorCode"] == "STORE_CREATE_ANSWER_LOST"
@@ -236,15 +227,7 @@ def test_an_older_store_of_the_email_is_never_taken_for_the_lost_one(stack, merc
 
 
 def test_a_store_creation_is_retried_through_ecwid_trouble(stack, merchant):
-    faults = stack.sandbox.faults
-    faults.create_store.error_5xx_rate = 1.0
-
-    def lift():
-        while faults.counts.get("create_store.5xx", 0) < 2:
-            time.sleep(0.05)
-        faults.create_store.error_5xx_rate = 0.0
-
-    threading.Thread(target=lift, daemon=True).start()
+    fault_until(stack.sandbox.faults, "create_store", "5xx", hits=2)
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
 
     assert run.job["status"] == "COMPLETED"

@@ -91,10 +91,20 @@ def test_find_stores_reads_every_page(api, client):
     assert [form(c)["offset"] for c in api.calls] == ["0", "100"]
 
 
-def test_without_a_total_a_full_page_asks_for_the_next(api, client):
-    api.post(f"{BASE}/stores", body=store_list(*[{"id": str(n + 1)} for n in range(100)], total=-1))
+def test_without_a_total_pages_are_read_until_an_empty_one(api, client):
+    api.post(f"{BASE}/stores", body=store_list(*[{"id": str(n + 1)} for n in range(20)], total=-1))
+    api.post(f"{BASE}/stores", body=store_list({"id": "21"}, total=-1))
     api.post(f"{BASE}/stores", body=store_list(total=-1))
-    assert len(client.find_stores(0)) == 100 and len(api.calls) == 2
+    assert len(client.find_stores(0)) == 21 and len(api.calls) == 3
+
+
+def test_a_server_that_pages_by_fewer_than_asked_loses_no_store(api, client):
+    for page in range(3):  # 20 a page, Ecwid's default, whatever limit was asked
+        stores = [{"id": str(page * 20 + n + 1)} for n in range(20 if page < 2 else 5)]
+        api.post(f"{BASE}/stores", body=store_list(*stores, total=45))
+    found = client.find_stores(0)
+    assert [s.store_id for s in found] == list(range(1, 46))
+    assert [form(c)["offset"] for c in api.calls] == ["0", "20", "40"]
 
 
 def test_too_many_pages_are_refused_rather_than_guessed(api, client):

@@ -89,7 +89,7 @@ class StoreProvisioning:
                             taken.http_status,
                         ) from None
                     if self.reseller_factory() is None:
-                        raise self._answer_lost(email, reason=taken.message) from None
+                        raise self._answer_lost(reason=taken.message) from None
                     self.jobs.record_store_create_conflict(clone_id)
                     return self._found(state, request, self._lost_store(self.jobs.get(clone_id) or job, email))
         except BudgetWait as wait:
@@ -113,12 +113,12 @@ class StoreProvisioning:
         reseller = self.reseller_factory()
         first_post = job.store_create_first_post_at
         if reseller is None or first_post is None:
-            raise self._answer_lost(email)
+            raise self._answer_lost()
         try:
             # The store Ecwid made is finished work: the lookup books its turn like a running clone's poll.
             stores = reseller.stores_of_email(email, first_post - CLOCK_SKEW_SECONDS, priority=Priority.RUNNING)
         except EcwidTerminalError as refused:  # the key refused, say: the store is as lost as without a key
-            raise self._answer_lost(email, finding=f"The Reseller API could not look: {refused.message}") from None
+            raise self._answer_lost(finding=f"The Reseller API could not look: {refused.message}") from None
         if len(stores) == 1 and stores[0].email is not None:
             return stores[0].store_id
         what = (
@@ -128,14 +128,12 @@ class StoreProvisioning:
             if len(stores) > 1
             else f"store {stores[0].store_id} without its e-mail"
         )
-        raise self._answer_lost(email, finding=f"The Reseller API lists {what} for that e-mail since then.")
+        raise self._answer_lost(finding=f"The Reseller API lists {what} for that e-mail since then.")
 
     def _found(self, state: CloneState, request: CloneRequest, store_id: int) -> CloneState:
         """Go on into the store found after a lost answer, as if the answer had come (without its token)."""
-        email = request.merchant.email if request.merchant else ""
         if not self.mark_token_unknown(store_id):
             raise self._answer_lost(
-                email,
                 finding=f"The Reseller API lists store {store_id} for that e-mail, but its creation answer came to "
                 "another provisioning (its token is kept): it is not this signup's.",
             )
@@ -145,12 +143,13 @@ class StoreProvisioning:
         return self._created(state, request, job)
 
     @staticmethod
-    def _answer_lost(email: str, *, reason: str = "Ecwid answered 409", finding: str = "") -> EcwidTerminalError:
+    def _answer_lost(*, reason: str = "Ecwid answered 409", finding: str = "") -> EcwidTerminalError:
+        # No e-mail here: the message goes into the Clone Failed event; the job's merchant names it.
         return EcwidTerminalError(
             STORE_CREATE_ANSWER_LOST,
-            f"{reason}, after an earlier attempt of this signup to create the store of {email} went unanswered: "
-            f"the store was most likely made then. {finding + ' ' if finding else ''}Find the store of that e-mail "
-            "in the reseller panel and send the signup again with its targetStoreId",
+            f"{reason}, after an earlier attempt of this signup to create the merchant's store went unanswered: "
+            f"the store was most likely made then. {finding + ' ' if finding else ''}Find the store of the job's "
+            "merchant e-mail in the reseller panel and send the signup again with its targetStoreId",
             409,
         )
 

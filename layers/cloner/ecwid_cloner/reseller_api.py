@@ -132,14 +132,15 @@ class EcwidResellerClient(EcwidHttp):
         if suspended is not None:
             form["suspended"] = "true" if suspended else "false"
         found: list[PartnerStore] = []
-        for page in range(max_pages):
-            form.update(offset=str(page * PAGE_SIZE), limit=str(PAGE_SIZE))
+        for _ in range(max_pages):
+            # The next page starts after what came: a server that pages by fewer than asked loses nothing.
+            form.update(offset=str(len(found)), limit=str(PAGE_SIZE))
             root = self._xml("stores", form, priority)
             listed = [_partner_store(item) for item in root.iter("stores") if item is not root]
             found.extend(listed)
             total = _integer(root.findtext("total"))
-            more = len(found) < total if total is not None else len(listed) == PAGE_SIZE
-            if not listed or not more:
+            # Without the documented total, only an empty page says it was the last.
+            if not listed or (total is not None and len(found) >= total):
                 return found
         raise EcwidTerminalError(
             RESELLER_TOO_MANY_STORES, f"Reseller API stores: more than {max_pages * PAGE_SIZE} stores match"

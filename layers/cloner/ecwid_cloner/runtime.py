@@ -103,15 +103,17 @@ def clone_slots() -> CloneSlots:
     return CloneSlots(admission_control(), jobs_repository())
 
 
-@functools.lru_cache(maxsize=4)
-def _app_client[Client](kind: Callable[..., Client], credentials: EcwidCredentials) -> Client:
+@functools.lru_cache(maxsize=6)
+def _app_client[Client](
+    kind: Callable[..., Client], credentials: EcwidCredentials | ResellerKey, base_url: str | None = None
+) -> Client:
     # One client (and its connection pool) per kind and credentials: a rotated secret,
     # seen once Powertools' cache expires, gets a fresh client.
     tracer.patch(["requests"])  # once per module; later calls change nothing
     config = settings()
     return kind(
         credentials,
-        config.ecwid_base_url,
+        base_url or config.ecwid_base_url,
         connect_timeout=config.ecwid_connect_timeout,
         read_timeout=config.ecwid_read_timeout,
         gate=request_gate(),
@@ -139,25 +141,10 @@ def store_creator() -> EcwidStoreCreator:
 def reseller_client() -> EcwidResellerClient | None:
     """The partner's Reseller API client, or None when the credentials secret holds no resellerKey."""
     from ecwid_cloner.credentials import load_reseller_key
-
-    key = load_reseller_key(settings().credentials_secret)
-    return _reseller_client(key) if key is not None else None
-
-
-@functools.lru_cache(maxsize=2)
-def _reseller_client(key: ResellerKey) -> EcwidResellerClient:
-    # One client per key, like _app_client: a rotated key gets a fresh one.
     from ecwid_cloner.reseller_api import EcwidResellerClient
 
-    tracer.patch(["requests"])
-    config = settings()
-    return EcwidResellerClient(
-        key,
-        config.reseller_api_base_url,
-        connect_timeout=config.ecwid_connect_timeout,
-        read_timeout=config.ecwid_read_timeout,
-        gate=request_gate(),
-    )
+    key = load_reseller_key(settings().credentials_secret)
+    return _app_client(EcwidResellerClient, key, settings().reseller_api_base_url) if key is not None else None
 
 
 @functools.cache
@@ -276,7 +263,6 @@ def reset_caches() -> None:
         jobs_repository,
         mapping_store,
         _app_client,
-        _reseller_client,
         store_tokens,
         store_provisioning,
         instant_site_client,
