@@ -43,12 +43,18 @@ def state_outputs(run: CloneRun) -> list[dict]:
     ]
 
 
-_FAULT_FIELDS = {"drop": "drop_rate", "5xx": "error_5xx_rate", "429": "rate_429", "malformed": "malformed_rate"}
+_FAULT_FIELDS = {
+    "drop": "drop_rate",
+    "5xx": "error_5xx_rate",
+    "429": "rate_429",
+    "malformed": "malformed_rate",
+    "answer_lost": "answer_lost_rate",
+}
 
 
 def fault_until(faults, endpoint: str, kind: str, hits: int) -> None:
-    """Every ``endpoint`` request meets the fault ``kind`` ("drop", "5xx", "429", "malformed")
-    until it has been answered so ``hits`` times; then the fault is off again."""
+    """Every ``endpoint`` request meets the fault ``kind`` ("drop", "5xx", "429", "malformed",
+    "answer_lost") until it has been answered so ``hits`` times; then the fault is off again."""
     faulted = faults.endpoint(endpoint)
     setattr(faulted, _FAULT_FIELDS[kind], 1.0)
 

@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from tests.integration.helpers import read_mapping
+from tests.integration.helpers import fault_until, read_mapping
 from tests.reliability.helpers import RESELLER_KEY, SECRET, in_parallel, retries_made, wait_all
 
 TEMPLATE = 1003
@@ -115,7 +115,8 @@ def test_the_secret_never_shows(stack, report):
     # Provisioning too, through faults: new stores whose own tokens are secrets as well.
     faults = stack.sandbox.faults
     faults.create_store.error_5xx_rate = faults.instant_site.error_5xx_rate = 0.2
-    faults.create_store.answer_lost_rate = 0.2  # lost answers: found through the Reseller API (its key searched too)
+    # Two lost creation answers, found through the Reseller API (its key searched for too), itself faulted.
+    fault_until(faults, "create_store", "answer_lost", hits=2)
     faults.reseller.error_5xx_rate = 0.2
     provisioned = []
     for index in range(6):
@@ -130,6 +131,8 @@ def test_the_secret_never_shows(stack, report):
     jobs = wait_all(stack, provisioned)
     tokens = [stack.sandbox.store_secret_token(store) for store in stack.sandbox.created_stores()]
     assert tokens and any(job["status"] == "COMPLETED" for job in jobs.values())
+    found = [job for job in jobs.values() if job.get("storeFoundAfterLostAnswer")]
+    assert len(found) == 2 and all(job["instantSite"]["error"]["errorCode"] == "STORE_TOKEN_UNKNOWN" for job in found)
 
     places = {"lambda log": stack.log_path.read_text()}
     places["events delivered"] = json.dumps(stack.delivered_events())
@@ -150,6 +153,9 @@ def test_the_secret_never_shows(stack, report):
             "bytes searched": sum(map(len, places.values())),
             "store tokens searched for": len(tokens),
             "store-token items (ciphertexts) searched": len(token_items),
+            "provisionings found after a lost answer": sum(
+                1 for j in jobs.values() if j.get("storeFoundAfterLostAnswer")
+            ),
         },
     )
     assert histories and stack.log_path.stat().st_size > 0 and "Store Created" in places["events delivered"]
