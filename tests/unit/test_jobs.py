@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -268,11 +269,29 @@ def test_a_merchant_job_has_no_target_until_its_store_is_created(jobs):
     assert job["merchant"] == {"email": "ann@example.com", "name": "Ann"} and job["signupId"] == "acme-1"
     assert CloneRequest.from_state(jobs.get("new-1")) == request, "the job restarts the same request"
 
+    before = time.time()
     assert [jobs.begin_store_create("new-1") for _ in range(2)] == [0, 1]
+    first_post = jobs.get("new-1").store_create_first_post_at
+    assert first_post is not None and before - 0.01 <= first_post <= time.time(), "the first POST's moment"
+    assert jobs.begin_store_create("new-1") == 2 and jobs.get("new-1").store_create_first_post_at == first_post
+    assert not jobs.get("new-1").store_create_conflict
+    jobs.record_store_create_conflict("new-1")
+    assert jobs.get("new-1").store_create_conflict
     jobs.record_created_store("new-1", 60000001, token_saved=False)
     stored = jobs.get("new-1")
     assert int(stored["targetStoreId"]) == 60000001 and stored["storeTokenSaved"] is False
+    assert "storeTokenUnknown" not in stored and "storeFoundAfterLostAnswer" not in stored
     assert jobs.running_for_target(60000001)["cloneId"] == "new-1"
+
+
+def test_a_store_found_after_a_lost_answer_says_its_token_is_unknown(jobs):
+    from ecwid_cloner.models import Merchant
+
+    jobs.record_intent("new-2", CloneRequest(1003, None, "CATALOG", merchant=Merchant("bo@example.com", "Bo")))
+    jobs.record_created_store("new-2", 60000002, token_saved=False, found_after_lost_answer=True)
+    stored = jobs.get("new-2")
+    assert stored["storeFoundAfterLostAnswer"] is True and stored["storeTokenUnknown"] is True
+    assert stored["storeTokenSaved"] is False and int(stored["targetStoreId"]) == 60000002
 
 
 def test_event_failures_accumulate_on_the_job(jobs):
