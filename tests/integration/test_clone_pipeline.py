@@ -67,7 +67,12 @@ def test_catalog_clone_completes_and_maps_every_entity(stack, empty_target):
     assert job["status"] == "COMPLETED"
     assert (int(job["products"]), int(job["categories"])) == (500, 40)
     assert job["scope"] == "CATALOG" and job["ticket"] and job["finishedAt"] >= job["startedAt"]
-    assert int(job["polls"]) >= 2  # QUEUED/IN_PROGRESS seen before COMPLETED
+    # Every poll counted on the job is a status GET Ecwid saw for this ticket (the first may
+    # already see COMPLETED once the template's durations are learned).
+    status_gets = [
+        r for r in stack.sandbox.request_log() if r["method"] == "GET" and r["query"].get("ticket") == job["ticket"]
+    ]
+    assert int(job["polls"]) == len(status_gets) >= 1
     assert_mapping_matches_sandbox(stack, run, TEMPLATE, empty_target)
     assert stack.sandbox.accepted_clones(empty_target) == 1
     # The scope reached Ecwid as asked.

@@ -72,9 +72,14 @@ def test_a_provisioned_clone_that_failed_is_retried_into_the_same_store(stack, m
 
 
 def test_a_lost_store_creation_answer_is_resolved_with_the_store_and_completes(stack, merchant):
+    # Without the reseller key the pipeline cannot find the store itself: the operator resolves it.
+    stack.set_reseller_key(None)
     stack.sandbox.faults.create_store.answer_lost_rate = 1.0
-    lost = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
-    stack.sandbox.faults.create_store.answer_lost_rate = 0.0
+    try:
+        lost = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+    finally:
+        stack.sandbox.faults.create_store.answer_lost_rate = 0.0
+        stack.set_reseller_key(stack.sandbox.config.reseller_key)
     assert lost.job["errorCode"] == "STORE_CREATE_ANSWER_LOST"
     [store] = stack.sandbox.created_stores(merchant["email"])  # what the reseller panel shows
 

@@ -353,7 +353,14 @@ def test_every_outcome_reaches_its_event_before_the_end():
         for target in filter(None, targets):
             pointing_at.setdefault(target, set()).add(name)
     assert pointing_at["CloneCompleted"] == {"PublishCompleted", "RecordCompletedEventFailure"}
-    assert pointing_at["CloneFailed"] == {"PublishFailed", "RecordFailedEventFailure"}
+    # ... but a cancelled clone's, which its canceller published.
+    assert pointing_at["CloneFailed"] == {"PublishFailed", "RecordFailedEventFailure", "AnnouncedByCanceller"}
+    [skip] = states["AnnouncedByCanceller"]["Choices"]
+    assert skip["Next"] == "CloneFailed" and skip["And"][1] == {
+        "Variable": "$.event.detail.status",
+        "StringEquals": "CANCELLED",
+    }
+    assert states["AnnouncedByCanceller"]["Default"] == "PublishFailed"
 
 
 def test_failed_store_creations_and_unpublished_events_are_alarmed():
@@ -454,7 +461,8 @@ def test_jobs_and_mappings_outlive_the_stack_and_nothing_else_is_kept(transforme
         assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", logical_id
         assert table["Properties"]["DeletionProtectionEnabled"] is True, logical_id
     kept = {k for k, v in resources.items() if "Retain" in (v.get("DeletionPolicy"), v.get("UpdateReplacePolicy"))}
-    assert kept == {"JobsTable", "MappingsTable"}
+    # The store tokens too: the stores outlive the stack, and their tokens with the key that reads them.
+    assert kept == {"JobsTable", "MappingsTable", "StoreTokensTable", "StoreTokensKey"}
     delete_section = (ROOT / "README.md").read_text().split("### Delete the stack\n", 1)[1].split("\n## ", 1)[0]
     assert all(f"`{name}`" in delete_section for name in kept)
 
