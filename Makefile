@@ -26,7 +26,7 @@ demo: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions layers local bench
+	$(BIN)/mypy functions layers local console bench
 
 test: lint
 	$(BIN)/python -m pytest
