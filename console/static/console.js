@@ -96,10 +96,12 @@
     return node;
   }
   const badge = (status) => h("span", { class: `badge ${status}`, "data-status": status }, LABEL[status] || status);
-  const number = (value) => (value === null || value === undefined ? "—" : Number(value).toLocaleString("en-US"));
+  const number = (value) =>
+    value === null || value === undefined ? "—" : Number(value).toLocaleString("en-US", { maximumFractionDigits: 1 });
   function seconds(value) {
     if (value === null || value === undefined) return "—";
     const total = Number(value);
+    if (total > 0 && total < 0.05) return "<0.1 s";
     if (total < 60) return `${total < 10 ? total.toFixed(1) : Math.round(total)} s`;
     if (total < 3600) return `${Math.floor(total / 60)} min ${Math.round(total % 60)} s`;
     return `${Math.floor(total / 3600)} h ${Math.round((total % 3600) / 60)} min`;
@@ -150,11 +152,15 @@
     return answer.data;
   }
 
+  let noticeTimer = null;
   function notice(text, bad = false, link = null) {
     const box = $("notice");
-    box.replaceChildren(text, link ? " " : "", link || "");
+    const close = h("button", { type: "button", class: "close", "aria-label": "Dismiss", onclick: () => (box.hidden = true) }, "×");
+    box.replaceChildren(text, link ? " " : "", link || "", close);
     box.classList.toggle("bad", bad);
     box.hidden = false;
+    clearTimeout(noticeTimer);
+    if (!bad) noticeTimer = setTimeout(() => (box.hidden = true), 15000); // a failure stays until dismissed
   }
   function live(ok, text) {
     $("live-dot").className = `dot ${ok ? "ok" : "bad"}`;
@@ -173,6 +179,14 @@
       if (id !== state.cloneId) {
         state.cloneId = id;
         state.clone = state.timeline = state.samplesLoaded = null;
+        // Nothing of the clone shown before stays while this one loads.
+        delete $("view-clone").dataset.cloneId;
+        for (const list of ["clone-facts", "clone-store", "clone-after", "timeline-bar", "timeline-legend", "events-list"]) {
+          $(list).replaceChildren();
+        }
+        $("timeline-steps").tBodies[0].replaceChildren();
+        $("timeline-total").textContent = "";
+        $("retry-button").hidden = $("cancel-button").hidden = true;
         $("mapping-result").textContent = "";
         $("mapping-samples").textContent = "—";
       }
@@ -229,10 +243,16 @@
   async function refreshOnce() {
     clearTimeout(state.timer);
     try {
-      await sampleCampaign();
-      if (state.view === "clones") await refreshClones();
-      else if (state.view === "clone") await refreshClone();
-      else renderCampaign();
+      if (state.view === "clones") {
+        // The tabs' counts are a sample of the campaign too, unless filters narrow them.
+        const filtered = Object.keys(state.filters).length > 0;
+        await Promise.all([filtered ? sampleCampaign() : null, refreshClones(!filtered)]);
+      }
+      else if (state.view === "clone") await Promise.all([sampleCampaign(), refreshClone()]);
+      else {
+        await sampleCampaign();
+        renderCampaign();
+      }
       if (state.bulk && state.bulk.status !== "COMPLETED") await refreshBulk();
       live(true, `${state.paused ? "paused" : "live"} · updated ${clock(Date.now())}`);
     } catch (error) {
@@ -241,9 +261,8 @@
     if (!state.paused) state.timer = setTimeout(refresh, state.config.refreshSeconds * 1000);
   }
 
-  async function sampleCampaign() {
-    const since = sinceIso(state.since);
-    const figures = await apiOk("GET", "/campaign" + query({ since }));
+  async function sampleCampaign(read = null) {
+    const figures = read || (await apiOk("GET", "/campaign" + query({ since: sinceIso(state.since) })));
     const now = Date.now();
     if (state.samples.length && state.samples[0].sinceKey !== state.since) state.samples = [];
     state.samples.push({ t: now, sinceKey: state.since, figures });
@@ -256,12 +275,10 @@
     return { ...state.filters, since: sinceIso(state.since) };
   }
 
-  async function refreshClones() {
+  async function refreshClones(sampled) {
     const filters = listFilters();
-    const hasFilters = Object.keys(state.filters).length > 0;
-    const counts = hasFilters
-      ? await apiOk("GET", "/campaign" + query(filters))
-      : state.samples[state.samples.length - 1].figures;
+    // The counts are read beside the list, so the tabs and the rows agree.
+    const counting = apiOk("GET", "/campaign" + query(filters));
     let clones;
     if (state.tab === "RUNNING") {
       const pages = await Promise.all(
@@ -278,6 +295,8 @@
       clones = page.clones;
       state.nextToken = page.nextToken;
     }
+    const counts = await counting;
+    if (sampled) await sampleCampaign(counts);
     renderTabs(counts);
     renderClones(clones);
     renderBulkBar(counts);
@@ -439,10 +458,12 @@
       const timeline = await api("GET", `/clones/${encodeURIComponent(id)}/timeline`);
       state.timeline = timeline.ok ? timeline.data : { missing: problems(timeline) };
     }
+    if (id !== state.cloneId) return; // the operator moved on meanwhile
     state.clone = clone;
     renderClone(clone);
     renderTimeline(state.timeline, clone);
     renderEvents(state.timeline, clone);
+    $("view-clone").dataset.cloneId = id; // what the page shows is this clone's
     if (clone.status === "COMPLETED" && !state.samplesLoaded) await loadMappingSamples(clone);
   }
 
@@ -831,10 +852,15 @@
   }
 
   function niceMax(value) {
-    if (value <= 4) return 4;
-    const power = 10 ** Math.floor(Math.log10(value));
-    for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= value) return step * power;
-    return 10 * power;
+    // Four equal steps of a round size (1, 2, 5 and, from 25 up, 2.5 times a power of ten): whole
+    // numbers on every tick of a count.
+    const step = Math.max(value, 1) / 4;
+    const power = 10 ** Math.floor(Math.log10(step));
+    for (const factor of [1, 2, 2.5, 5, 10]) {
+      if (factor === 2.5 && power < 10) continue;
+      if (factor * power >= step) return factor * power * 4;
+    }
+    return 40 * power;
   }
 
   function chart(figure, spec) {
