@@ -153,7 +153,9 @@
   }
 
   let noticeTimer = null;
+  let noticeAt = 0;
   function notice(text, bad = false, link = null) {
+    noticeAt = Date.now();
     const box = $("notice");
     const close = h("button", { type: "button", class: "close", "aria-label": "Dismiss", onclick: () => (box.hidden = true) }, "×");
     box.replaceChildren(text, link ? " " : "", link || "", close);
@@ -169,6 +171,7 @@
 
   // -- routing ----------------------------------------------------------------------------------
   function route() {
+    if (Date.now() - noticeAt > 3000) $("notice").hidden = true; // an old notice goes with the view it was about
     const hash = location.hash.replace(/^#\/?/, "");
     const [path, search] = hash.split("?");
     const params = new URLSearchParams(search || "");
@@ -479,7 +482,9 @@
 
   function renderClone(clone) {
     const status = $("clone-status");
-    status.replaceWith(Object.assign(badge(clone.status), { id: "clone-status" }));
+    status.className = `badge ${clone.status}`;
+    status.dataset.status = clone.status;
+    status.textContent = LABEL[clone.status] || clone.status;
     $("retry-button").hidden = !(RETRYABLE.includes(clone.status) && !clone.retriedBy);
     $("cancel-button").hidden = ENDED.includes(clone.status);
     const scope = clone.scope ? clone.scope.replace("_", " ").toLowerCase() : "catalog and settings";
@@ -833,13 +838,17 @@
     const rates = samples.map((sample, i) => [sample.t, rateAt(i)]).filter(([, v]) => v !== null);
     const rate = rates.length ? rates[rates.length - 1][1] : null;
     const budget = last.budget.perMinute / last.budget.timeScale;
+    const highest = Math.max(1, ...rates.map(([, v]) => v));
+    const budgetShown = budget <= highest * 4;
     chart($("chart-requests"), {
       headline: [[rate === null ? "measuring…" : number(Math.round(rate)), `a minute of ${number(Math.round(budget))}`]],
       figures: { requestsPerMinute: rate === null ? "" : Math.round(rate), budgetPerMinute: Math.round(budget), requestsBooked: last.budget.requestsBooked },
       x: [t0, t1],
-      yMax: Math.max(budget, ...rates.map(([, v]) => v)),
+      // The budget's line when the rate comes near it; far below it, the rate's own scale (said so).
+      yMax: budgetShown ? Math.max(budget, highest) : highest * 1.3,
       lines: [{ key: "rate", colour: "#8250df", points: rates }],
-      limits: [{ value: budget, words: `budget ${number(Math.round(budget))} a minute` }],
+      limits: budgetShown ? [{ value: budget, words: `budget ${number(Math.round(budget))} a minute` }] : [],
+      caption: budgetShown ? null : `the budget, ${number(Math.round(budget))} a minute, is far above this scale`,
       legend: [
         { key: "rate", words: "Requests a minute", colour: "#8250df", value: rate === null ? "…" : Math.round(rate) },
         { key: "budget", words: "EcwidBudgetPerMinute", colour: "#59636e", value: Math.round(budget), dashed: true },
@@ -854,7 +863,7 @@
   function niceMax(value) {
     // Four equal steps of a round size (1, 2, 5 and, from 25 up, 2.5 times a power of ten): whole
     // numbers on every tick of a count.
-    const step = Math.max(value, 1) / 4;
+    const step = Math.max(value * 1.1, 4) / 4; // room above the highest line; at least 1 a step
     const power = 10 ** Math.floor(Math.log10(step));
     for (const factor of [1, 2, 2.5, 5, 10]) {
       if (factor === 2.5 && power < 10) continue;
@@ -895,6 +904,7 @@
       const lastPoint = line.points[line.points.length - 1];
       if (lastPoint) svg.append(s("circle", { cx: X(lastPoint[0]), cy: Y(lastPoint[1]), r: 3.5, fill: line.colour }));
     }
+    if (spec.caption) svg.append(s("text", { class: "tick", x: W - R, y: T + 10, "text-anchor": "end" }, `↑ ${spec.caption}`));
     for (const projection of spec.projections || []) {
       svg.append(s("path", { class: "projection", d: path(projection.points), stroke: projection.colour }));
     }

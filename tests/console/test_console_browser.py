@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -43,7 +44,9 @@ def page(browser, console):
 
 def wait(driver, condition, what: str, timeout: float = 90):
     """Until ``condition(driver)`` is truthy (its value); the page refreshes itself meanwhile."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+    # The page redraws what changed between two looks: an element read mid-redraw is read again.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=ignored).until(
         lambda d: condition(d), message=f"the page never showed {what}"
     )
 
