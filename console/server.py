@@ -88,12 +88,7 @@ class ConsoleServer:
         """Serve on the calling thread until Ctrl-C."""
         server = self.bind()._server
         assert server is not None
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve_until_interrupted(server)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -117,6 +112,16 @@ class ConsoleServer:
         if origin is not None and urlsplit(origin).netloc not in self.allowed_hosts():
             return f"Origin {origin!r} is not this console"
         return None  # a page of its own, or no browser at all (curl, a script)
+
+
+def serve_until_interrupted(server: ThreadingHTTPServer) -> None:
+    """Serve on the calling thread until Ctrl-C, then let the port go."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _handler(console: ConsoleServer) -> type[BaseHTTPRequestHandler]:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from console.server import ConsoleServer, Forward
+from console.server import ConsoleServer, Forward, serve_until_interrupted
 from local.api_gateway import STAGE, refusal, response_parts, rest_event
 from local.sigv4 import SigV4Verifier
 
@@ -69,12 +69,7 @@ def serve_api(stack: Any, port: int, say: Say, verifier: SigV4Verifier | None = 
         f"store-cloner API on http://127.0.0.1:{server.server_address[1]}/{STAGE} "
         f"({'Ecwid sandbox' if stack.sandbox else 'Ecwid'} at {stack.ecwid_base_url}{checked}; Ctrl-C stops)"
     )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
 
 
 def stack_forward(stack: Any) -> Forward:

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from tests.console.helpers import serve, stop
+from tests.servers import serve, stop
 
 
 def test_the_local_console_serves_the_page_and_its_demo_clones_complete():

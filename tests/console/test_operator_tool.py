@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local.sigv4 import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.console.helpers import serve, stop
+from tests.servers import serve, stop
 
 
 def operator_env(secret: str = TEST_SECRET_ACCESS_KEY) -> dict[str, str]:

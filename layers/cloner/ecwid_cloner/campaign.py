@@ -51,13 +51,14 @@ class CampaignView:
         """Counts by status (the filters apply to them only), slots, line, budget and drain."""
         now = self.clock()
         counts = {
-            status: self.jobs.tally(
+            status: self.jobs.count_by_status(
                 status,
                 since=since,
                 source_store_id=source_store_id,
                 target_store_id=target_store_id,
                 error_code=error_code,
-            )
+                sample=0,
+            )[0]
             for status in STATUS_RANK
         }
         slots = self._item(SLOTS_ITEM_NAME)

@@ -338,40 +338,21 @@ class JobsRepository:
         sample: int = 10,
     ) -> tuple[int, list[str]]:
         """How many jobs in ``status`` the filters match (every page of the status index, counted
-        by DynamoDB), and the IDs of the newest ``sample`` of them."""
+        by DynamoDB), and the IDs of the newest ``sample`` of them (none asked: Select=COUNT)."""
         kwargs = _status_query(status, since, target_store_id, source_store_id, error_code, not_retried)
-        kwargs["ProjectionExpression"] = "cloneId"  # what is counted is read whole, but only IDs come back
+        if sample:
+            kwargs["ProjectionExpression"] = "cloneId"  # what is counted is read whole, but only IDs come back
+        else:
+            kwargs["Select"] = "COUNT"  # the count alone
         matched, ids, start_key = 0, list[str](), None
         while True:
             page = self._table.query(**kwargs, **({"ExclusiveStartKey": start_key} if start_key else {}))
             items = page.get("Items") or []
-            matched += len(items)
+            matched += int(page.get("Count", len(items)))
             ids.extend(str(item["cloneId"]) for item in items[: max(0, sample - len(ids))])
             start_key = page.get("LastEvaluatedKey")
             if not start_key:
                 return matched, ids
-
-    def tally(
-        self,
-        status: str,
-        *,
-        since: str | None = None,
-        target_store_id: int | None = None,
-        source_store_id: int | None = None,
-        error_code: str | None = None,
-    ) -> int:
-        """How many jobs in ``status`` the filters match, counted by DynamoDB (Select=COUNT:
-        every page of the status index is read, none comes back)."""
-        kwargs = _status_query(status, since, target_store_id, source_store_id, error_code, not_retried=False)
-        total, start_key = 0, None
-        while True:
-            page = self._table.query(
-                **kwargs, Select="COUNT", **({"ExclusiveStartKey": start_key} if start_key else {})
-            )
-            total += int(page.get("Count", 0))
-            start_key = page.get("LastEvaluatedKey")
-            if not start_key:
-                return total
 
     def recent_durations(self, source_store_id: int, scope: str | None, limit: int = 10) -> list[float]:
         """Durations of the latest completed clones of this source and scope, newest first."""

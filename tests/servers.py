@@ -1,4 +1,4 @@
-"""What the console's tests share besides fixtures: the repo's servers as processes."""
+"""The repo's servers (python -m local api, python -m console...) as processes of a test."""
 
 from __future__ import annotations
 
