@@ -80,3 +80,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/cold_start.py --sam-build
 	$(BIN)/python bench/mapping_write.py
 	$(BIN)/python bench/large_clone.py
+	$(BIN)/python bench/token_store.py

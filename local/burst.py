@@ -8,11 +8,22 @@ limit, 600 requests, so every figure here is in Ecwid's terms.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 ECWID_LIMIT_PER_MINUTE = 600
 FINAL = ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED")
+# Every Ecwid request a provisioned clone makes, by what it is (method, path on the sandbox).
+REQUEST_TYPES = (
+    ("createStore", "POST", re.compile(r"/api/v3/stores")),
+    ("clonePost", "POST", re.compile(r"/api/v3/stores/clone")),
+    ("statusPoll", "GET", re.compile(r"/api/v3/stores/clone")),
+    ("storeProfile", "PUT", re.compile(r"/api/v3/[0-9]+/profile")),
+    ("instantSiteToken", "POST", re.compile(r"/instantsite/api/v1/oauth/token")),
+    ("instantSiteClone", "POST", re.compile(r"/instantsite/api/v1/[0-9]+/clone")),
+    ("instantSiteProfile", "PUT", re.compile(r"/instantsite/api/v1/[0-9]+/profile")),
+)
 
 
 def run_burst(
@@ -35,6 +46,7 @@ def run_burst(
     sandbox.config.rate_limit_window_seconds = 60.0 * stack.poll_scale
     sandbox.forget_request_times()
     limited_before = sandbox.stats().get("rateLimited", 0)
+    requests_before = len(sandbox.request_log())
     started = time.monotonic()
     try:
         for index in range(signups):
@@ -55,6 +67,7 @@ def run_burst(
         sandbox.config.rate_limit_per_minute = None
         sandbox.config.rate_limit_window_seconds = 60.0
     seconds = time.monotonic() - started
+    by_type = requests_by_type(sandbox.request_log()[requests_before:])
     ready = [
         job
         for job in jobs.values()
@@ -72,7 +85,26 @@ def run_burst(
         "consumerItemFailures": consumer["failures"],
         "storesCreated": len([job for job in jobs.values() if job.get("targetStoreId") is not None]),
         "failures": _failures(jobs.values()),
+        "requestsPerClone": round(sum(by_type.values()) / max(1, signups), 2),
+        "requestsPerCloneByType": {kind: round(count / max(1, signups), 2) for kind, count in by_type.items()},
     }
+
+
+def requests_by_type(log: list[dict]) -> dict[str, int]:
+    """How many Ecwid requests of each type the sandbox answered (429s included: each is a
+    request Ecwid counts); a request of no known type counts as "other"."""
+    counts = dict.fromkeys([kind for kind, _, _ in REQUEST_TYPES], 0)
+    for entry in log:
+        kind = next(
+            (
+                kind
+                for kind, method, path in REQUEST_TYPES
+                if entry["method"] == method and path.fullmatch(entry["path"])
+            ),
+            "other",
+        )
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def _failures(jobs) -> dict[str, int]:

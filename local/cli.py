@@ -1,4 +1,5 @@
-"""python -m local clone …: run one clone through the local stack, end to end."""
+"""python -m local clone …: run one clone through the local stack, end to end; and
+python -m local store-tokens …: an operator's commands on a deployed stack's store tokens."""
 
 from __future__ import annotations
 
@@ -125,6 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
     signup.add_argument("--message", help="send this raw message body instead (e.g. a malformed one)")
     signup.add_argument("--times", type=positive_int, default=1, help="deliver the message this many times")
     _add_stack_options(signup)
+
+    tokens = commands.add_parser(
+        "store-tokens",
+        help="on a deployed stack (your AWS credentials): move the old per-store secrets into the store-tokens "
+        "table, or put a store's token there",
+    )
+    actions = tokens.add_subparsers(dest="action", required=True)
+    migrate = actions.add_parser("migrate", help="every <prefix><storeId> secret's token into the table")
+    put = actions.add_parser("put", help="a store's token into the table, read from stdin (never an argument)")
+    for action in (migrate, put):
+        action.add_argument("--table", required=True, help="the stack's output StoreTokensTableName")
+        action.add_argument("--key", required=True, help="the stack's output StoreTokensKeyArn")
+        action.add_argument("--region", help="default: your AWS configuration's")
+    migrate.add_argument("--prefix", default="store-cloner/stores/", help="the stack's StoreSecretPrefix")
+    migrate.add_argument(
+        "--delete-secrets",
+        action="store_true",
+        help="schedule each moved secret's deletion once its token reads back from the table",
+    )
+    migrate.add_argument("--recovery-days", type=int, default=30, choices=range(7, 31), metavar="7..30")
+    put.add_argument("--store-id", type=positive_int, required=True)
     return parser
 
 
@@ -165,7 +187,8 @@ def _add_operator_commands(commands: Any) -> None:
 def _add_ecwid_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--ecwid-base-url",
-        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET",
+        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET "
+        "(and ECWID_RESELLER_KEY, optional)",
     )
 
 
@@ -293,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "openapi":
         print(json.dumps(api_document(), indent=2))
         return 0
+    if args.command == "store-tokens":
+        return store_tokens_command(args)
     if args.command == "send-signup":
         if args.message is None:
             _check_target(parser, args, "send-signup")
@@ -302,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("clone: give --request-id or --signup-id, not both")
     if args.source_store_id == args.target_store_id:
         parser.error("--target-store-id: must differ from --source-store-id")
-    return run_clone(parser, args, ecwid_options(parser, args).get("credentials"))
+    return run_clone(parser, args, ecwid_options(parser, args))
 
 
 def ecwid_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
@@ -313,7 +338,9 @@ def ecwid_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     if missing:
         parser.error(f"--ecwid-base-url needs the environment variables {', '.join(missing)}")
     credentials = (os.environ["ECWID_CLIENT_ID"], os.environ["ECWID_CLIENT_SECRET"])
-    return {"ecwid_base_url": args.ecwid_base_url, "credentials": credentials}
+    # The partner's reseller key, if given, goes where the credentials secret holds it.
+    reseller_key = os.environ.get("ECWID_RESELLER_KEY")
+    return {"ecwid_base_url": args.ecwid_base_url, "credentials": credentials, "reseller_key": reseller_key}
 
 
 def clone_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -340,7 +367,7 @@ def invalid_request(parser: argparse.ArgumentParser, bad: ValidationError) -> No
     parser.error(f"invalid request: {problems}")
 
 
-def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
+def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, ecwid: dict[str, Any]) -> int:
     poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
     body = clone_body(args)
     try:  # before anything starts: a bad request exits 2 naming the field
@@ -354,9 +381,8 @@ def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, credent
     with _local_stack(
         args,
         poll_scale=poll_scale,
-        ecwid_base_url=args.ecwid_base_url,
-        credentials=credentials,
         deadline_seconds=args.deadline_seconds,
+        **ecwid,
     ) as stack:
         if args.instant_site and stack.sandbox and args.target_store_id:
             # What an operator does once per store: its secret_token into its own secret.
@@ -506,6 +532,47 @@ def send_signup(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary), flush=True)
     return EXIT_COMPLETED if summary["status"] == "COMPLETED" and not dead else EXIT_FAILED
+
+
+def store_tokens_command(args: argparse.Namespace) -> int:
+    """migrate: the old secrets into the table (a JSON report: counts, and what was skipped and why);
+    put: one store's token from stdin. Never prints a token."""
+    import sys
+
+    import boto3
+
+    from ecwid_cloner.instant_site import load_store_secret_token
+    from ecwid_cloner.store_tokens import StoreTokens, migrate_legacy_secrets
+
+    if args.region:  # the old secrets are read through Powertools, whose client takes the default region
+        os.environ["AWS_DEFAULT_REGION"] = args.region
+    session = boto3.Session(region_name=args.region)
+    legacy_prefix = getattr(args, "prefix", None)
+    tokens = StoreTokens(
+        session.resource("dynamodb").Table(args.table),
+        session.client("kms"),
+        args.key,
+        legacy=(lambda store_id: load_store_secret_token(legacy_prefix, store_id)) if legacy_prefix else None,
+    )
+    if args.action == "put":
+        token = sys.stdin.readline().strip()
+        if not token:
+            say("store-tokens put: no token on stdin (pipe it in, e.g. from a file: < token.txt)")
+            return EXIT_BAD_ARGS
+        tokens.write(args.store_id, token)
+        saved = tokens.has_token(args.store_id)
+        print(json.dumps({"storeId": args.store_id, "saved": saved}), flush=True)
+        return EXIT_COMPLETED if saved else EXIT_FAILED
+    report = migrate_legacy_secrets(
+        tokens,
+        session.client("secretsmanager"),
+        args.prefix,
+        read_secret_token=lambda store_id: load_store_secret_token(args.prefix, store_id),
+        delete_secrets=args.delete_secrets,
+        recovery_days=args.recovery_days,
+    )
+    print(json.dumps(report.to_dict()), flush=True)
+    return EXIT_FAILED if report.skipped else EXIT_COMPLETED
 
 
 def _signup_id(message: Any) -> str | None:

@@ -23,6 +23,7 @@ from ecwid_cloner.clone_requests import CloneLauncher, CloneRequestBody
 from ecwid_cloner.jobs import JobsRepository
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest, clone_id_for, clone_id_for_merchant
+from ecwid_cloner.store_tokens import StoreTokens
 from local.entry_points import SignupQueue, call_api, execution_status_change
 from local.executions import CloneRun, Executions
 from local.lambda_endpoint import LambdaEndpoint
@@ -31,6 +32,7 @@ from local.stack_resources import (
     OutcomeEvents,
     create_resources,
     create_state_machine,
+    credentials_secret_value,
     state_machine_arn,
 )
 from local.template_model import ACCOUNT, CLONE_STATE_MACHINE, REGION, TemplateModel
@@ -43,6 +45,8 @@ class LocalStack:
 
     ``ecwid_base_url``/``credentials`` point the pipeline at another Ecwid
     endpoint; without them the sandbox is started (``sandbox_config`` tunes it).
+    ``reseller_key`` goes into the credentials secret (``resellerKey``); with the
+    sandbox it defaults to the sandbox's own (``set_reseller_key(None)`` takes it out).
     """
 
     def __init__(
@@ -54,6 +58,8 @@ class LocalStack:
         deadline_seconds: float | None = None,
         sandbox_config: Any = None,
         log_path: Path | None = None,
+        reseller_key: str | None = None,
+        reseller_base_url: str | None = None,
     ):
         self.ecwid_base_url = ecwid_base_url
         self.credentials = credentials
@@ -61,6 +67,8 @@ class LocalStack:
         self.deadline_seconds = deadline_seconds
         self.sandbox_config = sandbox_config
         self.log_path = log_path
+        self.reseller_key = reseller_key
+        self.reseller_base_url = reseller_base_url
         self.sandbox: Any = None
         self._environment = Environment()
         self._moto = MotoAws(self._environment)
@@ -82,6 +90,8 @@ class LocalStack:
             self.sandbox = EcwidSandbox(self.sandbox_config or SandboxConfig()).start()
             self.ecwid_base_url = self.sandbox.base_url
             self.credentials = (self.sandbox.config.client_id, self.sandbox.config.client_secret)
+            self.reseller_key = self.reseller_key or self.sandbox.config.reseller_key
+            self.reseller_base_url = self.reseller_base_url or self.sandbox.reseller_base_url
         if not self.credentials:
             raise ValueError("credentials are required with an Ecwid base URL")
         self._moto.start()
@@ -89,8 +99,11 @@ class LocalStack:
         parameters = {"EcwidApiBaseUrl": self.ecwid_base_url}
         if self.sandbox is not None:
             parameters["InstantSiteBaseUrl"] = self.sandbox.instant_site_base_url
+        if self.reseller_base_url:
+            parameters["ResellerApiBaseUrl"] = self.reseller_base_url
         self.template = TemplateModel(parameters=parameters)
-        physical = create_resources(self.template, self.credentials)
+        physical = create_resources(self.template, self.credentials, self.reseller_key)
+        self._credentials_secret = physical["EcwidCredentialsSecret"]
         for logical_id in self.template.resources("AWS::Events::EventBus"):
             physical[logical_id] = self._events.bus_name
             physical[f"{logical_id}.Arn"] = self._events.create()
@@ -116,6 +129,8 @@ class LocalStack:
         self.jobs_table = physical["JobsTable"]
         self.mappings_table = physical["MappingsTable"]
         self.coordination_table = physical["CoordinationTable"]
+        self.store_tokens_table = physical["StoreTokensTable"]
+        self.store_tokens_key_arn = physical["StoreTokensKey.Arn"]
         self._jobs = JobsRepository(boto3.resource("dynamodb").Table(self.jobs_table))
         self._executions = Executions(self.state_machine_arn)
         self._signups = SignupQueue(self.invoke, self.queues["SignupQueue"], self.queues["SignupDeadLetterQueue"])
@@ -131,6 +146,15 @@ class LocalStack:
         self._environment.restore()
 
     # -- the handlers' environment -------------------------------------------------
+
+    def set_reseller_key(self, key: str | None) -> None:
+        """Put the reseller key into the credentials secret (None: take it out), as an operator would."""
+        assert self.credentials is not None
+        self.reseller_key = key
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=self._credentials_secret, SecretString=credentials_secret_value(self.credentials, key)
+        )
+        _reset_handler_caches()
 
     def configure(self, **env: str) -> None:
         """Change the handlers' environment (e.g. CLONE_DEADLINE_SECONDS) between clones."""
@@ -247,6 +271,23 @@ class LocalStack:
     def mapping_store(self) -> MappingStore:
         return MappingStore(boto3.client("dynamodb"), self.mappings_table)
 
+    def store_tokens(self) -> StoreTokens:
+        """The token store as the steps read it (the table, then the old per-store secrets)."""
+        from ecwid_cloner.instant_site import load_store_secret_token
+
+        prefix = self.template.parameters["StoreSecretPrefix"]
+        return StoreTokens(
+            boto3.resource("dynamodb").Table(self.store_tokens_table),
+            boto3.client("kms"),
+            self.store_tokens_key_arn,
+            legacy=lambda store_id: load_store_secret_token(prefix, store_id),
+        )
+
+    def store_token_items(self) -> list[dict[str, Any]]:
+        """Every item of the store-tokens table as DynamoDB holds it (a ciphertext, never a token)."""
+        pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=self.store_tokens_table)
+        return [item for page in pages for item in page.get("Items", [])]
+
     def put_store_secret(self, store_id: int, secret_token: str) -> None:
         """Keep a store's secret_token where the Instant Site step reads it: {StoreSecretPrefix}{storeId}."""
         name = f"{self.template.parameters['StoreSecretPrefix']}{store_id}"
@@ -261,11 +302,10 @@ class LocalStack:
         """A store's profile as Ecwid serves it, read with the store's token: the one the stack keeps
         (a store it created), else the sandbox's own (a seeded store); None when neither is at hand."""
         from ecwid_cloner.errors import CloneError
-        from ecwid_cloner.instant_site import load_store_secret_token
         from ecwid_cloner.store_profile import EcwidStoreProfileClient
 
         try:
-            token = load_store_secret_token(self.template.parameters["StoreSecretPrefix"], store_id)
+            token = self.store_tokens().read(store_id)
         except CloneError:
             if self.sandbox is None:
                 return None

@@ -1,5 +1,5 @@
-"""What template.yaml declares, made on moto: tables, queues, the secret, the event bus
-(with a subscriber's rule and queue), and the state machine."""
+"""What template.yaml declares, made on moto: tables, KMS keys, queues, the secret, the event
+bus (with a subscriber's rule and queue), and the state machine."""
 
 from __future__ import annotations
 
@@ -14,14 +14,23 @@ from local.template_model import ACCOUNT, REGION, TemplateModel, substitute
 STACK = "store-cloner-local"
 
 
-def create_resources(template: TemplateModel, credentials: tuple[str, str]) -> dict[str, str]:
-    """Every table, queue and secret; returns logical ID (and ``ID.Arn``) -> physical name."""
+def create_resources(
+    template: TemplateModel, credentials: tuple[str, str], reseller_key: str | None = None
+) -> dict[str, str]:
+    """Every table, key, queue and secret; returns logical ID (and ``ID.Arn``) -> physical name."""
     physical: dict[str, str] = {}
     dynamodb = boto3.client("dynamodb")
     for logical_id in template.resources("AWS::DynamoDB::Table"):
         name = f"{STACK}-{logical_id}"
         dynamodb.create_table(**template.table_arguments(logical_id, name))
         physical[logical_id] = name
+
+    kms = boto3.client("kms")  # moto's KMS encrypts for real and checks the encryption context
+    for logical_id, key in template.resources("AWS::KMS::Key").items():
+        if "Condition" in key and not template.condition(key["Condition"]):
+            continue
+        created = kms.create_key(Description=f"{STACK} {logical_id}")["KeyMetadata"]
+        physical[logical_id], physical[f"{logical_id}.Arn"] = created["KeyId"], created["Arn"]
 
     sqs = boto3.client("sqs")
     queues = template.resources("AWS::SQS::Queue")
@@ -38,13 +47,20 @@ def create_resources(template: TemplateModel, credentials: tuple[str, str]) -> d
         physical[f"{logical_id}.Arn"] = queue_arn(url)
 
     secrets = boto3.client("secretsmanager")
-    client_id, client_secret = credentials
     for logical_id in template.resources("AWS::SecretsManager::Secret"):
         physical[logical_id] = secrets.create_secret(
-            Name=f"{STACK}/{logical_id}",
-            SecretString=json.dumps({"clientId": client_id, "clientSecret": client_secret}),
+            Name=f"{STACK}/{logical_id}", SecretString=credentials_secret_value(credentials, reseller_key)
         )["ARN"]
     return physical
+
+
+def credentials_secret_value(credentials: tuple[str, str], reseller_key: str | None) -> str:
+    """The Ecwid credentials secret as an operator fills it: the app's, and the reseller key if any."""
+    client_id, client_secret = credentials
+    value = {"clientId": client_id, "clientSecret": client_secret}
+    if reseller_key:
+        value["resellerKey"] = reseller_key
+    return json.dumps(value)
 
 
 def queue_arn(url: str) -> str:

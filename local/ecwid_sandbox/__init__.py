@@ -20,6 +20,12 @@ add_store(..., secret_token=...) sets it, and both scopes the clone needs
 (add_store(..., instant_site_scopes=...) takes them away: 403). Their faults are
 `sbx.faults.instant_site`; the request log never holds a secret token or access token.
 
+The Reseller API (stands for https://my.ecwid.com/resellerapi/v1) is at
+`sbx.reseller_base_url`, with the key `sbx.config.reseller_key`: `stores`, `suspend`,
+`resume`, `delete`, `status` as Ecwid documents them (reseller.py). Stores POST
+/api/v3/stores makes are the partner's; add_store(..., partner=True) makes another one so.
+`sbx.store(id)` shows `partner`, `createdAt`, `suspended` and `deleted`.
+
 Default stores: 1003 template (500 products, 40 categories, 3 product types, 2 demo
 products, 3 destination zones); 1004 big template (5,000 products, 200 categories);
 1005 source that does not respond; 2001..2300 empty targets (2 demo products, 1 demo

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     config = SandboxConfig(
         client_id=args.client_id,
         client_secret=os.environ.get("ECWID_SANDBOX_CLIENT_SECRET", defaults.client_secret),
+        reseller_key=os.environ.get("ECWID_SANDBOX_RESELLER_KEY", defaults.reseller_key),
         queued_seconds=args.queued_seconds,
         clone_seconds=args.clone_seconds,
         seed=args.seed,
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"client id: {config.client_id} (secret from ECWID_SANDBOX_CLIENT_SECRET or the default)", flush=True)
         print(f"admin: {sandbox.admin_url}/stats", flush=True)
         print(f"instant site: {sandbox.instant_site_base_url}", flush=True)
+        print(
+            f"reseller API: {sandbox.reseller_base_url} (key from ECWID_SANDBOX_RESELLER_KEY or the default)",
+            flush=True,
+        )
         try:
             while not stop.wait(0.5):
                 pass

@@ -3,7 +3,8 @@
 Tests set plain dataclass fields (`sandbox.faults.post.error_5xx_rate = 1.0`); the
 server asks `Faults` for a draw on every clone request: "post" and "get" for the two
 Clone Store API calls, "instant_site" for the Instant Site calls (token, clone, profile),
-"create_store" for POST /api/v3/stores, "profile" for GET/PUT /api/v3/{storeId}/profile. Draws come from one seeded
+"create_store" for POST /api/v3/stores, "profile" for GET/PUT /api/v3/{storeId}/profile, "reseller" for every
+Reseller API call. Draws come from one seeded
 generator behind a lock, so a run with the same seed and the same request order
 injects the same faults. A rate of 0 draws nothing, so switching one fault on does
 not change the draws of another.
@@ -25,7 +26,14 @@ MALFORMED = "malformed"
 SLOW = "slow"
 ERROR_CODE = "error_code"
 
-ENDPOINTS = ("post", "get", "instant_site", "create_store", "profile")  # the EndpointFaults fields of Faults
+ENDPOINTS = (
+    "post",
+    "get",
+    "instant_site",
+    "create_store",
+    "profile",
+    "reseller",
+)  # the EndpointFaults fields of Faults
 ANSWER_LOST = "answer_lost"
 
 
@@ -51,6 +59,7 @@ class Faults:
     instant_site: EndpointFaults = field(default_factory=EndpointFaults)  # error_codes unused
     create_store: EndpointFaults = field(default_factory=EndpointFaults)  # POST /stores; error_codes unused
     profile: EndpointFaults = field(default_factory=EndpointFaults)  # GET/PUT /{storeId}/profile; error_codes unused
+    reseller: EndpointFaults = field(default_factory=EndpointFaults)  # the Reseller API; error_codes unused
     failed_ticket_rate: float = 0.0  # new tickets end FAILED instead of COMPLETED
     stuck_ticket_rate: float = 0.0  # new tickets stay IN_PROGRESS forever
     # e.g. {"post.5xx": 3, "instant_site.429": 1, "ticket.failed": 1}
@@ -73,6 +82,7 @@ class Faults:
             self.instant_site = EndpointFaults()
             self.create_store = EndpointFaults()
             self.profile = EndpointFaults()
+            self.reseller = EndpointFaults()
             self.failed_ticket_rate = 0.0
             self.stuck_ticket_rate = 0.0
             self.counts.clear()
@@ -80,7 +90,7 @@ class Faults:
     # ---- draws used by the server --------------------------------------------
 
     def endpoint(self, name: str) -> EndpointFaults:
-        """The faults of "post", "get", "instant_site" or "create_store"."""
+        """The faults of "post", "get", "instant_site", "create_store" or "reseller"."""
         if name not in ENDPOINTS:
             raise ValueError(f"unknown endpoint {name!r}")
         return getattr(self, name)
@@ -154,7 +164,7 @@ class Faults:
             if key in ENDPOINTS:
                 if not isinstance(value, dict):
                     raise ValueError(f"{key} must be an object")
-                if key in ("instant_site", "create_store", "profile") and "error_codes" in value:
+                if key in ("instant_site", "create_store", "profile", "reseller") and "error_codes" in value:
                     raise ValueError(f"{key}.error_codes: errorCodes are for the Clone Store POST only")
                 if key != "create_store" and "answer_lost_rate" in value:
                     raise ValueError(f"{key}.answer_lost_rate: lost answers are for create_store only")

@@ -14,6 +14,9 @@ in the same order: rate limit -> faults ("instant_site") -> then
   200 {"success": true, "draft", "source"}.
 Their requests count against the app's window, as the Clone Store API's do: the
 store tokens they carry are the app's.
+
+The Reseller API (https://my.ecwid.com/resellerapi/v1) is served under /resellerapi/v1 by
+reseller.py, which also says how a suspended store answers (402).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import reseller
 from .faults import DROP, ERROR_5XX, MALFORMED, RATE_429, Faults
 from .refusals import InstantSiteError, ProfileError, Refusal
 from .stores import (
@@ -83,6 +87,9 @@ class SandboxConfig:
     # The partner app's scopes for creating stores; False: the partner's plan does not allow it (402).
     app_scopes: tuple[str, ...] = (CREATE_STORES, READ_STORES)
     store_creation_allowed: bool = True
+    # The partner's Reseller API key (a credential of its own) and its channel ID.
+    reseller_key: str = "sandbox-reseller-key"
+    partner_id: str = "sandbox-partner"
     host: str = "127.0.0.1"
     port: int = 0  # 0 = pick a free port
 
@@ -200,7 +207,12 @@ class _Handler(BaseHTTPRequestHandler):
         sbx = self.server.sandbox
         url = urlsplit(self.path)
         self._query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        presented = (self.headers.get(SECRET_HEADER), self._bearer_token(), self._query.get("code"))
+        presented = (
+            self.headers.get(SECRET_HEADER),
+            self._bearer_token(),
+            self._query.get("code"),
+            self._query.get("key"),
+        )
         self._entry = {
             "time": time.time(),
             "method": method,
@@ -217,7 +229,12 @@ class _Handler(BaseHTTPRequestHandler):
             instant_site_clone = _INSTANT_SITE_CLONE_PATH.fullmatch(url.path)
             instant_site_profile = _INSTANT_SITE_PROFILE_PATH.fullmatch(url.path)
             store_profile = _STORE_PROFILE_PATH.fullmatch(url.path)
-            if url.path == CLONE_PATH and method in ("GET", "POST"):
+            suspended = reseller.refused_as_suspended(sbx, url.path, self._bearer_token() or self._query.get("token"))
+            if url.path.startswith(reseller.RESELLER_PREFIX + "/"):
+                self._reseller_call(method, url.path)
+            elif suspended is not None:
+                self._refuse_suspended(suspended)
+            elif url.path == CLONE_PATH and method in ("GET", "POST"):
                 self._clone_endpoint(method)
             elif url.path == STORES_PATH and method in ("GET", "POST"):
                 self._stores_endpoint(method)
@@ -289,8 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._get_clone()
 
-    def _passes_gateway(self, limiter_key: str, faults_name: str) -> bool:
-        """The rate limit, then the injected faults; False when one of them answered."""
+    def _passes_gateway(self, limiter_key: str, faults_name: str | None) -> bool:
+        """The rate limit, then the injected faults (none without ``faults_name``); False when one of them answered."""
         sbx = self.server.sandbox
         retry_after = sbx._limiter.check(
             limiter_key, sbx.config.rate_limit_per_minute, sbx.config.rate_limit_window_seconds
@@ -299,6 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._entry["fault"] = "rate_limit"
             self._send_json(429, {"errorMessage": "Too many requests"}, {"Retry-After": str(retry_after)})
             return False
+        if faults_name is None:
+            return True
         faults = sbx.faults
         slow = faults.draw_slow(faults_name)
         if slow is not None:
@@ -456,6 +475,24 @@ class _Handler(BaseHTTPRequestHandler):
             raise StoreCreationError(400, "INVALID_PASSWORD", "merchant.password must have at least 6 characters")
         ip = merchant.get("ip")
         return merchant.get("email"), merchant.get("name"), ip if isinstance(ip, str) else None
+
+    # ---- the Reseller API (reseller.py) ----------------------------------------------
+
+    def _reseller_call(self, method: str, path: str) -> None:
+        sbx = self.server.sandbox
+        # The partner's one account: its calls count in the same window as its app's.
+        if not self._passes_gateway(sbx.config.client_id, reseller.RESELLER_FAULTS):
+            return
+        answer = reseller.answer(sbx, method, path, self._query, self._body)
+        if answer.store_id is not None:
+            self._entry["storeId"] = answer.store_id
+        self._send(answer.status, answer.body, answer.content_type)
+
+    def _refuse_suspended(self, store_id: int) -> None:
+        """A REST v3 call with a suspended store's own token: 402, past the rate limit."""
+        if self._passes_gateway(self.server.sandbox.config.client_id, None):
+            self._entry["storeId"] = store_id
+            self._send_json(402, {"errorMessage": f"Store #{store_id} is suspended"})
 
     # ---- the Instant Site API -----------------------------------------------------
 
@@ -677,6 +714,11 @@ class EcwidSandbox:
         return self.root_url + INSTANT_SITE_PREFIX
 
     @property
+    def reseller_base_url(self) -> str:
+        """The Reseller API base, like https://my.ecwid.com/resellerapi/v1 (no trailing slash)."""
+        return self.root_url + reseller.RESELLER_PREFIX
+
+    @property
     def admin_url(self) -> str:
         return self.root_url + ADMIN_PREFIX
 
@@ -738,13 +780,15 @@ class EcwidSandbox:
         # secret, any store's secret token, any access token, or what the request presented.
         if not value:
             return value
-        if value == self.config.client_secret or value in presented or self._registry.is_credential(value):
+        credentials = (self.config.client_secret, self.config.reseller_key)
+        if value in credentials or value in presented or self._registry.is_credential(value):
             return REDACTED
         return value
 
     def _redact(self, query: dict[str, str], presented: tuple[str | None, ...]) -> dict[str, str | None]:
-        # `code` is the Instant Site token call's secret token, right or wrong: never logged.
-        return {k: REDACTED if k == "code" else self._redact_value(v, presented) for k, v in query.items()}
+        # `code` (the Instant Site token call's secret token) and `key` (the Reseller API's),
+        # right or wrong: never logged.
+        return {k: REDACTED if k in ("code", "key") else self._redact_value(v, presented) for k, v in query.items()}
 
 
 _seed = seed_default_stores  # the constructor's parameter shadows the function's name

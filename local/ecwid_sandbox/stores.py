@@ -7,12 +7,14 @@ someone looks (`_settle`), so there is no background thread to start or stop.
 
 Instant Site state lives here too: each store's secret token (the app's `secret_token`
 for that store), its Instant Site scopes, the access tokens issued for it and what the
-last Instant Site clone into it was.
+last Instant Site clone into it was. So does what the Reseller API sees (reseller.py):
+whether a store is the partner's, when it was created, suspended, deleted.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import hmac
 import random
@@ -146,6 +148,8 @@ class StoreShape:
     instant_site_scopes: Iterable[str] = INSTANT_SITE_SCOPES
     profile: dict | None = None  # Ecwid's nested profile; None: a plain new store's (profiles.default_profile)
     rest_scopes: Iterable[str] = REST_SCOPES  # the store token's REST v3 scopes (without one: 403)
+    partner: bool = False  # the partner's (its Reseller API may act on it): stores POST /stores made are
+    created_at: float | None = None  # epoch seconds (the Reseller API's "registered"); None: now
 
 
 @dataclass
@@ -172,6 +176,10 @@ class Store:
     profile: dict = field(default_factory=dict)  # GET/PUT /api/v3/{storeId}/profile
     site_profile: dict = field(default_factory=dict)  # the Instant Site's PUT /{storeId}/profile
     rest_scopes: frozenset[str] = frozenset(REST_SCOPES)
+    partner: bool = False  # created by the partner (POST /stores): its Reseller API may act on it
+    created_at: float = 0.0  # epoch seconds
+    suspended: bool = False  # by the Reseller API: REST calls with its token answer 402, no clone into it
+    deleted: bool = False  # by the Reseller API: gone from every API, kept here for the record
 
     def snapshot(self) -> dict:
         # No secret token here: the admin API serves snapshots (see EcwidSandbox.store_secret_token).
@@ -195,6 +203,10 @@ class Store:
             "profile": copy.deepcopy(self.profile),
             "siteProfile": dict(self.site_profile),
             "restScopes": sorted(self.rest_scopes),
+            "partner": self.partner,
+            "createdAt": self.created_at,
+            "suspended": self.suspended,
+            "deleted": self.deleted,
         }
 
 
@@ -216,6 +228,7 @@ class StoreRegistry:
     def __init__(self, seed: int = 1):
         self._lock = threading.RLock()
         self._stores: dict[int, Store] = {}
+        self._deleted: dict[int, Store] = {}  # deleted through the Reseller API: in no API, in the record
         self._tickets: dict[str, Ticket] = {}
         self._pending: dict[str, Ticket] = {}  # not yet COMPLETED/FAILED
         self._busy_targets: dict[int, str] = {}  # target id -> running ticket
@@ -294,10 +307,13 @@ class StoreRegistry:
                 secret_token=secret_token,
                 instant_site_scopes=frozenset(instant_site_scopes),
                 rest_scopes=frozenset(shape.rest_scopes),
+                partner=bool(shape.partner),
+                created_at=time.time() if shape.created_at is None else float(shape.created_at),
             )
             store = self._stores[store_id]
             store.profile = copy.deepcopy(shape.profile) if shape.profile else default_profile(store_id)
             store.site_profile = default_site_profile(store.profile)
+            self._deleted.pop(store_id, None)
 
     def create_store(self, email: str, name: str, ip: str | None = None) -> tuple[int, str]:
         """A new empty store for a merchant (POST /api/v3/stores): (its id, its secret token).
@@ -315,7 +331,7 @@ class StoreRegistry:
             self._next_store_id += 1
             token = "secret_" + secrets.token_hex(16)
             # New stores come with sample items, like every store Ecwid makes.
-            self.add_store(store_id, StoreShape(demo_products=2, demo_categories=1, secret_token=token))
+            self.add_store(store_id, StoreShape(demo_products=2, demo_categories=1, secret_token=token, partner=True))
             store = self._stores[store_id]
             store.owner = {"email": email, "name": name, "ip": ip}
             store.profile = default_profile(store_id, store.owner)
@@ -328,11 +344,11 @@ class StoreRegistry:
             return email.lower() in self._owner_emails
 
     def created_stores(self, email: str | None = None) -> list[int]:
-        """Ids of the stores made by POST /stores (for one owner e-mail, or all)."""
+        """Ids of the stores made by POST /stores (for one owner e-mail, or all), deleted ones too."""
         with self._lock:
             return sorted(
                 s.store_id
-                for s in self._stores.values()
+                for s in (*self._stores.values(), *self._deleted.values())
                 if s.owner is not None and (email is None or s.owner["email"].lower() == email.lower())
             )
 
@@ -351,7 +367,7 @@ class StoreRegistry:
     def snapshot(self, store_id: int) -> dict:
         with self._lock:
             self._settle()
-            store = self._stores.get(store_id)
+            store = self._stores.get(store_id) or self._deleted.get(store_id)
             if store is None:
                 raise KeyError(f"store {store_id} not found")
             return store.snapshot()
@@ -410,7 +426,8 @@ class StoreRegistry:
         target = self._stores.get(target_id)
         if target is None:
             raise fail("TARGET_NOT_FOUND")
-        if not target.clone_allowed:
+        if not target.clone_allowed or target.suspended:
+            # A suspended store takes no orders and shows no products: Ecwid will not fill it either.
             raise fail("TARGET_NOT_ALLOWED_TO_CLONE")
         if not source.responding:
             raise fail("SOURCE_NOT_RESPONDING")
@@ -571,6 +588,58 @@ class StoreRegistry:
         if scope not in store.rest_scopes:
             raise ProfileError(403, f"Access token doesn't have {scope} scope")
         return store
+
+    # ---- the Reseller API's view (reseller.py) ------------------------------------
+
+    def partner_stores(self) -> list[Store]:
+        """The partner's stores that are not deleted, by ID (copies: the caller reads them unlocked)."""
+        with self._lock:
+            self._settle()
+            return [
+                dataclasses.replace(s) for s in sorted(self._stores.values(), key=lambda s: s.store_id) if s.partner
+            ]
+
+    def partner_store(self, store_id: int) -> Store:
+        """A copy of the store, or LookupError (none, or deleted) / PermissionError (not the partner's)."""
+        with self._lock:
+            self._settle()
+            store = self._stores.get(store_id)
+            if store is None:
+                raise LookupError(store_id)
+            if not store.partner:
+                raise PermissionError(store_id)
+            return dataclasses.replace(store)
+
+    def set_suspended(self, store_id: int, suspended: bool) -> None:
+        """Suspend or resume the partner's store; the same again changes nothing."""
+        with self._lock:
+            self.partner_store(store_id)
+            self._stores[store_id].suspended = suspended
+
+    def delete_store(self, store_id: int) -> None:
+        """Delete the partner's store: gone from every API (its tokens stop working, its e-mail is
+        free again), kept in the record (``snapshot`` says ``deleted``)."""
+        with self._lock:
+            self.partner_store(store_id)
+            store = self._stores.pop(store_id)
+            store.deleted = True
+            self._deleted[store_id] = store
+            self._secret_tokens.pop(store.secret_token, None)
+            for token in [t for t, (sid, _) in self._access_tokens.items() if sid == store_id]:
+                del self._access_tokens[token]
+            if store.owner is not None and self._owner_emails.get(store.owner["email"].lower()) == store_id:
+                del self._owner_emails[store.owner["email"].lower()]
+
+    def suspended_store_token(self, store_id: int, token: str | None) -> bool:
+        """Whether ``token`` is the secret token of ``store_id`` and that store is suspended."""
+        with self._lock:
+            store = self._stores.get(store_id)
+            return (
+                store is not None
+                and store.suspended
+                and token is not None
+                and hmac.compare_digest(token.encode(), store.secret_token.encode())
+            )
 
     def is_credential(self, value: str) -> bool:
         """Whether `value` is a store's secret token or an issued access token (for redaction)."""

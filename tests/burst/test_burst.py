@@ -28,7 +28,9 @@ def stack(tmp_path_factory):
     )
     log_path = tmp_path_factory.mktemp("burst") / "lambda.log"
     with LocalStack(sandbox_config=config, poll_scale=0.5, log_path=log_path) as running:
-        running.configure(ECWID_BUDGET_PER_MINUTE=str(BUDGET), ECWID_BUDGET_BURST="2", MAX_CLONES_IN_FLIGHT="60")
+        running.configure(
+            ECWID_BUDGET_PER_MINUTE=str(BUDGET), ECWID_BUDGET_BURST="2", MAX_CLONES_IN_FLIGHT=str(SIGNUPS)
+        )
         yield running
 
 
@@ -42,3 +44,8 @@ def test_a_burst_of_signups_stays_inside_the_rate_limit_and_all_complete(stack):
     assert figures["ecwid429"] == 0, figures
     # The budget paced the burst: it came near its rate, and never past the limit.
     assert BUDGET * 0.75 <= figures["peakRequestsPerMinute"] <= LIMIT, figures
+    # Nothing asked twice: one store creation, one clone POST, one Instant Site token and clone
+    # a clone, and polls only for the status (the clones end before the first look: one each).
+    by_type = figures["requestsPerCloneByType"]
+    assert all(by_type[kind] == 1.0 for kind in ("createStore", "clonePost", "instantSiteToken", "instantSiteClone"))
+    assert by_type.get("other", 0) == 0 and 1.0 <= by_type["statusPoll"] <= 1.1, by_type

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 
 from local.stack import CloneRun, LocalStack
@@ -50,3 +51,26 @@ def wait_until(predicate, timeout: float = 60, what: str = "condition"):
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+_FAULT_FIELDS = {
+    "drop": "drop_rate",
+    "5xx": "error_5xx_rate",
+    "429": "rate_429",
+    "malformed": "malformed_rate",
+    "answer_lost": "answer_lost_rate",
+}
+
+
+def fault_until(faults, endpoint: str, kind: str, hits: int) -> None:
+    """Every ``endpoint`` request meets the fault ``kind`` ("drop", "5xx", "429", "malformed",
+    "answer_lost") until it has been answered so ``hits`` times; then the fault is off again."""
+    faulted = faults.endpoint(endpoint)
+    setattr(faulted, _FAULT_FIELDS[kind], 1.0)
+
+    def lift() -> None:
+        while faults.counts.get(f"{endpoint}.{kind}", 0) < hits:
+            time.sleep(0.02)
+        setattr(faulted, _FAULT_FIELDS[kind], 0.0)
+
+    threading.Thread(target=lift, daemon=True).start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import boto3
@@ -12,6 +11,7 @@ import requests
 
 from tests.integration.helpers import (
     failure_error,
+    fault_until,
     lambda_errors,
     read_mapping,
     run_clone,
@@ -171,18 +171,8 @@ def test_failing_status_polls_do_not_fail_the_clone(stack, empty_target):
 
 
 def test_rate_limited_poll_waits_at_least_retry_after(stack, empty_target):
-    faults = stack.sandbox.faults
-    faults.get.rate_429 = 1.0
-    faults.get.retry_after_seconds = 3
-
-    def lift():
-        # Every GET meets a 429 until two have been answered so.
-        while faults.counts.get("get.429", 0) < 2:
-            time.sleep(0.05)
-        faults.get.rate_429 = 0.0
-
-    lifter = threading.Thread(target=lift, daemon=True)
-    lifter.start()
+    stack.sandbox.faults.get.retry_after_seconds = 3
+    fault_until(stack.sandbox.faults, "get", "429", hits=2)  # the first two GETs meet a 429
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG"})
 
     assert run.job["status"] == "COMPLETED"

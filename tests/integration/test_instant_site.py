@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
-from tests.integration.helpers import fresh_targets, read_mapping, run_clone
+from tests.integration.helpers import fault_until, fresh_targets, read_mapping, run_clone
 
 TEMPLATE = 1003
 
@@ -77,16 +74,8 @@ def test_a_missing_store_secret_is_a_clear_terminal_error(stack, empty_target):
 
 
 def test_a_retryable_instant_site_fault_recovers(stack, empty_target):
-    faults = stack.sandbox.faults
     stack.put_store_secret(empty_target, stack.sandbox.store_secret_token(empty_target))
-    faults.instant_site.error_5xx_rate = 1.0
-
-    def lift():
-        while faults.counts.get("instant_site.5xx", 0) < 1:
-            time.sleep(0.05)
-        faults.instant_site.error_5xx_rate = 0.0
-
-    threading.Thread(target=lift, daemon=True).start()
+    fault_until(stack.sandbox.faults, "instant_site", "5xx", hits=1)
     run = run_clone(
         stack,
         {"sourceStoreId": TEMPLATE, "targetStoreId": empty_target, "scope": "CATALOG", "instantSite": {"draft": True}},

@@ -1,5 +1,6 @@
 """A merchant in, a ready store out: CreateStore, the clone, the Instant Site, and the
-events, on the local stack against the sandbox over real HTTP."""
+events, on the local stack against the sandbox over real HTTP; the store's token kept
+encrypted in the store-tokens table; a lost creation answer found through the Reseller API."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import boto3
 import pytest
 
-from tests.integration.helpers import run_clone
+from tests.integration.helpers import fault_until, run_clone
 
 TEMPLATE = 1003
 _emails = itertools.count(1)
@@ -22,9 +23,15 @@ def merchant() -> dict:
     return {"email": f"merchant-{next(_emails)}-{time.time_ns()}@example.com", "name": "Ann Owner"}
 
 
-def secret_value(stack, store_id: int) -> dict:
-    name = f"{stack.template.parameters['StoreSecretPrefix']}{store_id}"
-    return json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+def store_secrets(stack) -> list[str]:
+    """The names of the per-store secrets under StoreSecretPrefix (nothing writes them any more)."""
+    prefix = stack.template.parameters["StoreSecretPrefix"]
+    pages = boto3.client("secretsmanager").get_paginator("list_secrets").paginate()
+    return [s["Name"] for page in pages for s in page["SecretList"] if s["Name"].startswith(prefix)]
+
+
+def token_item(stack, store_id: int) -> dict:
+    return next(item for item in stack.store_token_items() if item["storeId"]["N"] == str(store_id))
 
 
 def delivered(stack, clone_id: str) -> list[dict]:
@@ -41,8 +48,13 @@ def test_a_merchant_in_a_ready_store_out(stack, merchant):
     store_id = int(job["targetStoreId"])
     assert stack.sandbox.created_stores(merchant["email"]) == [store_id]
     assert job["status"] == "COMPLETED" and int(job["products"]) == 500 and job["storeTokenSaved"] is True
-    # The Instant Site went into the new store, with the token CreateStore kept for it.
-    assert secret_value(stack, store_id) == {"secretToken": stack.sandbox.store_secret_token(store_id)}
+    # The Instant Site went into the new store, with the token CreateStore kept for it: encrypted in
+    # the store-tokens table (no secret of its own), decrypted only with its store ID as context.
+    token = stack.sandbox.store_secret_token(store_id)
+    assert stack.store_tokens().read(store_id) == token
+    item = token_item(stack, store_id)
+    assert set(item) == {"storeId", "ciphertext", "keyArn", "savedAt"} and token not in json.dumps(item, default=str)
+    assert f"{stack.template.parameters['StoreSecretPrefix']}{store_id}" not in store_secrets(stack)
     assert stack.sandbox.store(store_id)["instantSite"] == {
         "source": TEMPLATE,
         "draft": True,
@@ -62,7 +74,6 @@ def test_a_merchant_in_a_ready_store_out(stack, merchant):
     assert (completed["products"], completed["categories"]) == (500, 40)
     assert completed["instantSite"] == {"status": "COMPLETED", "draft": True}
     assert completed["durationSeconds"] > 0
-    token = stack.sandbox.store_secret_token(store_id)
     assert token not in json.dumps(events) and token not in json.dumps(run.history, default=str)
 
 
@@ -95,7 +106,7 @@ def test_a_signup_delivered_twice_makes_one_store(stack, merchant):
         stack.send_signup(message)
         assert stack.drain_signups()["failures"] == 0
     clone_ids = {e["name"] for e in stack.executions() if e["name"].startswith("new-")}
-    job = stack.wait_for_clone(next(iter(c for c in clone_ids if stack.job(c)["merchant"] == merchant)))
+    job = stack.wait_for_clone(next(iter(c for c in clone_ids if stack.job(c).get("merchant") == merchant)))
 
     assert job["status"] == "COMPLETED" and job["signupId"] == message["signupId"]
     assert len(stack.sandbox.created_stores(merchant["email"])) == 1
@@ -141,34 +152,86 @@ def test_a_taken_email_fails_with_its_own_code_and_a_clone_failed_event(stack, m
     assert merchant["email"] not in json.dumps(events) + json.dumps(second.history, default=str)
 
 
-def test_a_lost_answer_never_makes_a_second_store(stack, merchant):
-    """Ecwid made the store and the answer never came: the retry meets a 409 for an
-    e-mail this job POSTed, and stops there, naming the lost answer."""
+def test_a_lost_answer_is_found_through_the_reseller_api_and_the_clone_completes_into_it(stack, merchant):
+    """Ecwid made the store and its answer never came: the retry meets a 409 for an e-mail this
+    job POSTed, the Reseller API lists the one store of that e-mail since the first POST, and the
+    clone goes on into it. Its token came only in the lost answer: the Instant Site step says so."""
+    stack.sandbox.faults.create_store.answer_lost_rate = 1.0
+
+    run = run_clone(
+        stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG", "instantSite": {"draft": True}}
+    )
+
+    job = run.job
+    assert run.execution["status"] == "SUCCEEDED" and job["status"] == "COMPLETED", job.get("errorMessage")
+    (store_id,) = stack.sandbox.created_stores(merchant["email"])  # one store for that e-mail, never a second
+    assert int(job["targetStoreId"]) == store_id and int(job["products"]) == 500
+    assert stack.sandbox.store(store_id)["products"], "the clone went into the store Ecwid made"
+    assert job["storeFoundAfterLostAnswer"] is True and job["storeTokenUnknown"] is True
+    assert job["storeTokenSaved"] is False and int(job["storeCreateAttempts"]) >= 2
+    assert job["instantSite"]["status"] == "FAILED"
+    assert job["instantSite"]["error"]["errorCode"] == "STORE_TOKEN_UNKNOWN"
+    assert stack.sandbox.store(store_id)["instantSite"] is None
+    lookups = [r for r in stack.sandbox.request_log() if r["path"] == "/resellerapi/v1/stores"]
+    assert lookups and all(r["status"] == 200 for r in lookups)
+    events = delivered(stack, run.clone_id)
+    assert [e["detail-type"] for e in events] == ["Store Created", "Clone Completed"]
+    assert events[0]["detail"]["targetStoreId"] == store_id
+    view = stack.api("GET", f"/clones/{run.clone_id}")[1]
+    assert view["storeFoundAfterLostAnswer"] is True and view["storeTokenUnknown"] is True
+    key = stack.sandbox.config.reseller_key
+    assert all(key not in json.dumps(x, default=str) for x in (events, run.history, job, stack.sandbox.request_log()))
+
+
+def test_without_the_reseller_key_a_lost_answer_ends_the_clone_and_never_makes_a_second_store(stack, merchant):
     stack.sandbox.faults.create_store.answer_lost_rate = 1.0
     clones_before = stack.sandbox.accepted_clones()
-
-    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+    before = time.time()
+    stack.set_reseller_key(None)
+    try:
+        run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+    finally:
+        stack.set_reseller_key(stack.sandbox.config.reseller_key)
 
     assert run.job["status"] == "FAILED" and run.job["errorCode"] == "STORE_CREATE_ANSWER_LOST"
     assert "reseller panel" in run.job["errorMessage"]
     assert int(run.job["storeCreateAttempts"]) >= 2
     assert len(stack.sandbox.created_stores(merchant["email"])) == 1
     assert stack.sandbox.accepted_clones() == clones_before, "no clone started"
+    assert not [r for r in stack.sandbox.request_log() if r["path"].startswith("/resellerapi/") and r["time"] > before]
     assert [e["detail-type"] for e in delivered(stack, run.clone_id)] == ["Clone Failed"]
 
 
+def test_a_key_the_reseller_api_refuses_ends_the_clone_as_a_lost_answer(stack, merchant):
+    stack.sandbox.faults.create_store.answer_lost_rate = 1.0
+    stack.set_reseller_key("not-the-partners-key")
+    try:
+        run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+    finally:
+        stack.set_reseller_key(stack.sandbox.config.reseller_key)
+
+    assert run.job["errorCode"] == "STORE_CREATE_ANSWER_LOST"
+    assert "could not look" in run.job["errorMessage"] and "not-the-partners-key" not in run.job["errorMessage"]
+    assert len(stack.sandbox.created_stores(merchant["email"])) == 1
+
+
+def test_an_older_store_of_the_email_is_never_taken_for_the_lost_one(stack, merchant):
+    """The merchant had a store before this signup; its first POST was lost on the way (nothing
+    made), the retry meets 409: the Reseller API lists no store since the first POST, so the clone
+    ends STORE_CREATE_ANSWER_LOST instead of filling the merchant's own store."""
+    older = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+    assert older.job["status"] == "COMPLETED"
+    time.sleep(6)  # past the lookup's allowance for clock skew
+    fault_until(stack.sandbox.faults, "create_store", "drop", hits=1)
+    run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
+
+    assert run.job["status"] == "FAILED" and run.job["errorCode"] == "STORE_CREATE_ANSWER_LOST"
+    assert "lists no store" in run.job["errorMessage"]
+    assert stack.sandbox.created_stores(merchant["email"]) == [int(older.job["targetStoreId"])]
+
+
 def test_a_store_creation_is_retried_through_ecwid_trouble(stack, merchant):
-    faults = stack.sandbox.faults
-    faults.create_store.error_5xx_rate = 1.0
-
-    def lift():
-        while faults.counts.get("create_store.5xx", 0) < 2:
-            time.sleep(0.05)
-        faults.create_store.error_5xx_rate = 0.0
-
-    import threading
-
-    threading.Thread(target=lift, daemon=True).start()
+    fault_until(stack.sandbox.faults, "create_store", "5xx", hits=2)
     run = run_clone(stack, {"sourceStoreId": TEMPLATE, "merchant": merchant, "scope": "CATALOG"})
 
     assert run.job["status"] == "COMPLETED"

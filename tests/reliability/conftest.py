@@ -7,7 +7,7 @@ import pytest
 
 from local.ecwid_sandbox import SandboxConfig
 from local.stack import LocalStack
-from tests.reliability.helpers import SECRET
+from tests.reliability.helpers import RESELLER_KEY, SECRET
 
 
 @pytest.fixture(scope="package")
@@ -18,7 +18,13 @@ def stack(tmp_path_factory):
     # follows the running ticket. Sandbox clones here take Ecwid's shortest time,
     # a minute (Retry intervals are real seconds, not scaled): at 20 s a loaded
     # machine let a lost clone finish before its retry (CLONE_ANSWER_LOST).
-    config = SandboxConfig(client_id="reliability-app", client_secret=SECRET, queued_seconds=2.0, clone_seconds=60.0)
+    config = SandboxConfig(
+        client_id="reliability-app",
+        client_secret=SECRET,
+        reseller_key=RESELLER_KEY,  # in the credentials secret: lost creation answers are looked up
+        queued_seconds=2.0,
+        clone_seconds=60.0,
+    )
     with LocalStack(sandbox_config=config, poll_scale=0.1, log_path=log_path) as running:
         # A slow answer must outlast the client's read timeout.
         running.configure(ECWID_READ_TIMEOUT="1", ECWID_CONNECT_TIMEOUT="1")

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from local.stack import LocalStack
 
 SECRET = "reliability-suite-secret-7f3a9c"
+RESELLER_KEY = "reliability-reseller-key-2e8b51"
 FINAL = ("COMPLETED", "FAILED", "TIMED_OUT")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.helpers import read_mapping
-from tests.reliability.helpers import SECRET, in_parallel, retries_made, wait_all
+import boto3
+
+from tests.integration.helpers import fault_until, read_mapping
+from tests.reliability.helpers import RESELLER_KEY, SECRET, in_parallel, retries_made, wait_all
 
 TEMPLATE = 1003
 
@@ -104,7 +106,8 @@ def test_fifty_signups_delivered_twice_make_fifty_clones(stack, report):
 
 
 def test_the_secret_never_shows(stack, report):
-    """After the suite: no log line, error body or execution input/output holds the app secret."""
+    """After the suite: no log line, error body, execution input/output or table holds the app secret,
+    the reseller key or a store's token; the store-tokens table holds ciphertexts only."""
     # A failing clone too, so error paths have been through.
     status, body = stack.api("POST", "/clones", {"sourceStoreId": TEMPLATE, "targetStoreId": 3005})
     stack.api_answers.append(body)
@@ -112,7 +115,9 @@ def test_the_secret_never_shows(stack, report):
     # Provisioning too, through faults: new stores whose own tokens are secrets as well.
     faults = stack.sandbox.faults
     faults.create_store.error_5xx_rate = faults.instant_site.error_5xx_rate = faults.profile.error_5xx_rate = 0.2
-    faults.create_store.answer_lost_rate = 0.2  # some end STORE_CREATE_ANSWER_LOST: error paths too
+    # Two lost creation answers, found through the Reseller API (its key searched for too), itself faulted.
+    fault_until(faults, "create_store", "answer_lost", hits=2)
+    faults.reseller.error_5xx_rate = 0.2
     provisioned, emails = [], []
     for index in range(6):
         merchant = {"email": f"secret-search-{index}@example.com", "name": "Owner"}
@@ -129,6 +134,8 @@ def test_the_secret_never_shows(stack, report):
     jobs = wait_all(stack, provisioned)
     tokens = [stack.sandbox.store_secret_token(store) for store in stack.sandbox.created_stores()]
     assert tokens and any(job["status"] == "COMPLETED" for job in jobs.values())
+    found = [job for job in jobs.values() if job.get("storeFoundAfterLostAnswer")]
+    assert len(found) == 2 and all(job["instantSite"]["error"]["errorCode"] == "STORE_TOKEN_UNKNOWN" for job in found)
 
     places = {"lambda log": stack.log_path.read_text()}
     places["events delivered"] = json.dumps(stack.delivered_events())
@@ -137,17 +144,27 @@ def test_the_secret_never_shows(stack, report):
     places["execution histories"] = "\n".join(histories)
     places["jobs table"] = json.dumps([stack.job(e["name"]) for e in stack.executions()], default=str)
     places["sandbox request log"] = json.dumps(stack.sandbox.request_log(), default=str)
+    token_items = stack.store_token_items()
+    # Every byte of every item, ciphertexts read as text: a token stored in plaintext would show.
+    places["store-tokens table"] = json.dumps(
+        token_items, default=lambda b: b.decode("latin-1") if isinstance(b, bytes) else str(b)
+    )
     report(
         "secrets",
         {
             "places searched": ", ".join(places),
             "bytes searched": sum(map(len, places.values())),
             "store tokens searched for": len(tokens),
+            "store-token items (ciphertexts) searched": len(token_items),
+            "provisionings found after a lost answer": sum(
+                1 for j in jobs.values() if j.get("storeFoundAfterLostAnswer")
+            ),
         },
     )
     assert histories and stack.log_path.stat().st_size > 0 and "Store Created" in places["events delivered"]
     for place, text in places.items():
         assert SECRET not in text, place
+        assert RESELLER_KEY not in text, place
         for token in tokens:
             assert token not in text, f"a created store's token in the {place}"
     # Personal data stays on the job: never in an execution's input, state or history, nor an event.
@@ -155,3 +172,15 @@ def test_the_secret_never_shows(stack, report):
     for email in emails:
         for place in ("execution histories", "events delivered"):
             assert email not in places[place], f"a merchant's e-mail in the {place}"
+    # The tokens kept are there, encrypted: each decrypts back to its store's token.
+    saved = [int(job["targetStoreId"]) for job in jobs.values() if job.get("storeTokenSaved")]
+    assert saved and all(stack.store_tokens().read(store) == stack.sandbox.store_secret_token(store) for store in saved)
+    assert all(set(item) <= {"storeId", "ciphertext", "keyArn", "savedAt", "tokenUnknown"} for item in token_items)
+    prefix = stack.template.parameters["StoreSecretPrefix"]
+    store_secrets = [
+        s["Name"]
+        for page in boto3.client("secretsmanager").get_paginator("list_secrets").paginate()
+        for s in page["SecretList"]
+        if s["Name"].startswith(prefix)
+    ]
+    assert store_secrets == [], "no store's token is a secret of its own any more"

@@ -256,39 +256,80 @@ SECRET_WRITES = {
     "secretsmanager:UpdateSecret",
     "secretsmanager:DeleteSecret",
 }
-STORE_SECRETS = {
-    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StoreSecretPrefix}*"
+
+
+def actions_of(statement: dict) -> set[str]:
+    return set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+
+
+def test_no_function_writes_secrets():
+    """Store tokens go to the store-tokens table: no function creates or changes a secret."""
+    for logical_id, resource in TemplateModel().resources("AWS::Serverless::Function").items():
+        assert not any(SECRET_WRITES & actions_of(s) for s in policy_statements(resource)), logical_id
+
+
+# The steps that use a store's token. The lead's PersonalizeStore joins them (issue 19).
+TOKEN_READERS = STORE_TOKEN_READERS
+TOKENS_TABLE = {"Fn::GetAtt": ["StoreTokensTable", "Arn"]}
+TOKENS_KEY = {"Fn::GetAtt": ["StoreTokensKey", "Arn"]}
+STORE_ID_CONTEXT_ONLY = {
+    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["storeId"]},
+    "Null": {"kms:EncryptionContext:storeId": "false"},
 }
 
 
-def test_only_create_store_writes_secrets_and_only_the_per_store_ones():
+def test_only_create_store_writes_store_tokens_and_only_the_steps_that_use_one_read_them():
     functions = TemplateModel().resources("AWS::Serverless::Function")
+    grants: dict[str, set[str]] = {}
     for logical_id, resource in functions.items():
-        writes = [
-            s
-            for s in policy_statements(resource)
-            if SECRET_WRITES & set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-        ]
-        if logical_id == "CreateStoreFunction":
-            assert len(writes) == 1 and writes[0]["Resource"] == STORE_SECRETS
-            assert set(writes[0]["Action"]) == {
-                "secretsmanager:CreateSecret",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:TagResource",
-            }
-        else:
-            assert writes == [], logical_id
+        for statement in policy_statements(resource):
+            if statement["Resource"] in (TOKENS_TABLE, TOKENS_KEY):
+                grants.setdefault(logical_id, set()).update(actions_of(statement))
+                if statement["Resource"] == TOKENS_KEY:
+                    # Each use of the key names a store, and only a store: no other data under it.
+                    assert statement["Condition"] == STORE_ID_CONTEXT_ONLY, (logical_id, statement["Sid"])
+            # Nothing reaches the table or the key by a wider resource either.
+            assert "StoreTokens" not in json.dumps(statement["Resource"]) or statement["Resource"] in (
+                TOKENS_TABLE,
+                TOKENS_KEY,
+            ), (logical_id, statement["Sid"])
+    assert grants == {
+        "CreateStoreFunction": {"dynamodb:PutItem", "kms:Encrypt"},
+        **{reader: {"dynamodb:GetItem", "kms:Decrypt"} for reader in TOKEN_READERS},
+    }
 
 
-def test_events_are_published_by_the_state_machine_to_its_bus_only():
+def test_the_store_tokens_key_serves_store_tokens_only_and_both_outlive_the_stack():
+    resources = TemplateModel().doc["Resources"]
+    key = resources["StoreTokensKey"]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    denials = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Effect"] == "Deny"]
+    assert len(denials) == 1 and denials[0]["Principal"] == {"AWS": "*"}
+    assert {"kms:Encrypt", "kms:Decrypt"} <= set(denials[0]["Action"])
+    assert denials[0]["Condition"] == {"Null": {"kms:EncryptionContext:storeId": "true"}}
+    # The stores outlive a deleted stack, and so must their tokens (and the key that reads them).
+    for logical_id in ("StoreTokensTable", "StoreTokensKey"):
+        assert resources[logical_id]["DeletionPolicy"] == resources[logical_id]["UpdateReplacePolicy"] == "Retain"
+    outputs = TemplateModel().doc["Outputs"]
+    assert {"StoreTokensTableName", "StoreTokensKeyArn"} <= set(outputs)
+
+
+# An operator's cancel ends a clone outside the state machine: the functions that cancel publish its Clone Failed.
+CANCELLERS = {"ApiFunction", "BulkWorkerFunction"}
+
+
+def test_events_are_published_by_the_state_machine_and_the_cancellers_to_the_bus_only():
     model = TemplateModel()
     machine = model.resources("AWS::Serverless::StateMachine")["CloneStoreStateMachine"]
-    puts = [s for s in policy_statements(machine) if s["Action"] == "events:PutEvents"]
-    assert len(puts) == 1
-    assert puts[0]["Resource"]["Fn::If"][0] == "CreateEventBus"
-    assert puts[0]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
-    for logical_id, function in model.resources("AWS::Serverless::Function").items():
-        assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
+    functions = model.resources("AWS::Serverless::Function")
+    for publisher in [machine, *(functions[name] for name in CANCELLERS)]:
+        puts = [s for s in policy_statements(publisher) if s["Action"] == "events:PutEvents"]
+        assert len(puts) == 1
+        assert puts[0]["Resource"]["Fn::If"][0] == "CreateEventBus"
+        assert puts[0]["Resource"]["Fn::If"][1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    for logical_id, function in functions.items():
+        if logical_id not in CANCELLERS:
+            assert not any("events:" in json.dumps(s["Action"]) for s in policy_statements(function)), logical_id
     states = json.loads(ASL.read_text())["States"]
     publishers = {
         name for name, state in states.items() if state.get("Resource") == "arn:${Partition}:states:::events:putEvents"

@@ -32,6 +32,20 @@ STATES = {
         "status": "IN_PROGRESS",
         "poll": {**POLL, "budget": {"slot": 12.5, "priority": "RUNNING"}},
     },
+    "polling under a backlog": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "ticket": "t-1",
+        "status": "IN_PROGRESS",
+        "poll": {
+            **POLL,
+            "durations": [95, 120, 240],
+            "pollAt": 1795000520.25,
+            "runningSeen": 431.5,
+            "backlogPolls": 2,
+            "backlogWait": True,
+        },
+    },
     "completed": {
         "cloneId": "c",
         "request": REQUEST,
@@ -100,3 +114,10 @@ def test_a_state_from_before_the_merchant_left_it_hands_on_no_personal_data():
     state = CloneState.from_state(legacy)
     assert state.request.new_store and state.request.merchant is not None
     assert "merchant" not in state.to_state()["request"] and state.to_state()["request"]["newStore"] is True
+
+
+def test_a_poll_under_a_backlog_reads_its_durations_sorted_and_needs_two():
+    poll = Poll.from_state({**POLL, "durations": [300, 100.5, 200]})
+    assert poll.durations is not None and poll.durations.seconds == (100.5, 200.0, 300.0)
+    assert Poll.from_state({**POLL, "durations": [300]}).durations is None
+    assert Poll.from_state(POLL).poll_at is None and not Poll.from_state(POLL).backlog_wait

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -216,8 +217,8 @@ def test_a_final_status_cannot_change_to_another_final_one(started, final, other
     assert started.get(CLONE_ID) == before
 
 
-def test_the_final_statuses_are_completed_failed_and_timed_out():
-    assert FINAL_STATUSES == {"COMPLETED", "FAILED", "TIMED_OUT"}
+def test_the_final_statuses_are_completed_failed_timed_out_and_cancelled():
+    assert FINAL_STATUSES == {"COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"}
     assert all(STATUS_RANK[s] > STATUS_RANK[p] for s in FINAL_STATUSES for p in ORDER)
 
 
@@ -268,11 +269,29 @@ def test_a_merchant_job_has_no_target_until_its_store_is_created(jobs):
     assert job["merchant"] == {"email": "ann@example.com", "name": "Ann"} and job["signupId"] == "acme-1"
     assert CloneRequest.from_state(jobs.get("new-1")) == request, "the job restarts the same request"
 
+    before = time.time()
     assert [jobs.begin_store_create("new-1") for _ in range(2)] == [0, 1]
+    first_post = jobs.get("new-1").store_create_first_post_at
+    assert first_post is not None and before - 0.01 <= first_post <= time.time(), "the first POST's moment"
+    assert jobs.begin_store_create("new-1") == 2 and jobs.get("new-1").store_create_first_post_at == first_post
+    assert not jobs.get("new-1").store_create_conflict
+    jobs.record_store_create_conflict("new-1")
+    assert jobs.get("new-1").store_create_conflict
     jobs.record_created_store("new-1", 60000001, token_saved=False)
     stored = jobs.get("new-1")
     assert int(stored["targetStoreId"]) == 60000001 and stored["storeTokenSaved"] is False
+    assert "storeTokenUnknown" not in stored and "storeFoundAfterLostAnswer" not in stored
     assert jobs.running_for_target(60000001)["cloneId"] == "new-1"
+
+
+def test_a_store_found_after_a_lost_answer_says_its_token_is_unknown(jobs):
+    from ecwid_cloner.models import Merchant
+
+    jobs.record_intent("new-2", CloneRequest(1003, None, "CATALOG", merchant=Merchant("bo@example.com", "Bo")))
+    jobs.record_created_store("new-2", 60000002, token_saved=False, found_after_lost_answer=True)
+    stored = jobs.get("new-2")
+    assert stored["storeFoundAfterLostAnswer"] is True and stored["storeTokenUnknown"] is True
+    assert stored["storeTokenSaved"] is False and int(stored["targetStoreId"]) == 60000002
 
 
 def test_event_failures_accumulate_on_the_job(jobs):
@@ -302,3 +321,79 @@ def test_jobs_of_a_status_come_newest_first_filtered_and_paged(jobs):
     assert [first[0]["cloneId"], second[0]["cloneId"]] == ["list-2", "list-0"]
     newest = jobs.get("list-2")["createdAt"]
     assert [i["cloneId"] for i in jobs.list_by_status("STARTING", since=newest)[0]] == ["list-2"]
+
+
+def test_a_job_expires_its_retention_after_it_ended_and_never_while_it_runs(jobs_table):
+    import time
+
+    jobs = JobsRepository(jobs_table, retention_days=400)
+    jobs.record_intent(CLONE_ID, REQUEST)
+    jobs.advance(CLONE_ID, "QUEUED", ticket="t")
+    assert "expiresAt" not in jobs.get(CLONE_ID)
+    jobs.advance(CLONE_ID, "COMPLETED")
+    assert abs(int(jobs.get(CLONE_ID)["expiresAt"]) - (time.time() + 400 * 86400)) < 5
+    kept = JobsRepository(jobs_table)  # 0: kept for ever
+    kept.record_intent("kept", REQUEST)
+    kept.advance("kept", "FAILED", errorCode="X")
+    assert "expiresAt" not in kept.get("kept")
+
+
+def test_a_cancel_ends_a_running_job_once_and_says_whether_ecwid_may_still_run_it(started):
+    started.advance(CLONE_ID, "QUEUED", ticket="t-1")
+    ended = started.cancel(CLONE_ID, reason="wrong template", by="ops")
+    assert ended is not None
+    before, after = ended
+    assert before.status == "QUEUED" and after.status == "CANCELLED"
+    job = started.get(CLONE_ID)
+    assert dict(job) == {**after, "updatedAt": job["updatedAt"]}, "what the cancel returns is what the table holds"
+    assert (job["status"], job["cancelReason"], job["cancelledBy"], job["errorCode"]) == (
+        "CANCELLED",
+        "wrong template",
+        "ops",
+        "CANCELLED",
+    )
+    assert job["ecwidTicketMayComplete"] is True
+    assert started.cancel(CLONE_ID, reason=None, by="again") is None  # final: refused
+    assert started.advance(CLONE_ID, "COMPLETED") is False  # a late poll cannot undo it
+    assert started.cancel("unknown", reason=None, by="ops") is None
+
+
+def test_a_waiting_job_cancelled_before_any_post_cannot_be_completed_by_ecwid(started):
+    started.advance(CLONE_ID, "WAITING", slotNumber=7)
+    ended = started.cancel(CLONE_ID, reason=None, by="ops")
+    assert ended is not None and ended[0].slot_number == 7 and ended[1]["ecwidTicketMayComplete"] is False
+
+
+def test_a_failed_job_is_linked_to_one_retry_whoever_asks_first(started):
+    started.advance(CLONE_ID, "FAILED", errorCode="CLONE_FAILED")
+    assert started.mark_retried(CLONE_ID, f"{CLONE_ID}-a2", "r-1", target_store_id=None) is None
+    second = started.mark_retried(CLONE_ID, f"{CLONE_ID}-a3", "r-2")
+    assert second is not None and second["retriedBy"] == f"{CLONE_ID}-a2" and second["retryRequestId"] == "r-1"
+    started.record_intent("running", REQUEST)
+    assert started.mark_retried("running", "running-a2", None)["status"] == "STARTING"  # not failed: refused
+
+
+def test_personal_data_is_erased_only_from_an_ended_job(jobs):
+    from ecwid_cloner.models import Merchant, StoreProfile
+
+    request = CloneRequest(
+        1003, None, merchant=Merchant("a@b.co", "Ann", "203.0.113.9"), profile=StoreProfile({"company.city": "Lyon"})
+    )
+    jobs.record_intent("new-1", request)
+    assert jobs.erase_personal_data("new-1") is False and jobs.get("new-1")["merchant"]["email"] == "a@b.co"
+    jobs.advance("new-1", "FAILED", errorCode="X")
+    assert jobs.erase_personal_data("new-1") is True
+    job = jobs.get("new-1")
+    assert "merchant" not in job and "requestedProfile" not in job and job["personalDataErasedAt"]
+    assert job["sourceStoreId"] == 1003 and job["errorCode"] == "X"
+
+
+def test_counting_by_status_reads_every_page_with_the_filters(jobs):
+    for index in range(30):
+        jobs.record_intent(f"c-{index:02d}", CloneRequest(1003 + index % 2, 9000 + index, "CATALOG"))
+        jobs.advance(f"c-{index:02d}", "FAILED", errorCode="A" if index % 3 else "B")
+    assert jobs.count_by_status("FAILED")[0] == 30
+    matched, sample = jobs.count_by_status("FAILED", error_code="B", source_store_id=1003, sample=3)
+    assert matched == 5 and len(sample) == 3 and all(int(c[2:]) % 6 == 0 for c in sample)
+    jobs.mark_retried("c-00", "c-00-a2", None)
+    assert jobs.count_by_status("FAILED", not_retried=True)[0] == 29

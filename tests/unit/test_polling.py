@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import math
+import random
+import statistics
 from decimal import Decimal
 
 import pytest
 
-from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
+from ecwid_cloner.polling import (
+    DEFAULT_POLICY,
+    PollingPolicy,
+    RecentDurations,
+    expected_duration,
+    learned_duration,
+    scaled_wait_seconds,
+)
 
 POLICY = PollingPolicy()
 DURATIONS = range(60, 901, 10)  # the spec: clones take 1 to 15 minutes
@@ -253,3 +262,139 @@ def test_repeat_clones_take_a_median_of_at_most_4_polls_and_are_seen_in_time(mea
     assert sorted(late / d for (_, late), d in zip(outcomes, durations, strict=True))[len(outcomes) // 2] <= 0.10
     plain = [simulate(POLICY, duration)[0] for duration in durations]
     assert sum(polls) < sum(plain)
+
+
+# -- under a backlog of the request budget ----------------------------------------------------
+
+HISTORY = [float(seconds) for seconds in range(100, 500, 10)]  # 40 recent durations, 100..490 s
+BACKLOG = POLICY.backlog_seconds  # the smallest backlog that counts
+
+
+def test_recent_durations_need_enough_usable_history():
+    assert RecentDurations.of(HISTORY[:9]) is None  # fewer than ten
+    assert RecentDurations.of([None, "x", float("nan"), 0, -1.0, *HISTORY[:9]]) is None
+    durations = RecentDurations.of([*HISTORY, 10_000.0])  # only the 40 most recent count
+    assert durations is not None and durations.seconds == tuple(HISTORY)
+    assert RecentDurations.of([Decimal("300")] * 10) == RecentDurations((300.0,) * 10)
+
+
+def test_a_quantile_and_its_level_invert_each_other():
+    durations = RecentDurations.of(HISTORY)
+    assert durations is not None
+    assert durations.quantile(0) == 100 and durations.quantile(1) == 490
+    assert durations.quantile(0.5) == pytest.approx(295)
+    for level in (0.0, 0.1, 0.37, 0.5, 0.9, 0.99):
+        assert durations.level(durations.quantile(level)) == pytest.approx(level)
+    assert durations.level(50) == 0 and durations.level(1000) == 1
+
+
+@pytest.mark.parametrize("backlog", [0.0, BACKLOG - 0.1])
+def test_without_a_backlog_the_waits_are_the_quiet_ones(backlog):
+    durations = RecentDurations.of(HISTORY)
+    for expected in (None, 200.0):
+        for attempt in (0, 1, 4):
+            for elapsed in (0.0, 45.0, 300.0, 2000.0):
+                quiet = POLICY.next_wait(attempt, elapsed, expected)
+                assert POLICY.next_wait(attempt, elapsed, expected, backlog=backlog, durations=durations) == quiet
+
+
+def test_under_a_backlog_the_first_poll_goes_at_a_high_quantile_of_the_recent_durations():
+    durations = RecentDurations.of(HISTORY)
+    assert durations is not None
+    p90 = durations.quantile(POLICY.first_quantile)
+    assert POLICY.next_wait(0, 0.0, 150.0, backlog=BACKLOG, durations=durations) == pytest.approx(p90)
+    assert POLICY.next_wait(0, 30.0, backlog=BACKLOG, durations=durations) == pytest.approx(p90 - 30)
+    fast = RecentDurations((20.0,) * 10)  # never before the first wait
+    assert POLICY.next_wait(0, 0.0, backlog=BACKLOG, durations=fast) == POLICY.first_wait
+
+
+def test_under_a_backlog_later_polls_step_by_what_is_left_of_the_distribution():
+    durations = RecentDurations.of(HISTORY)
+    assert durations is not None
+    elapsed = durations.quantile(0.9)
+    second = elapsed + POLICY.next_wait(1, elapsed, backlog=BACKLOG, durations=durations)
+    assert durations.level(second) == pytest.approx(0.9 + POLICY.step_quantile * 0.1)
+    # A clone whose quiet-time polls came early (the backlog began later) jumps to the first quantile.
+    assert POLICY.next_wait(3, 120.0, backlog=BACKLOG, durations=durations) == pytest.approx(
+        durations.quantile(POLICY.first_quantile) - 120.0
+    )
+    # Never closer than the quiet policy's smallest wait.
+    assert POLICY.next_wait(2, 489.0, backlog=BACKLOG, durations=durations) == POLICY.min_interval
+
+
+def test_past_the_slowest_recent_clone_or_without_history_the_waits_grow_faster_than_quiet_ones():
+    durations = RecentDurations.of(HISTORY)
+    for history in (durations, None):
+        assert POLICY.next_wait(1, 500.0, backlog=BACKLOG, durations=history) == pytest.approx(
+            min(POLICY.max_interval, POLICY.backlog_growth * 500.0)
+        )
+    assert POLICY.next_wait(0, 0.0, backlog=BACKLOG) == POLICY.first_wait
+    assert POLICY.next_wait(1, 20.0, backlog=BACKLOG) == POLICY.min_interval
+    assert POLICY.next_wait(1, 60.0, backlog=BACKLOG) == pytest.approx(POLICY.backlog_growth * 60.0)
+
+
+def simulate_under_backlog(durations: RecentDurations, duration: float) -> tuple[int, float, float]:
+    """(polls, the last poll that saw it running, the poll that saw it) for a clone under a
+    lasting backlog, as StartClone and CheckCloneStatus compute the waits."""
+    elapsed = POLICY.next_wait(0, 0.0, backlog=BACKLOG, durations=durations)
+    polls, running_seen = 1, 0.0
+    while elapsed < duration:
+        wait = POLICY.next_wait(polls, elapsed, backlog=BACKLOG, durations=durations)
+        assert wait > 0
+        running_seen, elapsed, polls = elapsed, elapsed + wait, polls + 1
+    return polls, running_seen, elapsed
+
+
+def test_under_a_backlog_a_clone_like_the_recent_ones_takes_about_one_poll():
+    durations = RecentDurations.of(HISTORY)
+    assert durations is not None
+    clones = [100.0 + 390.0 * i / 199 for i in range(200)]  # spread as the history is
+    polls = [simulate_under_backlog(durations, duration)[0] for duration in clones]
+    quiet = [simulate(POLICY, duration)[0] for duration in clones]
+    assert sum(p == 1 for p in polls) / len(polls) == pytest.approx(POLICY.first_quantile, abs=0.02)
+    assert statistics.mean(polls) < 1.2 and statistics.mean(quiet) > 5
+
+
+def test_a_finish_seen_by_quiet_polls_is_learned_as_seen():
+    durations = RecentDurations.of(HISTORY)
+    assert learned_duration(312.0, 280.0, False, durations, 0.7) == 312.0
+
+
+def test_a_finish_only_bracketed_by_backlog_polls_is_learned_within_the_bracket():
+    durations = RecentDurations.of(HISTORY)
+    assert durations is not None
+    for low, high in ((0.0, 451.0), (451.0, 480.0), (200.0, 205.0)):
+        draws = [learned_duration(high, low, True, durations, i / 100) for i in range(101)]
+        assert all(low <= d <= high for d in draws) and draws == sorted(draws)
+    # Within the bracket, the recent durations' shape: half the draws below their median there.
+    median_below = durations.quantile(durations.level(451.0) / 2)
+    assert learned_duration(451.0, 0.0, True, durations, 0.5) == pytest.approx(median_below)
+    # Past every recent duration, or with no history: even over the bracket.
+    assert learned_duration(700.0, 600.0, True, durations, 0.25) == pytest.approx(625.0)
+    assert learned_duration(400.0, 0.0, True, None, 0.25) == pytest.approx(100.0)
+
+
+def test_learning_from_backlog_polls_keeps_the_first_poll_at_the_real_quantile_burst_after_burst():
+    """Clones polled under a backlog, generation after generation, each planned from the 40
+    durations learned before it: the first poll stays at the real durations' p90 and sees
+    about 90 % of the clones. (Recording the poll that saw the finish instead pushes the
+    first poll to the slowest clone within a few dozen generations.) Below the first poll the
+    polls observe nothing, so the learned shape there is not pinned: only the quantiles the
+    polls sit on are."""
+    rng = random.Random(7)
+    real = sorted(min(900.0, max(60.0, 240.0 * rng.lognormvariate(0.0, 0.6))) for _ in range(20_000))
+    real_p90 = real[int(POLICY.first_quantile * len(real))]
+    learned = [real[i] for i in range(0, 20_000, 500)]  # a quiet-time history to start from
+    first_polls, first_poll_shares = [], []
+    for _ in range(100):
+        durations = RecentDurations.of(reversed(learned[-40:]))
+        assert durations is not None
+        first_polls.append(durations.quantile(POLICY.first_quantile))
+        seen_first = 0
+        for _ in range(50):
+            polls, running_seen, seen = simulate_under_backlog(durations, rng.choice(real))
+            seen_first += polls == 1
+            learned.append(learned_duration(seen, running_seen, True, durations, rng.random()))
+        first_poll_shares.append(seen_first / 50)
+    assert statistics.mean(first_polls[50:]) == pytest.approx(real_p90, rel=0.05)
+    assert statistics.mean(first_poll_shares[50:]) == pytest.approx(POLICY.first_quantile, abs=0.03)

@@ -168,10 +168,48 @@ def test_the_dynamodb_store_books_exactly_as_the_schedule_says(coordination_tabl
         expected, got = memory.book(now, policy, priority, count), dynamo.book(now, policy, priority, count)
         assert got.booked == expected.booked and got.at == pytest.approx(expected.at), (later, priority, count)
         assert got.wait == pytest.approx(expected.wait)
+        assert got.lead == pytest.approx(expected.lead), "the backlog each booking saw"
+        assert dynamo.lead(now) == pytest.approx(memory.lead(now)), "the backlog read without booking"
         seen.append(expected)
     # The sequence went through every case: at once, booked ahead, refused.
     assert any(b.wait == 0 for b in seen) and any(b.booked and b.wait > 0 for b in seen)
     assert any(not b.booked for b in seen)
+    assert any(b.lead == 0 for b in seen) and any(b.lead > 0 for b in seen)
+
+
+def test_a_booking_says_how_far_the_schedule_ran_ahead():
+    policy = BudgetPolicy(per_minute=60, burst=1, new_work_horizon=5)
+    assert book(None, 50.0, policy, Priority.RUNNING)[1].lead == 0  # an empty schedule
+    assert book(40.0, 50.0, policy, Priority.RUNNING)[1].lead == 0  # a clear one
+    assert book(57.5, 50.0, policy, Priority.RUNNING)[1].lead == pytest.approx(7.5)
+    refused = book(57.5, 50.0, policy, Priority.NEW)[1]
+    assert not refused.booked and refused.lead == pytest.approx(7.5), "refused new work sees the backlog too"
+
+
+def test_a_step_reads_the_backlog_of_its_booking_on_the_run_that_spends_it():
+    clock = Clock()
+    store = MemoryBudgetStore()
+    gate = RequestGate(RequestBudget(store, POLICY, clock=clock), clock=clock)
+    assert gate.lead() == 0
+    with step_budget() as budget:
+        gate.admit(Priority.RUNNING)
+    assert budget.backlog == 0, "a quiet schedule is no backlog"
+    store.tat = clock.now + 20  # others booked 20 s ahead
+    assert gate.lead() == pytest.approx(20)
+    turn = BudgetTurn()
+    with step_budget(turn) as budget, pytest.raises(BudgetWait) as waited:
+        gate.admit(Priority.RUNNING)
+    assert budget.backlog == pytest.approx(20)
+    turn, wait = turn.after(waited.value, POLICY)
+    assert BudgetTurn.from_state(turn.to_state()) == turn  # it travels in the state
+    clock.now += wait
+    store.tat = None  # the schedule cleared meanwhile: the booking still speaks for this run
+    with step_budget(turn) as budget:
+        gate.admit(Priority.RUNNING)
+    assert budget.backlog == pytest.approx(20)
+    with step_budget(BudgetTurn(backlog=20.0)) as budget:  # no booking held: its own bookings decide
+        gate.admit(Priority.RUNNING)
+    assert budget.backlog == 0
 
 
 class UpdatesOnly:
@@ -255,6 +293,7 @@ def test_a_step_of_two_requests_books_both_together():
 
 def test_no_budget_means_no_gate():
     RequestGate(None).admit(Priority.NEW)
+    assert RequestGate(None).lead() == 0
 
 
 def _count_within(times: list[float], start: float, window: float) -> int:

@@ -1,4 +1,4 @@
-"""EcwidStoreCreator against a mocked Ecwid API (``responses``), and the token's secret on moto."""
+"""EcwidStoreCreator against a mocked Ecwid API (``responses``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import responses
 from ecwid_cloner.ecwid_client import EcwidCredentials
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import Merchant
-from ecwid_cloner.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError, save_store_token
+from ecwid_cloner.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
 
 BASE = "https://ecwid.test/api/v3"
 URL = BASE + "/stores"
@@ -117,17 +117,3 @@ def test_429_and_timeouts_are_retryable(creator):
     with pytest.raises(EcwidRetryableError) as raised:
         creator.create_store(MERCHANT)
     assert raised.value.code == "TIMEOUT"
-
-
-def test_the_token_is_kept_under_the_prefix_and_a_second_write_replaces_it(mocked_aws):
-    import boto3
-
-    secrets = boto3.client("secretsmanager", region_name="us-east-1")
-    name = save_store_token(secrets, "store-cloner/stores/", 60000001, STORE_TOKEN)
-    assert name == "store-cloner/stores/60000001"
-    assert json.loads(secrets.get_secret_value(SecretId=name)["SecretString"]) == {"secretToken": STORE_TOKEN}
-    tags = secrets.describe_secret(SecretId=name)["Tags"]
-    assert {"Key": "store-cloner:store-id", "Value": "60000001"} in tags
-
-    save_store_token(secrets, "store-cloner/stores/", 60000001, "secret_rotated")
-    assert json.loads(secrets.get_secret_value(SecretId=name)["SecretString"]) == {"secretToken": "secret_rotated"}

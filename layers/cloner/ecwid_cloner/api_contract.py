@@ -95,6 +95,12 @@ class CloneView(Answer):
     merchant: dict[str, Any] | None
     storeCreatedAt: str | None
     storeTokenSaved: bool | None
+    storeFoundAfterLostAnswer: bool | None = Field(
+        description="true: the store's creation answer was lost and the Reseller API found the store"
+    )
+    storeTokenUnknown: bool | None = Field(
+        description="true: the store's token never came (only the creation answer carries it): docs/operations.md"
+    )
     eventFailures: list[dict[str, Any]] | None
     waitingPlace: int | None = Field(description="Place in the line for a clone slot, while WAITING")
     attempt: int | None = Field(description="1 for the clone as asked; n for its (n-1)th retry")

@@ -35,6 +35,8 @@ PUBLIC_JOB_FIELDS = (
     "merchant",
     "storeCreatedAt",
     "storeTokenSaved",
+    "storeFoundAfterLostAnswer",
+    "storeTokenUnknown",
     "eventFailures",
     "waitingPlace",
     "attempt",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.polling import RecentDurations
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,16 @@ class Poll:
     expected_seconds: float | None = None  # how long this template's clones take (learned polling)
     last_error: str | None = None  # the code of the last failed poll, while it is the last
     budget: dict[str, Any] | None = None  # a poll waiting its turn keeps its booking here
+    # Polling under a backlog of the request budget (polling.py):
+    durations: RecentDurations | None = None  # the template's recent durations (the policy's seconds)
+    poll_at: float | None = None  # epoch seconds of the Ecwid poll the backlog planned (waited in hops)
+    running_seen: float = 0.0  # seconds from the start to the last poll that saw the clone running
+    backlog_polls: int = 0  # waits the backlog set so far
+    backlog_wait: bool = False  # the wait now running was set by the backlog
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Poll:
+        durations = data.get("durations") or ()
         return cls(
             attempt=int(data["attempt"]),
             started_at=float(data["startedAt"]),
@@ -40,6 +48,11 @@ class Poll:
             expected_seconds=data.get("expectedSeconds"),
             last_error=data.get("lastError"),
             budget=data.get("budget"),
+            durations=RecentDurations(tuple(sorted(map(float, durations)))) if len(durations) >= 2 else None,
+            poll_at=float(data["pollAt"]) if data.get("pollAt") is not None else None,
+            running_seen=float(data.get("runningSeen") or 0.0),
+            backlog_polls=int(data.get("backlogPolls") or 0),
+            backlog_wait=bool(data.get("backlogWait")),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -55,6 +68,15 @@ class Poll:
             state["lastError"] = self.last_error
         if self.budget is not None:
             state["budget"] = self.budget
+        if self.durations is not None:
+            state["durations"] = self.durations.to_state()
+        if self.poll_at is not None:
+            state["pollAt"] = round(self.poll_at, 3)
+        if self.running_seen:
+            state["runningSeen"] = round(self.running_seen, 3)
+        if self.backlog_polls:
+            state["backlogPolls"] = self.backlog_polls
+            state["backlogWait"] = self.backlog_wait
         return state
 
 

@@ -7,6 +7,7 @@ returns the next one, and is built with only what it uses.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -29,7 +30,15 @@ from ecwid_cloner.errors import (
 from ecwid_cloner.jobs import Job, JobsRepository, iso_utc
 from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest, StoreProfile
-from ecwid_cloner.polling import DEFAULT_POLICY, PollingPolicy, expected_duration, scaled_wait_seconds
+from ecwid_cloner.polling import (
+    BACKLOG_HISTORY_SIZE,
+    DEFAULT_POLICY,
+    PollingPolicy,
+    RecentDurations,
+    expected_duration,
+    learned_duration,
+    scaled_wait_seconds,
+)
 from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
@@ -54,10 +63,58 @@ class PollTiming:
     policy: PollingPolicy = DEFAULT_POLICY
     clock: Callable[[], float] = time.time
 
-    def wait(self, attempt: int, real_elapsed: float, remaining: float, expected: float | None = None) -> int:
+    def wait(
+        self,
+        attempt: int,
+        real_elapsed: float,
+        remaining: float,
+        expected: float | None = None,
+        *,
+        backlog: float = 0.0,
+        durations: RecentDurations | None = None,
+    ) -> int:
+        """The next wait; ``backlog``: the real seconds the request budget's schedule ran ahead."""
         virtual_elapsed = real_elapsed / self.poll_scale
-        virtual_wait = self.policy.next_wait(attempt, virtual_elapsed, expected)
+        virtual_wait = self.policy.next_wait(
+            attempt, virtual_elapsed, expected, backlog=backlog / self.poll_scale, durations=durations
+        )
         return scaled_wait_seconds(virtual_wait, self.poll_scale, remaining)
+
+    def under_backlog(self, backlog: float) -> bool:
+        return self.policy.under_backlog(backlog / self.poll_scale)
+
+    def plan(
+        self,
+        attempt: int,
+        started_at: float,
+        now: float,
+        remaining: float,
+        backlog: float,
+        expected: float | None = None,
+        durations: RecentDurations | None = None,
+        min_wait: float | None = None,
+    ) -> tuple[int, float | None]:
+        """(the Wait state's seconds, the epoch of the Ecwid poll when the backlog planned it, else None).
+
+        A wait the backlog set is cut into hops (``check``); ``min_wait``: Ecwid's Retry-After.
+        """
+        wait = self.wait(attempt, now - started_at, remaining, expected, backlog=backlog, durations=durations)
+        if min_wait is not None:
+            # Honour Retry-After, but never sleep past the deadline check.
+            wait = max(wait, min(math.ceil(min_wait), math.ceil(remaining)))
+        if not self.under_backlog(backlog):
+            return wait, None
+        return min(wait, self._hop()), now + wait
+
+    def check(self, poll_at: float, now: float, backlog: float) -> int | None:
+        """At a hop before the planned poll: the next hop while the backlog lasts, else None (poll now)."""
+        left = poll_at - now
+        if left < 1 or not self.under_backlog(backlog):
+            return None
+        return min(math.ceil(left), self._hop())
+
+    def _hop(self) -> int:
+        return max(1, math.floor(self.policy.backlog_hop * self.poll_scale))
 
 
 def _open_gate() -> RequestGate:
@@ -80,18 +137,20 @@ class StartClone:
             return _final_state(state, job)
 
         # Before the POST: a failing history query must never fail a clone Ecwid accepted.
-        expected = self._expected_seconds(request)
+        expected, durations = self._history(request)
         now = self.timing.clock()
         ticket = job.ticket
+        backlog = 0.0
         if not ticket:
             turn = BudgetTurn.from_state(state.budget)
             try:
-                with step_budget(turn):
+                with step_budget(turn) as budget:
                     # The token first: a step told to wait must not have counted a POST.
                     self.gate.hold(Priority.NEW)
                     ticket = self._post(clone_id, request)
             except BudgetWait as wait:
                 return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
+            backlog = budget.backlog
         started_at = job.started_at_epoch or now
         deadline_at = started_at + self.timing.deadline_seconds * self.timing.poll_scale
         self.jobs.advance(
@@ -101,12 +160,17 @@ class StartClone:
             startedAt=iso_utc(started_at),
             startedAtEpoch=_decimal_seconds(started_at),
         )
+        first_wait, poll_at = self.timing.plan(0, started_at, now, deadline_at - now, backlog, expected, durations)
         poll = Poll(
             attempt=0,
             started_at=started_at,
             deadline_at=deadline_at,
             expected_seconds=expected,
-            wait_seconds=self.timing.wait(0, now - started_at, deadline_at - now, expected),
+            wait_seconds=first_wait,
+            durations=durations,
+            poll_at=poll_at,
+            backlog_polls=int(poll_at is not None),
+            backlog_wait=poll_at is not None,
         )
         return CloneState(clone_id, request, ticket=ticket, status="QUEUED", poll=poll)
 
@@ -144,14 +208,16 @@ class StartClone:
         # Unknown to us: ours only if an earlier attempt of this clone got as far as POST.
         return busy.running_ticket if earlier_posts else None
 
-    def _expected_seconds(self, request: CloneRequest) -> float | None:
-        """When this template's clones usually finish (in the policy's seconds), from the jobs table."""
+    def _history(self, request: CloneRequest) -> tuple[float | None, RecentDurations | None]:
+        """From the jobs table, in the policy's seconds: when this template's clones usually
+        finish (quiet-time polling), and their recent durations (polling under a backlog)."""
         try:
-            durations = self.jobs.recent_durations(request.source_store_id, request.scope)
+            recent = self.jobs.recent_durations(request.source_store_id, request.scope, BACKLOG_HISTORY_SIZE)
         except (ClientError, BotoCoreError):
-            return None  # no history is no harm: the plain policy
-        expected = expected_duration(duration / self.timing.poll_scale for duration in durations)
-        return round(expected, 1) if expected is not None else None
+            return None, None  # no history is no harm: the plain policy
+        seconds = [duration / self.timing.poll_scale for duration in recent]
+        expected = expected_duration(seconds)
+        return (round(expected, 1) if expected is not None else None), RecentDurations.of(seconds)
 
 
 @dataclass
@@ -165,10 +231,14 @@ class CheckCloneStatus:
     def __call__(self, state: CloneState) -> CloneState:
         assert state.ticket is not None and state.poll is not None, "CheckCloneStatus follows StartClone"
         clone_id, ticket = state.clone_id, state.ticket
+        if state.poll.poll_at is not None and state.poll.budget is None:
+            hop = self.timing.check(state.poll.poll_at, self.timing.clock(), self._backlog())
+            if hop is not None:  # the backlog lasts: wait on, no Ecwid request
+                return replace(state.carried(), status=state.status, poll=replace(state.poll, wait_seconds=hop))
         turn = BudgetTurn.from_state(state.poll.budget)
-        poll = replace(state.poll, budget=None)
+        poll = replace(state.poll, budget=None, poll_at=None)
         try:
-            with step_budget(turn):
+            with step_budget(turn) as budget:
                 answer = self.client_factory().get_status(ticket)
         except BudgetWait as wait:
             # Not a poll yet: the running clone waits its turn, bounded by its deadline.
@@ -180,7 +250,7 @@ class CheckCloneStatus:
                 poll, attempt=poll.attempt + 1, transient_errors=poll.transient_errors + 1, last_error=exc.code
             )
             min_wait = exc.retry_after if isinstance(exc, EcwidRateLimitedError) else None
-            return self._keep_polling(state, poll, state.status or "QUEUED", min_wait)
+            return self._keep_polling(state, poll, state.status or "QUEUED", budget.backlog, min_wait)
 
         poll = replace(poll, attempt=poll.attempt + 1, last_error=None)
         seen_at = self.timing.clock()
@@ -200,7 +270,8 @@ class CheckCloneStatus:
                 finishedAt=iso_utc(finished),
                 durationSeconds=_decimal_seconds(finished - poll.started_at),
                 # What the next clone of this template learns from: Ecwid's time, without our writes.
-                cloneSeconds=_decimal_seconds(seen_at - poll.started_at),
+                cloneSeconds=_decimal_seconds(self._learned_seconds(clone_id, poll, seen_at - poll.started_at)),
+                **({"backlogPolls": poll.backlog_polls} if poll.backlog_polls else {}),
             )
             return replace(state.carried(), status="COMPLETED", poll=poll, result=counts)
         if answer.status == "FAILED":
@@ -208,24 +279,49 @@ class CheckCloneStatus:
             return self._fail(state, poll, "FAILED", FAILED_TICKET_CODE, message)
         if answer.status != state.status:
             self.jobs.advance(clone_id, answer.status, polls=poll.attempt)
-        return self._keep_polling(state, poll, answer.status)
+        poll = replace(poll, running_seen=seen_at - poll.started_at)
+        return self._keep_polling(state, poll, answer.status, budget.backlog)
 
-    def _keep_polling(self, state: CloneState, poll: Poll, status: str, min_wait: float | None = None) -> CloneState:
+    def _keep_polling(
+        self, state: CloneState, poll: Poll, status: str, backlog: float, min_wait: float | None = None
+    ) -> CloneState:
         now = self.timing.clock()
         remaining = poll.deadline_at - now
         if remaining <= 0:
             message = f"Ticket {state.ticket} did not finish within {self.timing.deadline_seconds:.0f} s"
             return self._fail(state, poll, "TIMED_OUT", TIMED_OUT_CODE, message)
-        wait = self.timing.wait(poll.attempt, now - poll.started_at, remaining)
-        if min_wait is not None:
-            # Honour Retry-After, but never sleep past the deadline check.
-            wait = max(wait, min(math.ceil(min_wait), math.ceil(remaining)))
-        return replace(state.carried(), status=status, poll=replace(poll, wait_seconds=wait))
+        wait, poll_at = self.timing.plan(
+            poll.attempt, poll.started_at, now, remaining, backlog, durations=poll.durations, min_wait=min_wait
+        )
+        poll = replace(
+            poll,
+            wait_seconds=wait,
+            poll_at=poll_at,
+            backlog_polls=poll.backlog_polls + (poll_at is not None),
+            backlog_wait=poll_at is not None,
+        )
+        return replace(state.carried(), status=status, poll=poll)
+
+    def _backlog(self) -> float:
+        """The budget's backlog now, for a hop; unreadable: none (the step polls, as it would without a backlog)."""
+        try:
+            return self.gate.lead()
+        except (ClientError, BotoCoreError):
+            return 0.0
+
+    def _learned_seconds(self, clone_id: str, poll: Poll, seen: float) -> float:
+        """polling.learned_duration in real seconds; its draw is fixed by the clone ID,
+        so a retried step records the same."""
+        scale = self.timing.poll_scale
+        learned = learned_duration(
+            seen / scale, poll.running_seen / scale, poll.backlog_wait, poll.durations, clone_draw(clone_id)
+        )
+        return learned * scale
 
     def _wait_for_budget(self, state: CloneState, poll: Poll, budget: dict[str, Any]) -> CloneState:
         remaining = poll.deadline_at - self.timing.clock()
         if remaining <= 0:
-            return self._keep_polling(state, poll, state.status or "QUEUED")  # records TIMED_OUT
+            return self._keep_polling(state, poll, state.status or "QUEUED", 0.0)  # records TIMED_OUT
         booking = {key: value for key, value in budget.items() if key != "waitSeconds"}
         wait = max(1, min(int(budget["waitSeconds"]), math.ceil(remaining)))
         return replace(state.carried(), status=state.status, poll=replace(poll, budget=booking, wait_seconds=wait))
@@ -407,6 +503,11 @@ def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
     if separator and code.isupper() and code.replace("_", "").isalnum():
         return code, message[:1000]
     return name, (cause_message or name)[:1000]
+
+
+def clone_draw(clone_id: str) -> float:
+    """A number in [0, 1) fixed by the clone ID, spread evenly over clone IDs."""
+    return int.from_bytes(hashlib.blake2b(clone_id.encode(), digest_size=8).digest()) / 2**64
 
 
 def _decimal_seconds(seconds: float) -> Decimal:

@@ -15,6 +15,7 @@ from typing import Any
 # Here, not in the clients: reading the settings must not import requests.
 DEFAULT_BASE_URL = "https://app.ecwid.com/api/v3"
 DEFAULT_INSTANT_SITE_BASE_URL = "https://vuega.ecwid.com/api/v1"
+DEFAULT_RESELLER_BASE_URL = "https://my.ecwid.com/resellerapi/v1"
 
 
 def setting(variable: str, read: Callable[[str], Any] = str, default: Any = MISSING) -> Any:
@@ -36,13 +37,18 @@ class Settings:
     ecwid_read_timeout: float = setting("ECWID_READ_TIMEOUT", float, 20.0)
     template_store_id: int | None = setting("TEMPLATE_STORE_ID", int, None)  # the source of signups that name none
     instant_site_base_url: str = setting("INSTANT_SITE_BASE_URL", default=DEFAULT_INSTANT_SITE_BASE_URL)
-    # + store ID: the secret with that store's secret_token
+    # Ecwid's Reseller API (its key, optional, is in the credentials secret: resellerKey)
+    reseller_api_base_url: str = setting("RESELLER_API_BASE_URL", default=DEFAULT_RESELLER_BASE_URL)
+    # + store ID: the secret with that store's secret_token, for stacks from before the store-tokens table
     store_secret_prefix: str = setting("STORE_SECRET_PREFIX", default="store-cloner/stores/")
+    # Every store's token, encrypted under this KMS key with its store ID as context (store_tokens.py)
+    store_tokens_table: str | None = setting("STORE_TOKENS_TABLE_NAME", default=None)
+    store_tokens_key_arn: str | None = setting("STORE_TOKENS_KEY_ARN", default=None)
     coordination_table: str | None = setting("COORDINATION_TABLE_NAME", default=None)  # budget and slots; None: neither
     # Ecwid requests a minute for the whole stack (Ecwid allows 600)
     ecwid_budget_per_minute: float = setting("ECWID_BUDGET_PER_MINUTE", float, 540.0)
     ecwid_budget_burst: int = setting("ECWID_BUDGET_BURST", int, 10)
-    max_clones_in_flight: int = setting("MAX_CLONES_IN_FLIGHT", int, 420)  # see AdmissionPolicy.sized_for
+    max_clones_in_flight: int = setting("MAX_CLONES_IN_FLIGHT", int, 1000)  # see AdmissionPolicy.sized_for
     state_machine_arn: str | None = setting("STATE_MACHINE_ARN", default=None)  # the entry points start clones there
     # Operators' bulk actions run as executions of this state machine; the API starts them.
     bulk_state_machine_arn: str | None = setting("BULK_STATE_MACHINE_ARN", default=None)

@@ -1,13 +1,17 @@
-"""The Ecwid app's credentials, from Secrets Manager (cached by Powertools)."""
+"""The Ecwid app's credentials, from Secrets Manager (cached by Powertools), and the partner's
+optional Reseller API key beside them (``resellerKey``)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools.utilities import parameters
 
 from ecwid_cloner.ecwid_client import EcwidCredentials
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+
+if TYPE_CHECKING:
+    from ecwid_cloner.reseller_api import ResellerKey
 
 CACHE_SECONDS = 300  # a rotated secret is picked up within five minutes
 
@@ -41,3 +45,17 @@ def load_credentials(secret_name: str) -> EcwidCredentials:
             "CREDENTIALS_INVALID", f"Secret {secret_name} needs non-empty clientId and clientSecret"
         )
     return EcwidCredentials(client_id=str(client_id), client_secret=str(client_secret))
+
+
+def load_reseller_key(secret_name: str) -> ResellerKey | None:
+    """The optional ``resellerKey`` of the credentials secret; None when it is absent or empty.
+    Only ever read here: never a parameter or an environment variable."""
+    from ecwid_cloner.reseller_api import ResellerKey
+
+    value = read_secret(secret_name, "CREDENTIALS", transform="json")
+    key = value.get("resellerKey") if isinstance(value, dict) else None
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or not key.strip():
+        raise EcwidTerminalError("CREDENTIALS_INVALID", f"Secret {secret_name}: resellerKey must be a non-empty string")
+    return ResellerKey(key.strip())

@@ -144,6 +144,17 @@ class Job(Mapping[str, Any]):
         return self._item.get("errorCode")
 
     @property
+    def store_create_first_post_at(self) -> float | None:
+        """Epoch seconds just before this job's first store-creation POST."""
+        moment = self._item.get("storeCreateFirstPostAt")
+        return float(moment) if moment is not None else None
+
+    @property
+    def store_create_conflict(self) -> bool:
+        """Ecwid answered 409 after an earlier POST of this job: its store is to be found."""
+        return self._item.get("storeCreateConflictAt") is not None
+
+    @property
     def slot_number(self) -> int | None:
         number = self._item.get("slotNumber")
         return int(number) if number is not None else None
@@ -249,24 +260,43 @@ class JobsRepository:
         """Count a store-creation POST about to be sent; returns how many earlier attempts got this far.
 
         Ecwid cannot say which store an e-mail has: a 409 after an earlier POST
-        of ours means our own store, whose answer was lost.
+        of ours means our own store, whose answer was lost. The first POST's
+        moment is kept (storeCreateFirstPostAt): that store was made after it.
         """
         answer = self._table.update_item(
             Key={"cloneId": clone_id},
-            UpdateExpression="ADD storeCreateAttempts :one",
-            ExpressionAttributeValues={":one": 1},
+            UpdateExpression="SET storeCreateFirstPostAt = if_not_exists(storeCreateFirstPostAt, :now) "
+            "ADD storeCreateAttempts :one",
+            ExpressionAttributeValues={":one": 1, ":now": Decimal(str(round(time.time(), 3)))},
             ReturnValues="UPDATED_OLD",
         )
         return int(answer.get("Attributes", {}).get("storeCreateAttempts", 0))
 
-    def record_created_store(self, clone_id: str, store_id: int, token_saved: bool) -> None:
-        """The store CreateStore made: from now on the job's target."""
-        now = iso_utc()
+    def record_store_create_conflict(self, clone_id: str) -> None:
+        """A 409 after an earlier POST of this job: from now on its runs look the store up, never POST."""
         self._table.update_item(
             Key={"cloneId": clone_id},
-            UpdateExpression="SET targetStoreId = :t, storeCreatedAt = :now, storeTokenSaved = :saved, updatedAt = :now",
+            UpdateExpression="SET storeCreateConflictAt = if_not_exists(storeCreateConflictAt, :now), updatedAt = :now",
             ConditionExpression="attribute_exists(cloneId)",
-            ExpressionAttributeValues={":t": store_id, ":now": now, ":saved": token_saved},
+            ExpressionAttributeValues={":now": iso_utc()},
+        )
+
+    def record_created_store(
+        self, clone_id: str, store_id: int, token_saved: bool, *, found_after_lost_answer: bool = False
+    ) -> None:
+        """The store CreateStore made: from now on the job's target. ``found_after_lost_answer``:
+        its creation answer was lost and the Reseller API found it, so its token is unknown."""
+        now = iso_utc()
+        sets = "targetStoreId = :t, storeCreatedAt = :now, storeTokenSaved = :saved, updatedAt = :now"
+        values: dict[str, Any] = {":t": store_id, ":now": now, ":saved": token_saved}
+        if found_after_lost_answer:
+            sets += ", storeFoundAfterLostAnswer = :found, storeTokenUnknown = :found"
+            values[":found"] = True
+        self._table.update_item(
+            Key={"cloneId": clone_id},
+            UpdateExpression=f"SET {sets}",
+            ConditionExpression="attribute_exists(cloneId)",
+            ExpressionAttributeValues=values,
         )
 
     def record_event_failure(self, clone_id: str, detail_type: str, error: str) -> None:

@@ -40,7 +40,8 @@ def event_for(job: Mapping[str, Any], detail_type: str) -> dict[str, Any]:
     """{"detailType", "detail"} for the job: what the PutEvents entry carries."""
     if detail_type not in DETAIL_TYPES:
         raise ValueError(f"detailType must be one of {', '.join(DETAIL_TYPES)}, got {detail_type!r}")
-    names = _COMMON + (("storeTokenSaved", "storeCreatedAt") if detail_type == STORE_CREATED else _OUTCOME)
+    store = ("storeTokenSaved", "storeCreatedAt", "storeFoundAfterLostAnswer")
+    names = _COMMON + (store if detail_type == STORE_CREATED else _OUTCOME)
     detail = {name: plain(job[name]) for name in names if job.get(name) is not None}
     return {"detailType": detail_type, "detail": detail}
 

@@ -4,14 +4,20 @@ One signup, one store, whatever fails: the job counts every POST before it is
 sent, a store once made is recorded on the job before anything else can fail
 the step, and a retry finds it there. Ecwid cannot say which store has an
 e-mail, so a 409 after an earlier POST of this job is our own store whose
-answer was lost: a terminal error an operator resolves (docs/operations.md),
-never a second store.
+answer was lost. With the partner's Reseller API key configured, that store
+is looked up (this merchant's e-mail, created since the job's first POST) and,
+when exactly one matches, the clone goes on into it: its token, which only the
+creation answer carries, is unknown (the steps that need it say
+STORE_TOKEN_UNKNOWN). Without the key, or with no match or several, the clone
+ends STORE_CREATE_ANSWER_LOST for an operator to resolve (docs/operations.md),
+never with a second store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,15 +29,29 @@ from ecwid_cloner.outcome_events import STORE_CREATED, event_for
 from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 from ecwid_cloner.store_creation import EcwidStoreCreator, StoreEmailTakenError
 
+if TYPE_CHECKING:  # requests: loaded with the first HTTP client
+    from ecwid_cloner.reseller_api import EcwidResellerClient
+
 MERCHANT_EMAIL_EXISTS = "MERCHANT_EMAIL_EXISTS"
 STORE_CREATE_ANSWER_LOST = "STORE_CREATE_ANSWER_LOST"
+# Ecwid's clock and ours may differ by a little: the lookup starts this much before the first POST.
+CLOCK_SKEW_SECONDS = 5.0
+
+
+def _no_reseller_api() -> EcwidResellerClient | None:
+    return None
 
 
 @dataclass
 class StoreProvisioning:
     creator_factory: Callable[[], EcwidStoreCreator]  # lazy: the app secret is read only when Ecwid is called
     jobs: JobsRepository
-    save_token: Callable[[int, str], object]  # (store ID, its secret token) -> where it was written
+    save_token: Callable[[int, str], object]  # (store ID, its secret token): into the token store
+    # The store's token never came (found after a lost answer): say so in the token store;
+    # False when the store has a token there already (another provisioning made it).
+    mark_token_unknown: Callable[[int], bool] = lambda store_id: True
+    # The partner's Reseller API, or None when no reseller key is configured (lazy, like the creator).
+    reseller_factory: Callable[[], EcwidResellerClient | None] = _no_reseller_api
     gate: RequestGate = field(default_factory=lambda: RequestGate(None))  # the shared Ecwid request budget
 
     def create_store(self, state: CloneState) -> CloneState:
@@ -50,30 +70,32 @@ class StoreProvisioning:
         if merchant is None:
             raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a job with a merchant")
 
+        email = merchant.email
         turn = BudgetTurn.from_state(state.budget)
         try:
             with step_budget(turn):
+                if job.store_create_conflict:
+                    # An earlier run met the 409 and began looking: never POST again, look again.
+                    return self._found(state, request, self._lost_store(job, email))
                 # The token first: a step told to wait must not have counted a POST.
                 self.gate.hold(Priority.NEW)
                 self.jobs.advance(clone_id, "CREATING_STORE")
                 earlier_posts = self.jobs.begin_store_create(clone_id)
-                created = self.creator_factory().create_store(merchant)
+                try:
+                    created = self.creator_factory().create_store(merchant)
+                except StoreEmailTakenError as taken:
+                    if not earlier_posts:
+                        raise EcwidTerminalError(
+                            MERCHANT_EMAIL_EXISTS,
+                            f"A store with the merchant's e-mail exists already: {taken.message}",
+                            taken.http_status,
+                        ) from None
+                    if self.reseller_factory() is None:
+                        raise self._answer_lost(reason=taken.message) from None
+                    self.jobs.record_store_create_conflict(clone_id)
+                    return self._found(state, request, self._lost_store(self.jobs.get(clone_id) or job, email))
         except BudgetWait as wait:
             return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
-        except StoreEmailTakenError as taken:
-            if earlier_posts:
-                raise EcwidTerminalError(
-                    STORE_CREATE_ANSWER_LOST,
-                    f"{taken.message}, after an earlier attempt of this signup to create the store went unanswered: "
-                    "the store was most likely made then. Find the store of the job's merchant e-mail in the reseller "
-                    "panel and send the signup again with its targetStoreId",
-                    taken.http_status,
-                ) from None
-            raise EcwidTerminalError(
-                MERCHANT_EMAIL_EXISTS,
-                f"A store with the merchant's e-mail exists already: {taken.message}",
-                taken.http_status,
-            ) from None
 
         token_saved = False
         if created.token:
@@ -86,6 +108,52 @@ class StoreProvisioning:
                 token_saved = False
         self.jobs.record_created_store(clone_id, created.store_id, token_saved)
         return self._created(state, request, self.jobs.get(clone_id) or job)
+
+    def _lost_store(self, job: Job, email: str) -> int:
+        """The one store the Reseller API lists for this e-mail since the job's first POST, or
+        STORE_CREATE_ANSWER_LOST naming what it found."""
+        reseller = self.reseller_factory()
+        first_post = job.store_create_first_post_at
+        if reseller is None or first_post is None:
+            raise self._answer_lost()
+        try:
+            # The store Ecwid made is finished work: the lookup books its turn like a running clone's poll.
+            stores = reseller.stores_of_email(email, first_post - CLOCK_SKEW_SECONDS, priority=Priority.RUNNING)
+        except EcwidTerminalError as refused:  # the key refused, say: the store is as lost as without a key
+            raise self._answer_lost(finding=f"The Reseller API could not look: {refused.message}") from None
+        if len(stores) == 1 and stores[0].email is not None:
+            return stores[0].store_id
+        what = (
+            "no store"
+            if not stores
+            else f"{len(stores)} stores"
+            if len(stores) > 1
+            else f"store {stores[0].store_id} without its e-mail"
+        )
+        raise self._answer_lost(finding=f"The Reseller API lists {what} for that e-mail since then.")
+
+    def _found(self, state: CloneState, request: CloneRequest, store_id: int) -> CloneState:
+        """Go on into the store found after a lost answer, as if the answer had come (without its token)."""
+        if not self.mark_token_unknown(store_id):
+            raise self._answer_lost(
+                finding=f"The Reseller API lists store {store_id} for that e-mail, but its creation answer came to "
+                "another provisioning (its token is kept): it is not this signup's.",
+            )
+        self.jobs.record_created_store(state.clone_id, store_id, token_saved=False, found_after_lost_answer=True)
+        job = self.jobs.get(state.clone_id)
+        assert job is not None, "the job was written before the store was looked up"
+        return self._created(state, request, job)
+
+    @staticmethod
+    def _answer_lost(*, reason: str = "Ecwid answered 409", finding: str = "") -> EcwidTerminalError:
+        # No e-mail here: the message goes into the Clone Failed event; the job's merchant names it.
+        return EcwidTerminalError(
+            STORE_CREATE_ANSWER_LOST,
+            f"{reason}, after an earlier attempt of this signup to create the merchant's store went unanswered: "
+            f"the store was most likely made then. {finding + ' ' if finding else ''}Find the store of the job's "
+            "merchant e-mail in the reseller panel and retry the clone with its targetStoreId",
+            409,
+        )
 
     def _created(self, state: CloneState, request: CloneRequest, job: Job) -> CloneState:
         store_id = job.target_store_id

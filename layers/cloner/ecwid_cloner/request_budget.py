@@ -15,6 +15,12 @@ Running clones come first: their calls (status polls, Instant Site) are always
 booked, however far ahead. New work (a clone POST, a store creation) is booked
 only while the schedule is clear; otherwise it is told when it will be, and
 books nothing, so a crowd of new clones can never push a running one back.
+
+Every booking also says how far the schedule ran ahead of now (its ``lead``):
+the backlog, which the polling policy reads to spend fewer polls while the
+budget is the bottleneck. It comes with the write the booking makes anyway;
+``RequestGate.lead`` reads it without booking (one GetItem), for a step that
+only checks whether the backlog is still there.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ class Booking:
     at: float  # when the request may go (epoch seconds)
     wait: float  # seconds from now until then, never negative
     booked: bool  # False: new work refused; nothing is held for it, come back after ``wait``
+    lead: float = 0.0  # how far the schedule ran ahead of now before this booking: the backlog
 
 
 def book(
@@ -85,10 +92,11 @@ def book(
     ``tat``, or None when nothing is booked; the booking)."""
     earliest = now if tat is None else max(now, tat - policy.tolerance)
     wait = earliest - now
+    lead = 0.0 if tat is None else max(0.0, tat - now)
     if priority is Priority.NEW and wait > policy.new_work_horizon * policy.time_scale:
-        return None, Booking(earliest, wait, booked=False)
+        return None, Booking(earliest, wait, booked=False, lead=lead)
     new_tat = max(now if tat is None else tat, now) + count * policy.interval
-    return new_tat, Booking(earliest, wait, booked=True)
+    return new_tat, Booking(earliest, wait, booked=True, lead=lead)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class BudgetTurn:
     booked_at: float | None = None  # a booking held for this step's next run
     tokens: int = 0  # how many requests that booking holds
     refusals: int = 0  # how often its new work was refused so far
+    backlog: float = 0.0  # the lead its booking saw: the next run goes on that booking, not a new one
 
     @classmethod
     def from_state(cls, state: dict | None) -> BudgetTurn:
@@ -107,10 +116,16 @@ class BudgetTurn:
             float(booked_at) if booked_at is not None else None,
             int(state.get("tokens") or 0),
             int(state.get("refusals") or 0),
+            float(state.get("backlog") or 0.0),
         )
 
     def to_state(self) -> dict:
-        return {"bookedAt": self.booked_at, "tokens": self.tokens, "refusals": self.refusals}
+        return {
+            "bookedAt": self.booked_at,
+            "tokens": self.tokens,
+            "refusals": self.refusals,
+            "backlog": round(self.backlog, 3),
+        }
 
     def after(
         self, wait: BudgetWait, policy: BudgetPolicy, rng: random.Random | None = None
@@ -123,7 +138,7 @@ class BudgetTurn:
         """
         booking = wait.booking
         if booking.booked:
-            return BudgetTurn(booking.at, wait.tokens, self.refusals), booking.wait
+            return BudgetTurn(booking.at, wait.tokens, self.refusals, booking.lead), booking.wait
         refusals = self.refusals + 1
         ceiling = min(policy.max_refused_backoff, policy.refused_backoff * 2**refusals) * policy.time_scale
         horizon = policy.new_work_horizon * policy.time_scale  # the schedule must come within it
@@ -136,6 +151,10 @@ class BudgetStore(Protocol):
 
     def book(self, now: float, policy: BudgetPolicy, priority: Priority, count: int) -> Booking: ...
 
+    def lead(self, now: float) -> float:
+        """How far the schedule runs ahead of ``now`` (0 when clear), booking nothing."""
+        ...
+
 
 class RequestBudget:
     def __init__(self, store: BudgetStore, policy: BudgetPolicy, *, clock: Callable[[], float] = time.time):
@@ -146,6 +165,9 @@ class RequestBudget:
     def take(self, priority: Priority, count: int = 1) -> Booking:
         """Book ``count`` requests: go now (``wait`` 0), go at ``at`` (booked), or come back (not booked)."""
         return self.store.book(self._clock(), self.policy, priority, count)
+
+    def lead(self) -> float:
+        return self.store.lead(self._clock())
 
 
 class DynamoBudgetStore:
@@ -178,7 +200,12 @@ class DynamoBudgetStore:
                 )
                 if written is not None:
                     old = written - add
-                    return Booking(max(now, old - policy.tolerance), max(0.0, old - policy.tolerance - now), True)
+                    return Booking(
+                        max(now, old - policy.tolerance),
+                        max(0.0, old - policy.tolerance - now),
+                        True,
+                        lead=max(0.0, old - now),
+                    )
                 if tat is not None and tat >= now:  # refused: a backlog past what new work may join
                     return book(tat, now, policy, priority, count)[1]
             else:
@@ -191,6 +218,11 @@ class DynamoBudgetStore:
                 if written is not None:
                     return Booking(now, 0.0, True)
         raise EcwidRetryableError("BUDGET_CONTENDED", "the request budget changed under every booking attempt")
+
+    def lead(self, now: float) -> float:
+        # Eventually consistent (half a read unit): a second-old schedule tells a backlog as well.
+        item = self._table.get_item(Key=self._key, ProjectionExpression="tat").get("Item") or {}
+        return max(0.0, float(item["tat"]) - now) if "tat" in item else 0.0
 
     def _update(self, expression: str, condition: str, values: dict[str, float]) -> tuple[float | None, float | None]:
         """(the new tat when written, else None; the tat the item holds when not written)."""
@@ -223,6 +255,9 @@ class MemoryBudgetStore:
             self.tat = new_tat
         return booking
 
+    def lead(self, now: float) -> float:
+        return 0.0 if self.tat is None else max(0.0, self.tat - now)
+
 
 class BudgetWait(Exception):
     """The request may not go yet; the step returns this wait to the state machine.
@@ -238,15 +273,18 @@ class BudgetWait(Exception):
 
 
 @dataclass
-class _StepTokens:
+class StepBudget:
+    """The budget of the step running now: its tokens, and the backlog its bookings saw."""
+
     booked_at: float | None
     tokens: int  # held by the booking, not yet spent
     requests: int  # how many requests the step makes: booked together
+    backlog: float = 0.0  # the largest lead of this step's bookings (or of the one it holds), seconds
 
 
 # The tokens of the step running now. A context variable, not an attribute: the
 # local Lambda endpoint runs execution environments as threads of one process.
-_step: ContextVar[_StepTokens | None] = ContextVar("step_tokens", default=None)
+_step: ContextVar[StepBudget | None] = ContextVar("step_tokens", default=None)
 
 
 class RequestGate:
@@ -263,18 +301,23 @@ class RequestGate:
         # A booked request may go this early: it is one more of the burst. Wait
         # states round up to whole seconds, so a step comes back after its booking.
         early = self.budget.policy.tolerance
-        step = _step.get() or _StepTokens(None, 0, 1)
+        step = _step.get() or StepBudget(None, 0, 1)
         if step.tokens > 0:
             remaining = (step.booked_at or 0.0) - self._clock()
             if remaining > early:
-                raise BudgetWait(Booking(step.booked_at or 0.0, remaining, booked=True), step.tokens)
+                raise BudgetWait(Booking(step.booked_at or 0.0, remaining, True, step.backlog), step.tokens)
             step.tokens -= 1
             return
         booking = self.budget.take(priority, step.requests)
+        step.backlog = max(step.backlog, booking.lead)
         if booking.booked and booking.wait <= early:
             step.booked_at, step.tokens = booking.at, step.requests - 1
             return
         raise BudgetWait(booking, step.requests)
+
+    def lead(self) -> float:
+        """How far the shared schedule runs ahead of now: the backlog (0 with no budget)."""
+        return 0.0 if self.budget is None else self.budget.lead()
 
     def hold(self, priority: Priority) -> None:
         """Take the step's token(s) now and keep them for its requests; raise BudgetWait
@@ -297,12 +340,14 @@ def waiting(wait: BudgetWait, turn: BudgetTurn, gate: RequestGate) -> dict:
 
 
 @contextmanager
-def step_budget(turn: BudgetTurn | None = None, requests: int = 1) -> Iterator[None]:
-    """Run a step: with the tokens its previous run booked, and booking its ``requests`` together."""
+def step_budget(turn: BudgetTurn | None = None, requests: int = 1) -> Iterator[StepBudget]:
+    """Run a step: with the tokens its previous run booked, and booking its ``requests`` together.
+    The step reads the backlog its requests met from what this yields (also after a BudgetWait)."""
     turn = turn or BudgetTurn()
-    token = _step.set(_StepTokens(turn.booked_at, turn.tokens, max(1, requests)))
+    step = StepBudget(turn.booked_at, turn.tokens, max(1, requests), turn.backlog if turn.tokens else 0.0)
+    token = _step.set(step)
     try:
-        yield
+        yield step
     finally:
         _step.reset(token)
 

@@ -42,8 +42,10 @@ if TYPE_CHECKING:
     from ecwid_cloner.outcome_events import OutcomePublisher
     from ecwid_cloner.provisioning import StoreProvisioning
     from ecwid_cloner.request_budget import RequestGate
+    from ecwid_cloner.reseller_api import EcwidResellerClient, ResellerKey
     from ecwid_cloner.store_creation import EcwidStoreCreator
     from ecwid_cloner.store_profile import EcwidStoreProfileClient
+    from ecwid_cloner.store_tokens import StoreTokens
 
 # The service name and the metrics namespace: POWERTOOLS_SERVICE_NAME and
 # POWERTOOLS_METRICS_NAMESPACE, which template.yaml sets (Powertools reads them).
@@ -113,15 +115,17 @@ def clone_slots() -> CloneSlots:
     return CloneSlots(admission_control(), jobs_repository())
 
 
-@functools.lru_cache(maxsize=4)
-def _app_client[Client](kind: Callable[..., Client], credentials: EcwidCredentials) -> Client:
+@functools.lru_cache(maxsize=6)
+def _app_client[Client](
+    kind: Callable[..., Client], credentials: EcwidCredentials | ResellerKey, base_url: str | None = None
+) -> Client:
     # One client (and its connection pool) per kind and credentials: a rotated secret,
     # seen once Powertools' cache expires, gets a fresh client.
     tracer.patch(["requests"])  # once per module; later calls change nothing
     config = settings()
     return kind(
         credentials,
-        config.ecwid_base_url,
+        base_url or config.ecwid_base_url,
         connect_timeout=config.ecwid_connect_timeout,
         read_timeout=config.ecwid_read_timeout,
         gate=request_gate(),
@@ -146,17 +150,44 @@ def store_creator() -> EcwidStoreCreator:
     return _app_client(EcwidStoreCreator, _app_credentials())
 
 
+def reseller_client() -> EcwidResellerClient | None:
+    """The partner's Reseller API client, or None when the credentials secret holds no resellerKey."""
+    from ecwid_cloner.credentials import load_reseller_key
+    from ecwid_cloner.reseller_api import EcwidResellerClient
+
+    key = load_reseller_key(settings().credentials_secret)
+    return _app_client(EcwidResellerClient, key, settings().reseller_api_base_url) if key is not None else None
+
+
+@functools.cache
+def store_tokens() -> StoreTokens:
+    """Every store's token: encrypted in the store-tokens table, or (a stack from before it)
+    in its own secret under the old StoreSecretPrefix."""
+    from ecwid_cloner.instant_site import load_store_secret_token
+    from ecwid_cloner.store_tokens import StoreTokens
+
+    config = settings()
+    if not config.store_tokens_table or not config.store_tokens_key_arn:
+        raise KeyError("STORE_TOKENS_TABLE_NAME and STORE_TOKENS_KEY_ARN")  # template.yaml sets both
+    prefix = config.store_secret_prefix
+    return StoreTokens(
+        boto3.resource("dynamodb", config=_AWS_CONFIG).Table(config.store_tokens_table),
+        boto3.client("kms", config=_AWS_CONFIG),
+        config.store_tokens_key_arn,
+        legacy=lambda store_id: load_store_secret_token(prefix, store_id),
+    )
+
+
 @functools.cache
 def store_provisioning() -> StoreProvisioning:
     from ecwid_cloner.provisioning import StoreProvisioning
-    from ecwid_cloner.store_creation import save_store_token
 
-    secrets = boto3.client("secretsmanager", config=_AWS_CONFIG)
-    prefix = settings().store_secret_prefix
     return StoreProvisioning(
         creator_factory=store_creator,
         jobs=jobs_repository(),
-        save_token=lambda store_id, token: save_store_token(secrets, prefix, store_id, token),
+        save_token=lambda store_id, token: store_tokens().write(store_id, token),
+        mark_token_unknown=lambda store_id: store_tokens().mark_unknown(store_id),
+        reseller_factory=reseller_client,
         gate=request_gate(),
     )
 
@@ -187,9 +218,10 @@ def store_profile_client() -> EcwidStoreProfileClient:
 
 
 def store_secret_token(store_id: int) -> str:
-    from ecwid_cloner.instant_site import load_store_secret_token
-
-    return load_store_secret_token(settings().store_secret_prefix, store_id)
+    """The store's secret token: the one function every step that uses a token calls
+    (CloneInstantSite, PersonalizeStore). STORE_TOKEN_UNKNOWN for a store found after a
+    lost creation answer, STORE_SECRET_MISSING when none is kept."""
+    return store_tokens().read(store_id)
 
 
 @functools.cache
@@ -372,6 +404,7 @@ def reset_caches() -> None:
         jobs_repository,
         mapping_store,
         _app_client,
+        store_tokens,
         store_provisioning,
         instant_site_client,
         store_profile_client,

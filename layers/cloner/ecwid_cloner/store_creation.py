@@ -1,14 +1,12 @@
-"""Create a store for a merchant: Ecwid's POST /api/v3/stores (Partner API), and
-where the new store's token goes (Secrets Manager, under the per-store prefix).
+"""Create a store for a merchant: Ecwid's POST /api/v3/stores (Partner API).
 
-The answer carries the new store's secret token: it is written to the secret
-the Instant Site step reads, and nowhere else (never the state, a log line, an
-event or the jobs table).
+The answer carries the new store's secret token: CreateStore writes it to the
+token store (store_tokens.py) the steps that use it read, and nowhere else
+(never the state, a log line, an event or the jobs table).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,20 +92,3 @@ def _error_message(body: dict[str, Any] | None, status: int, email: str) -> str:
     if email.strip():
         message = re.sub(re.escape(email.strip()), "<merchant e-mail>", message, flags=re.IGNORECASE)
     return f"Store creation: {message[:300]}"
-
-
-def save_store_token(secretsmanager, prefix: str, store_id: int, token: str) -> str:
-    """Write the store's secret token as ``{prefix}{storeId}`` (the secret the Instant
-    Site step reads); returns the secret's name. A secret already there gets the new value."""
-    name = f"{prefix}{store_id}"
-    value = json.dumps({"secretToken": token})
-    try:
-        secretsmanager.create_secret(
-            Name=name,
-            SecretString=value,
-            Description=f"Ecwid store {store_id}: the app's secret token for it (written by store-cloner's CreateStore)",
-            Tags=[{"Key": "store-cloner:store-id", "Value": str(store_id)}],
-        )
-    except secretsmanager.exceptions.ResourceExistsException:
-        secretsmanager.put_secret_value(SecretId=name, SecretString=value)
-    return name
