@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/pytho
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo lint openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
+.PHONY: demo console browser screenshots lint openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
 
 $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt layers/cloner/constraints.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -22,13 +22,29 @@ demo: $(BIN)/.installed
 	$(BIN)/python -m local clone --source-store-id 1003 --merchant-email owner@example.com --merchant-name "Ann Owner" \
 		--merchant-store-name "Ann's Bakery" --instant-site draft --show-mappings 3
 
+# The operator console over the local stack, with a small demo campaign: open the address it prints.
+console: $(BIN)/.installed
+	$(BIN)/python -m local console
+
+# The browser the console's test drives: Debian's chromium and chromedriver, installed when missing
+# (as root, as CI runs; otherwise through sudo).
+CHROMIUM_PACKAGES := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(CHROMIUM_PACKAGES)
+
+# The console's screenshots in docs/, from its browser test.
+screenshots: $(BIN)/.installed browser
+	CONSOLE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console/test_console_browser.py -q
+
 # ruff (lint and format) over everything, mypy over the code that ships and runs it.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions layers local bench
+	$(BIN)/mypy functions layers local console bench
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 test-unit: $(BIN)/.installed

@@ -60,11 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="after the store clone, clone the Instant Site too (as a draft, or published)",
     )
     clone.add_argument("--request-id", help="idempotency key (default: a new one per run)")
-    clone.add_argument(
-        "--ecwid-base-url",
-        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET "
-        "(and ECWID_RESELLER_KEY, optional)",
-    )
+    _add_ecwid_option(clone)
     clone.add_argument(
         "--poll-scale",
         type=positive_float,
@@ -86,9 +82,34 @@ def build_parser() -> argparse.ArgumentParser:
     api = commands.add_parser("api", help="serve the HTTP API on 127.0.0.1, clones running on the local stack")
     api.add_argument("--port", type=int, default=8080)
     _add_stack_options(api)
+    _add_ecwid_option(api)
     api.add_argument(
-        "--ecwid-base-url",
-        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET",
+        "--verify-sigv4",
+        action="store_true",
+        help="refuse (403, as API Gateway does) every request without a valid SigV4 signature by the test "
+        "credentials of local/sigv4.py",
+    )
+    console = commands.add_parser(
+        "console", help="serve the operator console on 127.0.0.1 (the page at /, the API at /v1) over the local stack"
+    )
+    console.add_argument("--port", type=int, default=8090)
+    _add_stack_options(console)
+    _add_ecwid_option(console)
+    console.add_argument(
+        "--max-clones-in-flight",
+        type=positive_int,
+        default=4,
+        help="MaxClonesInFlight of the local stack (default 4: a small campaign makes a line)",
+    )
+    console.add_argument(
+        "--demo-clones",
+        type=int,
+        help="start this many clones through the API, one every --demo-every seconds, for the page to show "
+        "(default 12 on the sandbox, 0 with --ecwid-base-url)",
+    )
+    console.add_argument("--demo-every", type=positive_float, default=1.0, help="seconds between demo clones")
+    console.add_argument(
+        "--refresh-seconds", type=positive_float, default=2.0, help="how often the page reads the API (default 2)"
     )
     _add_operator_commands(commands)
 
@@ -161,6 +182,14 @@ def _add_operator_commands(commands: Any) -> None:
     status = commands.add_parser("bulk-status", help="a bulk action's progress (through the API)")
     status.add_argument("bulk_id", metavar="BULK_ID")
     _add_api_options(status)
+
+
+def _add_ecwid_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--ecwid-base-url",
+        help="use this Ecwid API instead of the sandbox; credentials from ECWID_CLIENT_ID / ECWID_CLIENT_SECRET "
+        "(and ECWID_RESELLER_KEY, optional)",
+    )
 
 
 def _add_api_options(command: argparse.ArgumentParser) -> None:
@@ -282,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         return operator_action(args)
     if args.command == "api":
         return serve_api(args, ecwid_options(parser, args))
+    if args.command == "console":
+        return serve_console(args, ecwid_options(parser, args))
     if args.command == "openapi":
         print(json.dumps(api_document(), indent=2))
         return 0
@@ -296,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("clone: give --request-id or --signup-id, not both")
     if args.source_store_id == args.target_store_id:
         parser.error("--target-store-id: must differ from --source-store-id")
-    return run_clone(parser, args, ecwid_options(parser, args).get("credentials"))
+    return run_clone(parser, args, ecwid_options(parser, args))
 
 
 def ecwid_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
@@ -307,7 +338,9 @@ def ecwid_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     if missing:
         parser.error(f"--ecwid-base-url needs the environment variables {', '.join(missing)}")
     credentials = (os.environ["ECWID_CLIENT_ID"], os.environ["ECWID_CLIENT_SECRET"])
-    return {"ecwid_base_url": args.ecwid_base_url, "credentials": credentials}
+    # The partner's reseller key, if given, goes where the credentials secret holds it.
+    reseller_key = os.environ.get("ECWID_RESELLER_KEY")
+    return {"ecwid_base_url": args.ecwid_base_url, "credentials": credentials, "reseller_key": reseller_key}
 
 
 def clone_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -334,7 +367,7 @@ def invalid_request(parser: argparse.ArgumentParser, bad: ValidationError) -> No
     parser.error(f"invalid request: {problems}")
 
 
-def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, credentials: tuple[str, str] | None) -> int:
+def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, ecwid: dict[str, Any]) -> int:
     poll_scale = args.poll_scale or (1.0 if args.ecwid_base_url else 0.02)
     body = clone_body(args)
     try:  # before anything starts: a bad request exits 2 naming the field
@@ -348,11 +381,8 @@ def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, credent
     with _local_stack(
         args,
         poll_scale=poll_scale,
-        ecwid_base_url=args.ecwid_base_url,
-        credentials=credentials,
         deadline_seconds=args.deadline_seconds,
-        # Against another Ecwid: the partner's reseller key, if given, as the credentials secret holds it.
-        reseller_key=os.environ.get("ECWID_RESELLER_KEY") if args.ecwid_base_url else None,
+        **ecwid,
     ) as stack:
         if args.instant_site and stack.sandbox and args.target_store_id:
             # What an operator does once per store: its secret_token into its own secret.
@@ -418,46 +448,31 @@ def api_document() -> dict[str, Any]:
 
 def serve_api(args: argparse.Namespace, ecwid: dict[str, Any]) -> int:
     """Turn each HTTP request into API Gateway's proxy event for the real ApiFunction."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from local.api_gateway import refusal, response_parts, rest_event
+    from local import serving
+    from local.sigv4 import SigV4Verifier
 
     with _local_stack(args, **ecwid) as stack:
+        serving.serve_api(stack, args.port, say, SigV4Verifier() if args.verify_sigv4 else None)
+    return 0
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                answer = refusal(self.command, self.path) or stack.invoke_raw(
-                    "ApiFunction", rest_event(self.command, self.path, body, dict(self.headers.items()))
-                )
-                status, headers, payload = response_parts(answer)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
 
-            def __getattr__(self, name: str):
-                if name.startswith("do_"):  # every method, as API Gateway takes any (and refuses the undeclared)
-                    return self._serve
-                raise AttributeError(name)
+def serve_console(args: argparse.Namespace, ecwid: dict[str, Any]) -> int:
+    """The console's page and the local API beside it, and (on the sandbox) a small campaign to watch."""
+    from local import serving
 
-            def log_message(self, format, *values):
-                say(f"{self.command} {self.path} -> {values[1] if len(values) > 1 else ''}")
-
-        server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    demo = args.demo_clones if args.demo_clones is not None else (0 if args.ecwid_base_url else 12)
+    with _local_stack(args, **ecwid) as stack:
+        stack.configure(MAX_CLONES_IN_FLIGHT=str(args.max_clones_in_flight))
+        console = serving.console_server(stack, args.port, args.refresh_seconds, say).bind()
         say(
-            f"store-cloner API on http://127.0.0.1:{server.server_address[1]}/v1 "
-            f"({'Ecwid sandbox' if stack.sandbox else 'Ecwid'} at {stack.ecwid_base_url}; Ctrl-C stops)"
+            f"store-cloner console on {console.url} (the API at {console.url}v1; "
+            f"{'Ecwid sandbox' if stack.sandbox else 'Ecwid at ' + str(stack.ecwid_base_url)}, "
+            f"MaxClonesInFlight {args.max_clones_in_flight}; Ctrl-C stops)"
         )
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        if demo > 0:
+            say(f"Starting {demo} demo clones through the API, one every {args.demo_every:g} s")
+            serving.start_demo_clones(stack, demo, args.demo_every, say)
+        console.serve_forever()
     return 0
 
 

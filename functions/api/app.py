@@ -14,13 +14,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner import runtime
-from ecwid_cloner.action_requests import BulkBody, CancelBody, RetryBody
+from ecwid_cloner.action_requests import ERROR_CODE_PATTERN, BulkBody, CancelBody, RetryBody
 from ecwid_cloner.api_contract import (
     BAD_REQUEST,
     NOT_FOUND,
     BulkAnswer,
     BulkStarted,
     BulkView,
+    Campaign,
     Cancelled,
     ClonesPage,
     CloneStarted,
@@ -48,7 +49,7 @@ from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, Clon
 from ecwid_cloner.jobs import plain
 from ecwid_cloner.mappings import clone_partition
 from ecwid_cloner.operator_actions import ActionRefused
-from ecwid_cloner.timeline import ExecutionNotFound
+from ecwid_cloner.timeline import ExecutionNotFound, cancel_event
 
 logger, tracer = runtime.logger, runtime.tracer
 app = APIGatewayRestResolver(enable_validation=True)
@@ -98,7 +99,8 @@ def start_clone(body: Annotated[CloneRequestBody, Body()]) -> Response[dict]:
         "Through the jobs table's status index (no scan), paged with nextToken. Examples: all failed clones "
         "today, `GET /clones?status=FAILED&since=2026-11-26T00:00:00Z`; the running ones, one call per running "
         "status: `GET /clones?status=IN_PROGRESS`, then QUEUED, WAITING, CREATING_STORE and STARTING; the "
-        "clones into one store, `GET /clones?status=COMPLETED&targetStoreId=2001`."
+        "clones into one store, `GET /clones?status=COMPLETED&targetStoreId=2001`; the clones that failed "
+        "one way, `GET /clones?status=FAILED&errorCode=SOURCE_NOT_RESPONDING`."
     ),
     responses={
         200: answer("One page of clones, and the nextToken of the next (null on the last)", ClonesPage),
@@ -110,6 +112,7 @@ def list_clones(
     targetStoreId: Annotated[int | None, Query(gt=0)] = None,
     sourceStoreId: Annotated[int | None, Query(gt=0)] = None,
     since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+    errorCode: Annotated[str | None, Query(pattern=ERROR_CODE_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     nextToken: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[dict]:
@@ -117,7 +120,7 @@ def list_clones(
     try:
         created_since = as_created_at(since) if since is not None else None
     except ValueError as bad:
-        return _error(400, "Invalid request", [{"field": "since", "reason": str(bad)}])
+        return _since_refused(bad)
     if nextToken:
         try:
             start_key = decode_clones_token(nextToken, status)
@@ -128,6 +131,7 @@ def list_clones(
         since=created_since,
         target_store_id=targetStoreId,
         source_store_id=sourceStoreId,
+        error_code=errorCode,
         limit=limit,
         start_key=start_key,
     )
@@ -140,6 +144,35 @@ def list_clones(
             "nextToken": encode_page_token(last_key),
         },
     )
+
+
+@app.get(
+    "/campaign",
+    operation_id="getCampaign",
+    summary="A campaign at a glance: clones by status, slots, the line, the Ecwid budget, the drain",
+    description=(
+        "The clones by status (counted through the status index, with the filters given: pass `since` to "
+        "count a campaign's clones, not every clone ever), the clone slots in use against MaxClonesInFlight "
+        "and the line waiting for one, the Ecwid request budget (requestsBooked is a running total: two reads "
+        "a while apart give requests a minute), and how soon the line drains at the tighter of the budget's "
+        "and the slots' pace."
+    ),
+    responses={200: answer("The campaign's figures now", Campaign), 400: BAD_REQUEST},
+)
+def get_campaign(
+    since: Annotated[str | None, Query(json_schema_extra={"format": "date-time"})] = None,
+    sourceStoreId: Annotated[int | None, Query(gt=0)] = None,
+    targetStoreId: Annotated[int | None, Query(gt=0)] = None,
+    errorCode: Annotated[str | None, Query(pattern=ERROR_CODE_PATTERN)] = None,
+) -> Response[dict]:
+    try:
+        created_since = as_created_at(since) if since is not None else None
+    except ValueError as bad:
+        return _since_refused(bad)
+    figures = runtime.campaign_view().snapshot(
+        since=created_since, source_store_id=sourceStoreId, target_store_id=targetStoreId, error_code=errorCode
+    )
+    return Response(200, "application/json", figures)
 
 
 # -- operators' actions: bulk first (its static path before /clones/<cloneId>) ------------------
@@ -267,12 +300,15 @@ def cancel_clone(cloneId: str, body: Annotated[CancelBody | None, Body()] = None
     responses={200: answer("The steps of the clone's execution, and the seconds by phase", Timeline), 404: NOT_FOUND},
 )
 def clone_timeline(cloneId: str) -> dict:
-    if runtime.jobs_repository().get(cloneId) is None:
+    job = runtime.jobs_repository().get(cloneId)
+    if job is None:
         raise NotFoundError(f"clone {cloneId} not found")
     try:
-        return {"cloneId": cloneId, **runtime.clone_timeline(cloneId)}
+        steps = runtime.clone_timeline(cloneId)
     except ExecutionNotFound:
         raise NotFoundError(f"clone {cloneId} has no execution (yet)") from None
+    cancelled = cancel_event(job)  # published by the API, not the state machine: the job says so
+    return {"cloneId": cloneId, **steps, "events": steps["events"] + ([cancelled] if cancelled else [])}
 
 
 @app.delete(
@@ -438,6 +474,10 @@ def _caller() -> str:
 def _stage_path() -> str:
     stage = app.current_event.request_context.stage
     return f"/{stage}" if stage and stage != "$default" else ""
+
+
+def _since_refused(bad: ValueError) -> Response[dict]:
+    return _error(400, "Invalid request", [{"field": "since", "reason": str(bad)}])
 
 
 def _field_name(problem: dict) -> str:

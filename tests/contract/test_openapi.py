@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -19,6 +15,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 
 from local.cli import api_document
 from local.template_model import ROOT, TemplateModel
+from tests.servers import serve, stop
 
 COMMITTED = ROOT / "docs" / "openapi.json"
 # `make test` runs a reproducible fuzz (the same cases each run, so a red CI is a real
@@ -90,33 +87,11 @@ def test_the_template_declares_every_route_with_the_same_answers_and_parameters(
 @pytest.fixture(scope="module")
 def local_api():
     """`python -m local api` on a free port: the real ApiFunction on its own local stack."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "local", "api", "--port", "0", "--sandbox-clone-seconds", "3"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    server, drain, base_url = serve(
+        ["local", "api", "--port", "0", "--sandbox-clone-seconds", "3"], r"API on (http://127\.0\.0\.1:\d+/v1)"
     )
-    deadline = time.monotonic() + 120
-    base_url = None
-    while base_url is None and time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if not line and server.poll() is not None:
-            break
-        found = re.search(r"API on (http://127\.0\.0\.1:\d+/v1)", line)
-        base_url = found.group(1) if found else None
-    if base_url is None:
-        server.kill()
-        pytest.fail(f"python -m local api did not start: {server.stdout.read()}")
-    # Keep reading its request log, so a full pipe never blocks the server.
-    drain = subprocess.Popen(["cat"], stdin=server.stdout, stdout=subprocess.DEVNULL)
     yield base_url
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    drain.kill()
+    stop(server, drain)
 
 
 def test_the_api_serves_its_document(local_api):

@@ -212,6 +212,36 @@ def test_a_step_reads_the_backlog_of_its_booking_on_the_run_that_spends_it():
     assert budget.backlog == 0
 
 
+class UpdatesOnly:
+    """The coordination table as the budget may use it: UpdateItem only, each call counted."""
+
+    def __init__(self, table):
+        self._table = table
+        self.updates = 0
+
+    def update_item(self, **kwargs):
+        self.updates += 1
+        return self._table.update_item(**kwargs)
+
+
+def test_the_booking_write_counts_every_request_booked_and_nothing_refused(coordination_table):
+    # GET /campaign charts requests a minute from this total: it must count what was booked
+    # (a step's requests together), never refused new work, and cost no write of its own.
+    policy = BudgetPolicy(per_minute=60, burst=3, new_work_horizon=2)
+    table = UpdatesOnly(coordination_table)
+    store = DynamoBudgetStore(table)
+    now, booked, refused = 1_000_000.0, 0, 0
+    for later, priority, count in STEPS:
+        now += later
+        booking = store.book(now, policy, priority, count)
+        booked += count if booking.booked else 0
+        refused += 0 if booking.booked else 1
+    item = coordination_table.get_item(Key={"name": "ecwid-request-budget"})["Item"]
+    assert refused > 0 and int(item["booked"]) == booked == 13
+    # One UpdateItem per booking, plus one for each time the schedule's case changed under it.
+    assert table.updates <= len(STEPS) + 3  # here: 3 case changes
+
+
 def test_the_gate_lets_a_request_go_now_or_raises_the_wait():
     clock = Clock()
     gate = RequestGate(RequestBudget(MemoryBudgetStore(), POLICY, clock=clock), clock=clock)

@@ -37,11 +37,14 @@ class CancelBody(BaseModel):
     requestId: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
 
 
+ERROR_CODE_PATTERN = r"^[A-Za-z0-9_.]{1,100}$"  # Ecwid's codes and ours: SOURCE_NOT_RESPONDING, CLONE_TIMED_OUT
+
+
 class BulkFilterBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status
-    errorCode: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.]{1,100}$")
+    errorCode: str | None = Field(default=None, pattern=ERROR_CODE_PATTERN)
     sourceStoreId: StoreId | None = None
     targetStoreId: StoreId | None = None
     since: str | None = Field(default=None, json_schema_extra={"format": "date-time"})

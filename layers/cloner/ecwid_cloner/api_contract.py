@@ -187,6 +187,18 @@ class TimelineStep(Answer):
     outcome: str
 
 
+class SentEvent(Answer):
+    """An outcome event sent for the clone: by the state machine (its Publish steps), or by the
+    API when an operator cancelled the clone."""
+
+    detailType: Literal["Store Created", "Clone Completed", "Clone Failed"] | None
+    at: str
+    outcome: str = Field(description="published, or not published (the error)")
+    eventId: str | None = Field(description="EventBridge's ID of the event, when the state machine published it")
+    detail: dict[str, Any] = Field(description="What the event carried: never a token, never personal data")
+    sentBy: Literal["state machine", "cancel"]
+
+
 class Timeline(Answer):
     cloneId: str
     status: str = Field(description="The execution's: RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT")
@@ -195,6 +207,40 @@ class Timeline(Answer):
     seconds: float | None
     phases: dict[str, float] = Field(description="Seconds by phase: slotWait, budgetWait, ecwidQueued, ...")
     steps: list[TimelineStep]
+    events: list[SentEvent] = Field(description="The outcome events sent, in order")
+
+
+class CampaignSlots(Answer):
+    inFlight: int = Field(description="Clones holding a slot now")
+    max: int = Field(description="MaxClonesInFlight")
+    waiting: int = Field(description="Clones in line for a slot (numbers taken, not yet past the line)")
+    arrivals: int = Field(description="Numbers ever taken in line (a running total)")
+    passed: int = Field(description="Numbers ever past the line: admitted, cancelled or given up (a running total)")
+
+
+class CampaignBudget(Answer):
+    perMinute: float = Field(description="EcwidBudgetPerMinute: Ecwid requests a minute for the whole stack")
+    burst: int
+    timeScale: float = Field(description="1 when deployed; the local stack shrinks Ecwid's minute (and every wait)")
+    requestsBooked: int = Field(description="Ecwid requests ever booked (a running total): sample it for a rate")
+    bookedAheadSeconds: float = Field(description="How far ahead the budget's schedule is booked: 0 when idle")
+
+
+class CampaignDrain(Answer):
+    seconds: float = Field(description="Projected seconds until the line is through (0: no line)")
+    clonesPerMinute: float = Field(description="The pace clones leave the line at, the tighter of the two limits")
+    limitedBy: Literal["budget", "slots"]
+    slotSeconds: float = Field(description="How long a clone holds its slot: the median of the latest completed")
+
+
+class Campaign(Answer):
+    at: str = Field(description="When these figures were read")
+    since: str | None = Field(description="The counts are of clones created at or after this")
+    counts: dict[str, int] = Field(description="Clones by status (every status, 0 included), with the filters")
+    running: int = Field(description="The clones of the counts that have not ended")
+    slots: CampaignSlots
+    budget: CampaignBudget
+    drain: CampaignDrain
 
 
 class PersonalDataErased(Answer):

@@ -368,14 +368,17 @@ class JobsRepository:
         sample: int = 10,
     ) -> tuple[int, list[str]]:
         """How many jobs in ``status`` the filters match (every page of the status index, counted
-        by DynamoDB), and the IDs of the newest ``sample`` of them."""
+        by DynamoDB), and the IDs of the newest ``sample`` of them (none asked: Select=COUNT)."""
         kwargs = _status_query(status, since, target_store_id, source_store_id, error_code, not_retried)
-        kwargs["ProjectionExpression"] = "cloneId"  # what is counted is read whole, but only IDs come back
+        if sample:
+            kwargs["ProjectionExpression"] = "cloneId"  # what is counted is read whole, but only IDs come back
+        else:
+            kwargs["Select"] = "COUNT"  # the count alone
         matched, ids, start_key = 0, list[str](), None
         while True:
             page = self._table.query(**kwargs, **({"ExclusiveStartKey": start_key} if start_key else {}))
             items = page.get("Items") or []
-            matched += len(items)
+            matched += int(page.get("Count", len(items)))
             ids.extend(str(item["cloneId"]) for item in items[: max(0, sample - len(ids))])
             start_key = page.get("LastEvaluatedKey")
             if not start_key:

@@ -24,6 +24,7 @@ from ecwid_cloner.mappings import MappingStore
 if TYPE_CHECKING:
     from ecwid_cloner.admission import AdmissionControl
     from ecwid_cloner.bulk_actions import BulkActions, BulkRecords, BulkWorker
+    from ecwid_cloner.campaign import CampaignView
     from ecwid_cloner.clone_requests import CloneLauncher
     from ecwid_cloner.clone_slots import CloneSlots
     from ecwid_cloner.clone_state import CloneState
@@ -364,6 +365,20 @@ def clone_timeline(clone_id: str) -> dict:
 
 
 @functools.cache
+def campaign_view() -> CampaignView:
+    from ecwid_cloner.campaign import CampaignLimits, CampaignView
+
+    config = settings()
+    limits = CampaignLimits(
+        max_in_flight=config.max_clones_in_flight,
+        budget_per_minute=config.ecwid_budget_per_minute,
+        budget_burst=config.ecwid_budget_burst,
+        time_scale=config.poll_scale,
+    )
+    return CampaignView(jobs_repository(), coordination_table(), limits)
+
+
+@functools.cache
 def personal_data() -> PersonalData:
     from ecwid_cloner.operator_actions import PersonalData
 
@@ -412,5 +427,6 @@ def reset_caches() -> None:
         bulk_actions,
         bulk_worker,
         personal_data,
+        campaign_view,
     ):
         cached.cache_clear()

@@ -11,13 +11,14 @@ at no cost while nobody asks.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.jobs import iso_utc
+from ecwid_cloner.outcome_events import CLONE_FAILED, event_for
 
 PHASES = (
     "slotWait",
@@ -74,6 +75,8 @@ def timeline(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     started = ended = None
     execution_status = "RUNNING"
     last_output: dict[str, Any] = {}
+    sent: list[dict[str, Any]] = []
+    event_id: str | None = None
     for event in events:
         kind, moment = event["type"], _moment(event["timestamp"])
         if kind == "ExecutionStarted":
@@ -88,13 +91,20 @@ def timeline(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 "_input": _json(entered.get("input")),
                 "_previous": last_output,
             }
-            failures = []
+            failures, event_id = [], None
+        elif kind == "TaskSucceeded":
+            answer = _json(event.get("taskSucceededEventDetails", {}).get("output"))
+            event_id = next(
+                (entry.get("EventId") for entry in answer.get("Entries") or [] if entry.get("EventId")), None
+            )
         elif kind.endswith("Failed") and kind.startswith(("LambdaFunction", "Task")):
             failed: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             failures.append(str(failed.get("error") or "error"))
         elif kind.endswith("StateExited") and kind not in _SKIPPED_TYPES and open_step is not None:
             output = _json(event["stateExitedEventDetails"].get("output"))
             steps.append(_step(open_step, moment, output, failures))
+            if open_step["step"].startswith("Publish"):
+                sent.append(_sent(open_step["_input"].get("event") or {}, moment, event_id, failures))
             last_output, open_step = output, None
     if open_step is not None:  # running now
         steps.append(_step(open_step, None, {}, failures))
@@ -108,6 +118,40 @@ def timeline(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "seconds": round(((ended or datetime.now(started.tzinfo)) - started).total_seconds(), 3) if started else None,
         "phases": {name: round(seconds, 3) for name, seconds in phases.items()},
         "steps": steps,
+        "events": sent,
+    }
+
+
+def cancel_event(job: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The Clone Failed an operator's cancel published itself, outside the state machine (the
+    job says when, and keeps the error when it could not be published)."""
+    cancelled_at = job.get("cancelledAt")
+    if job.get("status") != "CANCELLED" or not cancelled_at:
+        return None
+    failed = [
+        failure
+        for failure in job.get("eventFailures") or []
+        if failure.get("detailType") == CLONE_FAILED and str(failure.get("at") or "") >= cancelled_at
+    ]
+    return {
+        "detailType": CLONE_FAILED,
+        "at": cancelled_at,
+        "outcome": f"not published ({failed[-1].get('error')})" if failed else "published",
+        "eventId": None,  # EventBridge's ID is not kept on the job
+        "detail": event_for(job, CLONE_FAILED)["detail"],
+        "sentBy": "cancel",
+    }
+
+
+def _sent(event: dict[str, Any], moment: datetime, event_id: str | None, failures: list[str]) -> dict[str, Any]:
+    """An outcome event as the state machine sent it (a Publish step's input) and how it went."""
+    return {
+        "detailType": event.get("detailType"),
+        "at": iso_utc(moment),
+        "outcome": "published" if event_id else f"not published ({failures[-1] if failures else 'no event ID'})",
+        "eventId": event_id,
+        "detail": event.get("detail") or {},
+        "sentBy": "state machine",
     }
 
 
