@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -32,6 +32,7 @@ from ecwid_cloner.api_contract import (
     PersonalDataErased,
     RetryStarted,
     Status,
+    StoreActed,
     Timeline,
     answer,
     openapi_document,
@@ -49,11 +50,13 @@ from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, Clon
 from ecwid_cloner.jobs import plain
 from ecwid_cloner.mappings import clone_partition
 from ecwid_cloner.operator_actions import ActionRefused
+from ecwid_cloner.request_budget import BudgetWait
 from ecwid_cloner.timeline import ExecutionNotFound, cancel_event
 
 logger, tracer = runtime.logger, runtime.tracer
 app = APIGatewayRestResolver(enable_validation=True)
 SOURCE_ID_PATTERN = r"^[0-9]{1,20}$"
+StoreActionName = Literal["suspend", "resume", "delete"]  # store_actions.OPERATOR_STORE_ACTIONS
 
 
 @app.post(
@@ -241,6 +244,7 @@ def get_bulk_action(bulkId: str) -> dict:
         400: BAD_REQUEST,
         404: NOT_FOUND,
         409: answer("Not retried: the clone has not failed, was retried by another request, or needs an action first"),
+        429: answer("Its suspended store must be resumed first and Ecwid's request budget is spent: Retry-After"),
         413: answer(f"The body is larger than {MAX_BODY_BYTES} bytes"),
         415: answer("The body is not application/json"),
     },
@@ -290,6 +294,38 @@ def cancel_clone(cloneId: str, body: Annotated[CancelBody | None, Body()] = None
     view = job.view(("cloneId", "status", "cancelledAt", "cancelledBy", "ecwidTicketMayComplete"))
     return Response(
         202 if cancelled else 200, "application/json", {**view, "links": clone_links(cloneId, _stage_path())}
+    )
+
+
+@app.post(
+    "/clones/<cloneId>/store/<action>",
+    operation_id="actOnStore",
+    summary="Suspend, resume or delete the store a clone of this stack created",
+    description=(
+        "Through Ecwid's Reseller API (the resellerKey in the credentials secret), within the shared request "
+        "budget. Only for a store this stack created, once its clone has ended. Asked again, a done action "
+        "answers 200 as it is; a delete whose first answer was lost is taken as done."
+    ),
+    responses={
+        200: answer("Done (now, or before)", StoreActed),
+        400: BAD_REQUEST,
+        404: NOT_FOUND,
+        409: answer("Not this stack's store, the clone runs or was retried, or the store was deleted"),
+        429: answer("Ecwid's request budget is spent: try again after Retry-After seconds"),
+    },
+)
+def act_on_store(cloneId: str, action: Annotated[StoreActionName, Path()]) -> Response[dict]:
+    job, acted = runtime.store_actions().act(cloneId, action, by=_caller())
+    logger.info("Store action", extra={"cloneId": cloneId, "storeAction": job.get("storeAction"), "acted": acted})
+    return Response(
+        200,
+        "application/json",
+        {
+            "cloneId": cloneId,
+            "targetStoreId": job.target_store_id,
+            "storeAction": plain(job["storeAction"]),
+            "links": clone_links(cloneId, _stage_path()),
+        },
     )
 
 
@@ -454,6 +490,15 @@ def bad_request(error: RequestValidationError) -> Response:
 @app.exception_handler(NotFoundError)
 def not_found(error: NotFoundError) -> Response:
     return _error(404, str(error.msg), [])
+
+
+@app.exception_handler(BudgetWait)
+def budget_spent(wait: BudgetWait) -> Response:
+    # Ecwid's budget is the whole stack's: an operator's call waits its turn like a clone's step.
+    seconds = str(wait.retry_after)
+    response = _error(429, "Ecwid's request budget is spent", [{"field": "Retry-After", "reason": seconds}])
+    response.headers["Retry-After"] = seconds
+    return response
 
 
 @app.exception_handler(ActionRefused)

@@ -4,8 +4,13 @@ Status Change)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import clone_slots, logger, tracer
+from ecwid_cloner.runtime import clone_slots, logger, store_actions, tracer
+from ecwid_cloner.store_actions import PENDING
 from ecwid_cloner.telemetry import record_slot_reaped
+
+
+class StoreActionPending(Exception):
+    """A cancelled clone's store action still waits for the budget: Lambda's retries come back later."""
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -21,4 +26,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if released:
         logger.warning("Slot of a dead execution released", extra={"status": detail.get("status")})
         record_slot_reaped()
-    return {"cloneId": clone_id, "released": released}
+    # A cancel whose store action met a spent budget left it PENDING; an execution stopped by hand
+    # never ran its SettleFailedStore step. Settled here, once (a settled store answers as it is).
+    store_action = store_actions().settle_failed(clone_id)
+    if "budget" in store_action or store_action.get("status") == PENDING:
+        logger.warning("Store action waits for the Ecwid request budget", extra={"storeAction": store_action})
+        raise StoreActionPending(clone_id)
+    if store_action:
+        logger.info("Failed clone's store settled", extra={"storeAction": store_action})
+    return {"cloneId": clone_id, "released": released, **({"storeAction": store_action} if store_action else {})}

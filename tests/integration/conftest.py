@@ -49,5 +49,10 @@ def settings(stack):
         stack.configure(**env)
 
     yield configure
-    stack.configure(MAX_CLONES_IN_FLIGHT="1000", ECWID_BUDGET_PER_MINUTE="540", ECWID_BUDGET_BURST="10")
+    stack.configure(
+        MAX_CLONES_IN_FLIGHT="1000",
+        ECWID_BUDGET_PER_MINUTE="540",
+        ECWID_BUDGET_BURST="10",
+        FAILED_STORE_ACTION="suspend",
+    )
     boto3.resource("dynamodb").Table(stack.coordination_table).delete_item(Key={"name": "ecwid-request-budget"})

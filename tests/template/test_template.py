@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import json
 import re
@@ -117,8 +118,29 @@ def test_asl_is_valid_json_with_reachable_states():
 def test_template_environment_names_the_settings_the_code_reads():
     from ecwid_cloner.config import Settings
 
-    env = TemplateModel().doc["Globals"]["Function"]["Environment"]["Variables"]
-    Settings.from_env({name: "1" for name in env})  # raises KeyError if a required one is missing
+    doc = TemplateModel().doc
+    env = doc["Globals"]["Function"]["Environment"]["Variables"]
+    parameters = doc["Parameters"]
+    # A parameter with allowed values gives each of them: the code reads every one the template allows.
+    choices = {
+        name: parameters[value["Ref"]]["AllowedValues"]
+        for name, value in env.items()
+        if isinstance(value, dict) and "AllowedValues" in parameters.get(value.get("Ref"), {})
+    }
+    field_of = {declared.metadata["variable"]: declared.name for declared in dataclasses.fields(Settings)}
+    choices = {name: allowed for name, allowed in choices.items() if name in field_of}  # not Powertools' own
+    assert choices  # FailedStoreAction's at least
+    for name, allowed in choices.items():
+        for value in allowed:
+            read = Settings.from_env({**dict.fromkeys(env, "1"), **choices_first(choices), name: value})
+            assert getattr(read, field_of[name]) == value
+    Settings.from_env({**dict.fromkeys(env, "1"), **choices_first(choices)})  # KeyError if a required one is missing
+    with pytest.raises(ValueError, match="must be one of keep, suspend, delete"):
+        Settings.from_env({**dict.fromkeys(env, "1"), **choices_first(choices), "FAILED_STORE_ACTION": "suspnd"})
+
+
+def choices_first(choices: dict[str, list[str]]) -> dict[str, str]:
+    return {name: allowed[0] for name, allowed in choices.items()}
 
 
 def imports_of(path: Path) -> set[str]:

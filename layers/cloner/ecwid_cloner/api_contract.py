@@ -65,6 +65,28 @@ class StepOutcome(Answer):
     error: StepError | None = None
 
 
+class StoreAction(Answer):
+    """What became of the store this stack created: FailedStoreAction after a failed provisioning,
+    or an operator's suspend, resume or delete."""
+
+    action: Literal["keep", "suspend", "resume", "delete"]
+    status: Literal["DONE", "KEPT", "PENDING", "NO_RESELLER_KEY", "FAILED"] = Field(
+        description="DONE by Ecwid; KEPT (keep); PENDING (a cancel met a spent budget: the reaper does it); "
+        "NO_RESELLER_KEY (no resellerKey in the credentials secret); FAILED (Ecwid refused: reason)"
+    )
+    at: str
+    by: str = Field(description="FailedStoreAction, or the operator who asked")
+    storeId: int | None = None
+    reason: str | None = Field(default=None, description="Ecwid's refusal, when FAILED")
+
+
+class StoreActed(Answer):
+    cloneId: str
+    targetStoreId: int
+    storeAction: StoreAction
+    links: CloneLinks
+
+
 class CloneView(Answer):
     """A clone's job; fields not known yet are null."""
 
@@ -101,6 +123,7 @@ class CloneView(Answer):
     storeTokenUnknown: bool | None = Field(
         description="true: the store's token never came (only the creation answer carries it): docs/operations.md"
     )
+    storeAction: StoreAction | None = Field(description="What became of the store this stack created for it")
     eventFailures: list[dict[str, Any]] | None
     waitingPlace: int | None = Field(description="Place in the line for a clone slot, while WAITING")
     attempt: int | None = Field(description="1 for the clone as asked; n for its (n-1)th retry")

@@ -37,6 +37,7 @@ PUBLIC_JOB_FIELDS = (
     "storeTokenSaved",
     "storeFoundAfterLostAnswer",
     "storeTokenUnknown",
+    "storeAction",
     "eventFailures",
     "waitingPlace",
     "attempt",

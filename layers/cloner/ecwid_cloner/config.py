@@ -24,6 +24,17 @@ def setting(variable: str, read: Callable[[str], Any] = str, default: Any = MISS
     return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
 
 
+def one_of(*values: str) -> Callable[[str], str]:
+    """A reader that refuses any value but ``values`` (a mistyped parameter fails at start)."""
+
+    def read(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"must be one of {', '.join(values)}, got {value!r}")
+        return value
+
+    return read
+
+
 @dataclass(frozen=True)
 class Settings:
     jobs_table: str = setting("JOBS_TABLE_NAME")
@@ -57,6 +68,8 @@ class Settings:
     bulk_actions_per_second: float = setting("BULK_ACTIONS_PER_SECOND", float, 20.0)
     job_retention_days: float = setting("JOB_RETENTION_DAYS", float, 0.0)  # a final job expires after; 0: kept
     mapping_retention_days: float = setting("MAPPING_RETENTION_DAYS", float, 0.0)  # 0: kept while the store lives
+    # What becomes of a store this stack created when its provisioning fails (store_actions.py)
+    failed_store_action: str = setting("FAILED_STORE_ACTION", one_of("keep", "suspend", "delete"), "suspend")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -233,6 +233,10 @@ class JobsRepository:
         """Record the PersonalizeStore step's outcome; the job's own status stays as it is."""
         self._set_step_outcome(clone_id, "profile", outcome)
 
+    def set_store_action(self, clone_id: str, outcome: dict[str, Any]) -> None:
+        """Record what was done to the store the clone created (suspend, resume, delete, keep)."""
+        self._set_step_outcome(clone_id, "storeAction", outcome)
+
     def _set_step_outcome(self, clone_id: str, attribute: str, outcome: dict[str, Any]) -> None:
         self._table.update_item(
             Key={"cloneId": clone_id},

@@ -214,7 +214,8 @@ class CloneRequest:
             item["requestedProfile"] = self.profile.to_ecwid()
         return item
 
-    def with_target(self, target_store_id: int) -> CloneRequest:
+    def with_target(self, target_store_id: int | None) -> CloneRequest:
+        """Into this store (None: into a store made for the merchant)."""
         return replace(self, target_store_id=target_store_id)
 
     def profile_to_set(self) -> StoreProfile | None:

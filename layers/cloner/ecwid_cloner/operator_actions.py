@@ -83,6 +83,8 @@ _CARRIED = ("requestId", "signupId", "storeCreatedAt", "storeTokenSaved", "store
 class CloneRetries:
     jobs: JobsRepository
     launcher: CloneLauncher
+    # (clone ID, action, by): an operator's store action (StoreActions.act); resumes a suspended store
+    act_on_store: Callable[[str, str, str], object] = lambda clone_id, action, by: None
 
     def retry(
         self,
@@ -118,6 +120,10 @@ class CloneRetries:
                 f"the clone has store {job.target_store_id} already: its retry goes there",
             )
         _check_retry_can_succeed(job, target_store_id, confirm_target)
+        store_action = job.get("storeAction") or {}
+        if store_action.get("action") == "suspend" and store_action.get("status") == "DONE":
+            # Its store was suspended when it failed: back in service before the attempt clones into it.
+            self.act_on_store(clone_id, "resume", f"retry of {clone_id}")
         attempt_id = f"{job.retry_root}-a{job.attempt + 1}"
         linked = self.jobs.mark_retried(clone_id, attempt_id, request_id, target_store_id)
         if linked is not None:  # another call linked it first (a double click, a redelivery)
@@ -144,18 +150,27 @@ class CloneRetries:
 
     def _start(self, job: Job, attempt_id: str, target_store_id: int | None) -> Job:
         request = job.request()
+        carried: tuple[str, ...] = _CARRIED
+        if _store_deleted(job):
+            # Its store was deleted when it failed: the attempt makes the merchant a new one.
+            request, carried = request.with_target(None), ("requestId", "signupId")
         if target_store_id is not None:
             request = request.with_target(target_store_id)
         origin: dict[str, Any] = {
             "retryOf": job.clone_id,
             "retryRoot": job.retry_root,
             "attempt": job.attempt + 1,
-            **{name: job[name] for name in _CARRIED if job.get(name) is not None},
+            **{name: job[name] for name in carried if job.get(name) is not None},
         }
         if target_store_id is not None:
             origin["storeGivenByOperator"] = True
         attempt, _ = self.launcher.start(attempt_id, request, origin)
         return attempt
+
+
+def _store_deleted(job: Job) -> bool:
+    store_action = job.get("storeAction") or {}
+    return store_action.get("action") == "delete" and store_action.get("status") == "DONE"
 
 
 def _check_retry_can_succeed(job: Job, target_store_id: int | None, confirm_target: bool) -> None:
@@ -182,6 +197,8 @@ class CloneCancellations:
     admission: AdmissionControl
     stop_execution: Callable[[str, str], None]  # (clone ID, cause): stops its execution, if it runs
     publish_failed: Callable[[Job], object]  # the Clone Failed event of the cancelled job
+    # FailedStoreAction on a store the clone created (StoreActions.settle_cancelled): its storeAction
+    settle_store: Callable[[str], dict[str, Any]] = lambda clone_id: {}
 
     def cancel(self, clone_id: str, *, reason: str | None, by: str) -> tuple[Job, bool]:
         """End a clone that has not ended: CANCELLED, its execution stopped, its slot or its place in
@@ -199,6 +216,9 @@ class CloneCancellations:
         # else its slot (what it held when it stopped: the reaper sees the job CANCELLED, not WAITING).
         self.stop_execution(clone_id, f"Cancelled by {by}" + (f": {reason}" if reason else ""))
         self.admission.give_up(clone_id, before.slot_number if before.status == "WAITING" else None)
+        store_action = self.settle_store(clone_id)
+        if store_action:
+            cancelled = Job({**cancelled, "storeAction": store_action})
         self.publish_failed(cancelled)
         return cancelled, True
 

@@ -33,6 +33,7 @@ _OUTCOME = (
     "errorMessage",
     "instantSite",
     "profile",  # the PersonalizeStore step's outcome: its status and the names of the fields set, never values
+    "storeAction",  # what became of the store this stack created for a failed provisioning (FailedStoreAction)
 )
 
 

@@ -271,6 +271,11 @@ class BudgetWait(Exception):
         self.booking = booking
         self.tokens = tokens if booking.booked else 0
 
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds to come back after (an HTTP Retry-After), at least one."""
+        return max(1, math.ceil(self.booking.wait))
+
 
 @dataclass
 class StepBudget:

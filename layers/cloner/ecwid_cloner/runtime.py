@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ecwid_cloner.provisioning import StoreProvisioning
     from ecwid_cloner.request_budget import RequestGate
     from ecwid_cloner.reseller_api import EcwidResellerClient, ResellerKey
+    from ecwid_cloner.store_actions import StoreActions
     from ecwid_cloner.store_creation import EcwidStoreCreator
     from ecwid_cloner.store_profile import EcwidStoreProfileClient
     from ecwid_cloner.store_tokens import StoreTokens
@@ -157,6 +158,13 @@ def reseller_client() -> EcwidResellerClient | None:
 
     key = load_reseller_key(settings().credentials_secret)
     return _app_client(EcwidResellerClient, key, settings().reseller_api_base_url) if key is not None else None
+
+
+@functools.cache
+def store_actions() -> StoreActions:
+    from ecwid_cloner.store_actions import StoreActions
+
+    return StoreActions(jobs_repository(), reseller_client, settings().failed_store_action, request_gate())
 
 
 @functools.cache
@@ -290,7 +298,9 @@ def _required(value: str | None, variable: str) -> str:
 def clone_retries() -> CloneRetries:
     from ecwid_cloner.operator_actions import CloneRetries
 
-    return CloneRetries(jobs_repository(), clone_launcher())
+    return CloneRetries(
+        jobs_repository(), clone_launcher(), lambda clone_id, action, by: store_actions().act(clone_id, action, by=by)
+    )
 
 
 @functools.cache
@@ -312,6 +322,7 @@ def clone_cancellations() -> CloneCancellations:
         admission_control(),
         stop_execution(stepfunctions(), state_machine),
         lambda job: outcome_publisher().publish(job, CLONE_FAILED),
+        lambda clone_id: store_actions().settle_cancelled(clone_id),
     )
 
 
@@ -405,6 +416,7 @@ def reset_caches() -> None:
         mapping_store,
         _app_client,
         store_tokens,
+        store_actions,
         store_provisioning,
         instant_site_client,
         store_profile_client,

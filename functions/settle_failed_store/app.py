@@ -1,0 +1,21 @@
+"""SettleFailedStore: a provisioning that failed leaves no orphaned store behind. The store this
+stack created is suspended, deleted or kept (FailedStoreAction); the job and the Clone Failed
+event say which."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecwid_cloner.runtime import logger, store_actions, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    clone_id = event["cloneId"]
+    logger.append_keys(cloneId=clone_id)
+    previous = event.get("storeAction") or {}  # this step's own result, when it waited for the budget
+    outcome = store_actions().settle_failed(clone_id, previous.get("budget"))
+    if "budget" in outcome:
+        logger.info("Waiting for the Ecwid request budget", extra={"step": "SettleFailedStore", **outcome})
+    else:
+        logger.info("Failed clone's store settled", extra={"storeAction": outcome})
+    return outcome

@@ -1,0 +1,143 @@
+"""What becomes of a store this stack created: suspended, resumed or deleted through Ecwid's
+Reseller API, after a failed provisioning (FailedStoreAction) or by an operator's hand.
+
+A store the stack created and a clone that failed would otherwise stay behind, billed to the
+partner and shown to nobody. The job records what was done (``storeAction``: action, status,
+when, by whom); the Clone Failed event carries it. Every call passes the shared request budget
+(the Reseller API is Ecwid's too), and every action is idempotent: asked again, a done action
+answers as it is; a delete whose first answer was lost meets 404 and is taken as done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.jobs import Job, JobsRepository, iso_utc
+from ecwid_cloner.operator_actions import ActionRefused, CloneNotFound
+from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+from ecwid_cloner.reseller_api import EcwidResellerClient, ResellerStoreNotFoundError
+
+FAILED_STORE_ACTIONS = ("keep", "suspend", "delete")  # the FailedStoreAction parameter's values
+OPERATOR_STORE_ACTIONS = ("suspend", "resume", "delete")  # POST /clones/{cloneId}/store/{action}
+FAILED_OUTCOMES = frozenset({"FAILED", "TIMED_OUT", "CANCELLED"})
+
+# storeAction.status
+DONE = "DONE"  # Ecwid did it (or had done it: a second delete)
+KEPT = "KEPT"  # FailedStoreAction=keep: nothing asked of Ecwid
+NO_RESELLER_KEY = "NO_RESELLER_KEY"  # no reseller key in the credentials secret: Ecwid cannot be asked
+FAILED = "FAILED"  # Ecwid refused it (403: not the partner's store; 404 on suspend/resume: deleted)
+PENDING = "PENDING"  # a cancel met a spent budget: the reaper, which sees the stopped execution, does it
+
+
+@dataclass
+class StoreActions:
+    jobs: JobsRepository
+    reseller_factory: Callable[[], EcwidResellerClient | None]  # None: no reseller key configured
+    failed_store_action: str = "suspend"
+    gate: RequestGate | None = None  # for the wait a step returns when the budget is spent
+
+    def settle_failed(self, clone_id: str, budget: dict[str, Any] | None = None) -> dict[str, Any]:
+        """After a provisioning ended FAILED, TIMED_OUT or CANCELLED: FailedStoreAction on the store
+        it created, once. Returns the job's storeAction ({} when there is no store of ours, or the
+        clone did not fail), or {"budget": {..., "waitSeconds"}} when the budget says wait."""
+        job = self.jobs.get(clone_id)
+        if job is None or job.status not in FAILED_OUTCOMES or not created_here(job) or job.get("retriedBy"):
+            return {}  # (a retried clone's store belongs to its attempt now)
+        recorded = job.get("storeAction")
+        if recorded and recorded.get("status") != PENDING:
+            return dict(recorded)  # settled already, or an operator acted on it: that stands
+        if self.failed_store_action == "keep":
+            return self._record(job, "keep", KEPT, by="FailedStoreAction")
+        turn = BudgetTurn.from_state(budget)
+        try:
+            with step_budget(turn):
+                return self._apply(job, self.failed_store_action, by="FailedStoreAction")
+        except BudgetWait as wait:
+            return {"budget": waiting(wait, turn, self.gate or RequestGate(None))}
+
+    def settle_cancelled(self, clone_id: str) -> dict[str, Any]:
+        """For a cancel (its execution stopped, so no step of it will): FailedStoreAction now when
+        the budget lets it go at once, else recorded PENDING for the reaper to finish."""
+        try:
+            settled = self.settle_failed(clone_id)
+        except EcwidRetryableError:
+            settled = {"budget": {}}  # Ecwid did not answer: the reaper tries again
+        if "budget" not in settled:
+            return settled
+        job = self.jobs.get(clone_id)
+        assert job is not None
+        return self._record(job, self.failed_store_action, PENDING, by="FailedStoreAction")
+
+    def act(self, clone_id: str, action: str, *, by: str) -> tuple[Job, bool]:
+        """An operator's suspend, resume or delete of the store a clone of this stack created.
+        Returns the job and whether this call acted (False: done already). Refused (409) for a
+        store the stack did not create, a clone still running or retried; BudgetWait passes up."""
+        if action not in OPERATOR_STORE_ACTIONS:
+            raise ActionRefused(400, "Invalid request", "action", "must be one of suspend, resume, delete")
+        job = self.jobs.get(clone_id)
+        if job is None:
+            raise CloneNotFound(clone_id)
+        if not created_here(job):
+            raise ActionRefused(
+                409,
+                f"clone {clone_id} did not create its store",
+                "targetStoreId",
+                "only a store this stack created for a merchant is suspended, resumed or deleted here",
+            )
+        if not job.finished:
+            raise ActionRefused(
+                409, f"clone {clone_id} runs", "status", f"is {job.status}: act on its store once it has ended"
+            )
+        if job.get("retriedBy"):
+            raise ActionRefused(
+                409, f"clone {clone_id} was retried", "cloneId", f"its store is {job['retriedBy']}'s now: act there"
+            )
+        recorded = job.get("storeAction") or {}
+        if recorded.get("action") == "delete" and recorded.get("status") == DONE:
+            if action == "delete":
+                return job, False
+            raise ActionRefused(409, f"store {job.target_store_id} was deleted", "action", "nothing to do to it")
+        if recorded.get("action") == action and recorded.get("status") == DONE:
+            return job, False
+        with step_budget():
+            self._apply(job, action, by=by)
+        updated = self.jobs.get(clone_id)
+        assert updated is not None
+        return updated, True
+
+    def _apply(self, job: Job, action: str, *, by: str) -> dict[str, Any]:
+        client = self.reseller_factory()
+        store_id = job.target_store_id
+        assert store_id is not None
+        if client is None:
+            return self._record(job, action, NO_RESELLER_KEY, by=by)
+        call = {"suspend": client.suspend, "resume": client.resume, "delete": client.delete}[action]
+        try:
+            call(store_id, Priority.RUNNING)
+        except ResellerStoreNotFoundError:
+            # Deleted already (a lost answer of our own delete): done. For suspend or resume: gone.
+            if action != "delete":
+                return self._record(job, action, FAILED, by=by, reason="RESELLER_STORE_NOT_FOUND")
+        except EcwidTerminalError as refused:
+            return self._record(job, action, FAILED, by=by, reason=refused.code)
+        return self._record(job, action, DONE, by=by)
+
+    def _record(self, job: Job, action: str, status: str, *, by: str, reason: str | None = None) -> dict[str, Any]:
+        outcome: dict[str, Any] = {"action": action, "status": status, "at": iso_utc(), "by": by}
+        if job.target_store_id is not None:
+            outcome["storeId"] = job.target_store_id
+        if reason:
+            outcome["reason"] = reason
+        self.jobs.set_store_action(job.clone_id, outcome)
+        return outcome
+
+
+def created_here(job: Job) -> bool:
+    """Whether the clone's store is one this stack created: by its own CreateStore (carried to
+    retries), found after a lost creation answer, or named by the operator who resolved one."""
+    if job.target_store_id is None:
+        return False
+    return bool(job.get("storeCreatedAt") or job.get("storeGivenByOperator"))
