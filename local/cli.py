@@ -157,6 +157,7 @@ def _add_operator_commands(commands: Any) -> None:
         "cancel": "cancel a clone that has not ended",
         "timeline": "where a clone spent its time, step by step",
         "erase-merchant": "erase the merchant's personal data from an ended clone and its attempts",
+        "store": "suspend, resume or delete the store this stack created for an ended clone",
     }
     for name, text in actions.items():
         command = commands.add_parser(name, help=f"{text} (through the API)")
@@ -166,6 +167,8 @@ def _add_operator_commands(commands: Any) -> None:
             command.add_argument("--confirm-target", action="store_true", help="the target was checked (emptied...)")
         if name == "cancel":
             command.add_argument("--reason", help="kept on the job as cancelReason")
+        if name == "store":
+            command.add_argument("action", choices=["suspend", "resume", "delete"])
         if name in ("retry", "cancel"):
             command.add_argument("--request-id", help="the same ID again acts once")
         _add_api_options(command)
@@ -232,6 +235,8 @@ def operator_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]
     if args.command == "bulk-status":
         return "GET", f"/clones/bulk/{quote(args.bulk_id, safe='')}", None
     clone = f"/clones/{quote(args.clone_id, safe='')}"
+    if args.command == "store":
+        return "POST", f"{clone}/store/{args.action}", None
     if args.command in ("timeline", "erase-merchant"):
         return (
             ("GET", f"{clone}/timeline", None) if args.command == "timeline" else ("DELETE", f"{clone}/merchant", None)
@@ -307,7 +312,7 @@ def _add_stack_options(command: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on bad arguments
-    if args.command in ("retry", "cancel", "timeline", "erase-merchant", "bulk", "bulk-status"):
+    if args.command in ("retry", "cancel", "timeline", "erase-merchant", "store", "bulk", "bulk-status"):
         return operator_action(args)
     if args.command == "api":
         return serve_api(args, ecwid_options(parser, args))

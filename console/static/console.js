@@ -518,6 +518,7 @@
       ["Store", clone.targetStoreId ? `#${clone.targetStoreId}` : "not made yet"],
       ["Store created", clone.storeCreatedAt ? when(clone.storeCreatedAt) : merchant ? "not yet" : "— (it existed)"],
       ["Store token kept", clone.storeTokenSaved === null ? "—" : clone.storeTokenSaved ? "yes" : "no: Instant Site and profile cannot run"],
+      ["Store action", storeAction(clone.storeAction), "storeAction"],
       ["Personal data erased", clone.personalDataErasedAt ? when(clone.personalDataErasedAt) : undefined],
     ]);
     facts($("clone-after"), [
@@ -525,6 +526,13 @@
       ["Instant Site", outcome(clone.instantSite, (site) => `${site.draft ? "as a draft" : "published"}${site.profile ? `; its profile ${site.profile.status?.toLowerCase()}` : ""}`), "instantSite"],
       ["Events not published", clone.eventFailures?.length ? clone.eventFailures.map((f) => `${f.detailType}: ${f.error}`).join("; ") : "none"],
     ]);
+  }
+  // What became of the store this stack created (FailedStoreAction, or an operator's suspend/resume/delete).
+  function storeAction(action) {
+    if (!action) return undefined;
+    const done = { suspend: "suspended", resume: "resumed", delete: "deleted", keep: "kept" }[action.action] || action.action;
+    const why = action.reason ? ` (${action.reason})` : "";
+    return `${done}: ${action.status.toLowerCase().replaceAll("_", " ")}${why}, ${when(action.at)} by ${action.by}`;
   }
   function outcome(step, describe) {
     if (!step) return "not asked for";

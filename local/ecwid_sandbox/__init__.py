@@ -28,8 +28,8 @@ The Reseller API (stands for https://my.ecwid.com/resellerapi/v1) is at
 
 Default stores: 1003 template (500 products, 40 categories, 3 product types, 2 demo
 products, 3 destination zones); 1004 big template (5,000 products, 200 categories);
-1005 source that does not respond; 2001..2300 empty targets (2 demo products, 1 demo
-category each); 3001 not allowed to clone; 3002 products limit 10; 3003 categories
+1005 source that does not respond; 2001..2300 and 4001..5000 empty targets (2 demo
+products, 1 demo category each); 3001 not allowed to clone; 3002 products limit 10; 3003 categories
 limit 5; 3004 destination zones limit 0; 3005 one product; 3006 one category; 3007
 one product type; 3008 target that does not respond.
 

@@ -715,7 +715,7 @@ def seed_default_stores(registry: StoreRegistry) -> None:
     add(1005, products=10, categories=2, responding=False)
     # New stores come with sample items; they must not make a target non-empty.
     fresh = {"demo_products": 2, "demo_categories": 1}
-    for store_id in range(2001, 2301):
+    for store_id in (*range(2001, 2301), *range(4001, 5001)):  # 4001..5000: the tests' fresh targets
         add(store_id, **fresh)
     add(3001, clone_allowed=False, **fresh)
     add(3002, products_limit=10, **fresh)

@@ -450,6 +450,9 @@ def test_operators_retry_cancel_and_bulk_through_a_running_api(local_api, extern
             break
     # Cancelled after Ecwid took the clone: a retry waits for the operator's word, so the bulk skips it.
     assert (view["status"], view["done"], view["skipped"]) == ("COMPLETED", 0, 1)
+    # A store this stack did not create (the request named it) is not the operator's to suspend here.
+    code, refused = operator("store", retried["cloneId"], "suspend", "--api-url", local_api)
+    assert (code, refused["httpStatus"], refused["errors"][0]["field"]) == (1, 409, "targetStoreId")
 
 
 def test_an_operator_command_without_an_api_exits_1_saying_so():

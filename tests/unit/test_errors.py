@@ -231,7 +231,7 @@ def test_every_lambda_task_retries_lambdas_own_faults_with_the_same_block():
         assert lambda_blocks or any(retry["ErrorEquals"] == ["States.ALL"] for retry in retries), name
         if lambda_blocks:
             blocks[name] = lambda_blocks[0]
-    assert len(blocks) == 8, sorted(blocks)
+    assert len(blocks) == 9, sorted(blocks)
     first = next(iter(blocks.values()))
     assert all(block == first for block in blocks.values()), blocks
     assert {"Lambda.TooManyRequestsException", "Lambda.Unknown"} <= set(first["ErrorEquals"])
