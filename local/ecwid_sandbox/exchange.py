@@ -205,10 +205,19 @@ class Exchange(BaseHTTPRequestHandler):
         self.entry["errorCode"] = payload.get("errorCode")
         self.send_body(status, json.dumps(payload).encode(), JSON_TYPE, headers)
 
-    def send_refusal(self, refusal: Refusal) -> None:
-        """A refusal of a call made with a bearer token: a 401 says which scheme it wants."""
-        headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
-        self.send_json(refusal.status, refusal.body(), headers)
+    def serve_token_call(self, faults_name: str, refused: type[Refusal], call: Callable[[], dict]) -> None:
+        """A call made with a bearer token the app was issued (a store's token, an Instant Site access
+        token): the app's window and ``faults_name``'s faults, then 200 with what ``call`` returns, or
+        the ``refused`` it raised (a 401 says which scheme it wants)."""
+        if not self.passes_gateway(self.server.sandbox.config.client_id, faults_name):
+            return
+        try:
+            answer = call()
+        except refused as refusal:
+            headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+            self.send_json(refusal.status, refusal.body(), headers)
+            return
+        self.send_json(200, answer)
 
     def _accepts_gzip(self) -> bool:
         for part in (self.headers.get("Accept-Encoding") or "").split(","):

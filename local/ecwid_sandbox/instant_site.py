@@ -60,32 +60,28 @@ def serve_token(ex: Exchange, _: re.Match[str]) -> None:
 
 
 def serve_clone(ex: Exchange, match: re.Match[str]) -> None:
-    sbx = ex.sandbox
     target_id = int(match.group(1))
-    if not ex.passes_gateway(sbx.config.client_id, INSTANT_SITE_FAULTS):
-        return
-    try:
-        sbx._registry.check_instant_site_access(target_id, ex.bearer_token())
+    registry = ex.sandbox._registry
+
+    def clone() -> dict:
+        registry.check_instant_site_access(target_id, ex.bearer_token())
         source_id, draft = _clone_body(ex)
-        sbx._registry.clone_instant_site(target_id, source_id, draft)
-    except InstantSiteError as exc:
-        ex.send_refusal(exc)
-        return
-    ex.send_json(200, {"success": True, "draft": draft, "source": source_id})
+        registry.clone_instant_site(target_id, source_id, draft)
+        return {"success": True, "draft": draft, "source": source_id}
+
+    ex.serve_token_call(INSTANT_SITE_FAULTS, InstantSiteError, clone)
 
 
 def serve_profile(ex: Exchange, match: re.Match[str]) -> None:
     """PUT /{storeId}/profile with the site's access token: a partial update of the site's profile."""
-    sbx = ex.sandbox
     store_id = int(match.group(1))
-    if not ex.passes_gateway(sbx.config.client_id, INSTANT_SITE_FAULTS):
-        return
-    try:
-        sbx._registry.update_site_profile(store_id, ex.bearer_token(), ex.json_body_or(InstantSiteError))
-    except InstantSiteError as exc:
-        ex.send_refusal(exc)
-        return
-    ex.send_json(200, {"success": True})
+    registry = ex.sandbox._registry
+
+    def update() -> dict:
+        registry.update_site_profile(store_id, ex.bearer_token(), ex.json_body_or(InstantSiteError))
+        return {"success": True}
+
+    ex.serve_token_call(INSTANT_SITE_FAULTS, InstantSiteError, update)
 
 
 ROUTES = (

@@ -25,22 +25,20 @@ PROFILE_FAULTS = "profile"  # the Faults endpoint of GET/PUT /api/v3/{storeId}/p
 
 
 def serve(ex: Exchange, match: re.Match[str]) -> None:
-    sbx = ex.sandbox
     store_id = int(match.group(1))
-    if not ex.passes_gateway(sbx.config.client_id, PROFILE_FAULTS):
+    registry = ex.sandbox._registry
+    if ex.command == "GET":
+        ex.serve_token_call(PROFILE_FAULTS, ProfileError, lambda: registry.store_profile(store_id, ex.bearer_token()))
         return
-    try:
-        if ex.command == "GET":
-            ex.send_json(200, sbx._registry.store_profile(store_id, ex.bearer_token()))
-            return
+
+    def update() -> dict:
         content_type = (ex.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise ProfileError(415, "Unsupported content-type: expected application/json")
-        sbx._registry.update_store_profile(store_id, ex.bearer_token(), ex.json_body_or(ProfileError))
-    except ProfileError as exc:
-        ex.send_refusal(exc)
-        return
-    ex.send_json(200, {"updateCount": 1})
+        registry.update_store_profile(store_id, ex.bearer_token(), ex.json_body_or(ProfileError))
+        return {"updateCount": 1}
+
+    ex.serve_token_call(PROFILE_FAULTS, ProfileError, update)
 
 
 ROUTES = (Route(frozenset({"GET", "PUT"}), of_store(API_PREFIX, "/profile"), serve),)
