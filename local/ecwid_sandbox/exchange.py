@@ -5,8 +5,9 @@ request log (request_log.py), routes the request to the first `Route` that takes
 (server.py lists them, each API module gives its own), and offers the API modules what
 they all answer with: JSON (and plain bodies), gzip when the client accepts it, the
 gateway in front of Ecwid (`passes_gateway`: the app's rate limit, then the injected
-faults of one endpoint, answered by `answer_fault`), the app's credentials, a bearer
-token, a JSON body.
+faults of one endpoint, answered by `_answer_fault`), the app's credentials, a bearer
+token, a JSON body, and `serve_token_call` for the calls made with a token the app was
+issued (the store profile, the Instant Site).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class StoreShape:
     Counts make fresh unique ids; limits of None mean unlimited; clone_seconds
     overrides the clone duration when this store is the source. secret_token is
     the Instant Site token `code` (None: made from the seed and the id, see
-    Sandbox.store_secret_token); instant_site_scopes are the app scopes its
+    EcwidSandbox.store_secret_token); instant_site_scopes are the app scopes its
     Instant Site token carries (without manage_instant_site or clone_stores a
     clone is 403).
     """
