@@ -28,7 +28,8 @@ STRING_FIELDS = {
 }
 LIST_FIELDS = {"mailNotifications": ("adminNotificationEmails",), "languages": ("enabledLanguages",)}
 SITE_FIELDS = ("storeName", "email", "locale", "countryCode")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+# Close to what Ecwid accepts: something@domain.tld, no spaces.
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
@@ -107,7 +108,7 @@ def apply_site_update(site_profile: dict[str, Any], body: Any) -> None:
     for name, value in body.items():
         if name in SITE_FIELDS and not isinstance(value, str):
             raise ProfileError(400, f"Field {name} must be a string")
-        if name == "email" and value and not _EMAIL.fullmatch(value):
+        if name == "email" and value and not EMAIL.fullmatch(value):
             raise ProfileError(400, f"Field email is not a valid e-mail: {value[:80]!r}")
     site_profile.update({name: value for name, value in body.items() if name in SITE_FIELDS})
 
@@ -118,7 +119,7 @@ def _checked(section: str, name: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ProfileError(400, f"Field {where} must be a list of strings")
         if name == "adminNotificationEmails":
-            bad = [item for item in value if not _EMAIL.fullmatch(item)]
+            bad = [item for item in value if not EMAIL.fullmatch(item)]
             if bad:
                 raise ProfileError(400, f"Field {where} has an invalid e-mail: {bad[0][:80]!r}")
         return list(value)
@@ -126,7 +127,7 @@ def _checked(section: str, name: str, value: Any) -> Any:
         raise ProfileError(400, f"Unknown field {where}")
     if not isinstance(value, str):
         raise ProfileError(400, f"Field {where} must be a string")
-    if name == "email" and value and not _EMAIL.fullmatch(value):
+    if name == "email" and value and not EMAIL.fullmatch(value):
         raise ProfileError(400, f"Field {where} is not a valid e-mail: {value[:80]!r}")
     if name == "countryCode" and value and not _COUNTRY.fullmatch(value):
         raise ProfileError(400, f"Field {where} must be an ISO 3166-1 alpha-2 code, got {value[:10]!r}")

@@ -3,7 +3,7 @@
 Form-encoded POSTs (parameters in the body or the query, as a servlet reads them), the
 partner's ``key`` with each; answers are XML or empty, refusals Jetty's HTML error pages:
 
-- ``stores``: ``date.from`` (required: UNIX time or YYYY-MM-DD in ``timezone``, default GMT;
+- ``stores`` (reseller_stores.py): ``date.from`` (required: UNIX time or YYYY-MM-DD in ``timezone``, default GMT;
   created at or after it), ``date.to`` (before it), ``email.substring``, ``url.substring``,
   ``store.id`` / ``store.ids`` (comma-separated), ``suspended`` (y/yes/1/true/t or
   n/no/0/false/f), ``order``, ``offset``, ``limit`` (0..100, default 20) ->
@@ -19,35 +19,33 @@ calls) -> method (405) -> key (403) -> parameters (412 for ``stores``, 400 other
 ``partner=True``). The key is never logged: the request log redacts ``key`` wherever it is.
 
 A suspended store answers REST v3 calls made with its own token (``/api/v3/{storeId}/…``) with
-402 (``refused_as_suspended``), and the Clone API refuses it as a target with
-TARGET_NOT_ALLOWED_TO_CLONE (stores.py): Ecwid does not fill a store that takes no orders.
+402 (``refuse_suspended``, routed before every other API), and the Clone API refuses it as a
+target with TARGET_NOT_ALLOWED_TO_CLONE (clone_tickets.py): Ecwid does not fill a store that
+takes no orders.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .exchange import API_PREFIX, Exchange, Route, under
+from .reseller_stores import INT, PLAN, Refused, owner_email, store_list, xml_bool, xml_fields
+from .stores import Store
 
 if TYPE_CHECKING:
     from .server import EcwidSandbox
-    from .stores import Store
 
 RESELLER_PREFIX = "/resellerapi/v1"  # stands for https://my.ecwid.com/resellerapi/v1
 RESELLER_FAULTS = "reseller"  # the Faults endpoint of every Reseller API call
 XML_TYPE = "application/xml;charset=utf-8"
 HTML_TYPE = "text/html;charset=iso-8859-1"  # Jetty's error pages
-STORE_REST_PATH = re.compile(r"/api/v3/([0-9]{1,18})(/.*)?")  # REST v3 calls of one store, with its token
-PLAN = "SANDBOX_PARTNER_PLAN"
-ORDERS = ("id", "email", "url", "traffic", "storage", "date")
-_YES, _NO = ("y", "yes", "1", "true", "t"), ("n", "no", "0", "false", "f")
-_INT = re.compile(r"[0-9]{1,18}")
+# REST v3 calls of one store, with its token
+STORE_REST_PATH = re.compile(re.escape(API_PREFIX) + r"/([0-9]{1,18})(/.*)?")
 _REASONS = {
     400: "Bad Request",
     403: "Forbidden",
@@ -65,13 +63,6 @@ class Answer:
     store_id: int | None = None  # the store the call named, for the request log
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, store_id: int | None = None):
-        super().__init__(status)
-        self.status = status
-        self.store_id = store_id
-
-
 def answer(sandbox: EcwidSandbox, method: str, path: str, query: dict[str, str], body: bytes) -> Answer:
     """The answer to one Reseller API request (past the rate limit and the faults)."""
     call = path[len(RESELLER_PREFIX) + 1 :]
@@ -81,13 +72,13 @@ def answer(sandbox: EcwidSandbox, method: str, path: str, query: dict[str, str],
     }
     try:
         if call not in ("stores", "suspend", "resume", "delete", "status"):
-            raise _Refused(404)
+            raise Refused(404)
         if method != "POST":
-            raise _Refused(405)
+            raise Refused(405)
         if not _is_partner_key(sandbox, params.get("key")):
-            raise _Refused(403)
+            raise Refused(403)
         if call == "stores":
-            return Answer(200, _xml(_store_list(sandbox, params)))
+            return Answer(200, _xml(store_list(sandbox, params)))
         store_id = _owner_id(params)
         try:
             store = sandbox._registry.partner_store(store_id)
@@ -98,21 +89,44 @@ def answer(sandbox: EcwidSandbox, method: str, path: str, query: dict[str, str],
             else:
                 sandbox._registry.set_suspended(store_id, call == "suspend")
         except LookupError:
-            raise _Refused(404, store_id) from None
+            raise Refused(404, store_id) from None
         except PermissionError:
-            raise _Refused(403, store_id) from None
+            raise Refused(403, store_id) from None
         return Answer(200, b"", store_id=store_id)
-    except _Refused as refused:
+    except Refused as refused:
         return Answer(refused.status, _error_page(refused.status, path), HTML_TYPE, refused.store_id)
 
 
-def refused_as_suspended(sandbox: EcwidSandbox, path: str, token: str | None) -> int | None:
-    """The store a REST v3 call names when it is suspended and the call carries its own token, else None."""
-    match = STORE_REST_PATH.fullmatch(path)
-    if match is None:
-        return None
+def serve(ex: Exchange, match: re.Match[str]) -> None:
+    sbx = ex.sandbox
+    # The partner's one account: its calls count in the same window as its app's.
+    if not ex.passes_gateway(sbx.config.client_id, RESELLER_FAULTS):
+        return
+    result = answer(sbx, ex.command, match.string, ex.query, ex.body)
+    if result.store_id is not None:
+        ex.entry["storeId"] = result.store_id
+    ex.send_body(result.status, result.body, result.content_type)
+
+
+def refuse_suspended(ex: Exchange, match: re.Match[str]) -> None:
+    """A REST v3 call with a suspended store's own token: 402, past the rate limit."""
     store_id = int(match.group(1))
-    return store_id if sandbox._registry.suspended_store_token(store_id, token) else None
+    if ex.passes_gateway(ex.sandbox.config.client_id, None):
+        ex.entry["storeId"] = store_id
+        ex.send_json(402, {"errorMessage": f"Store #{store_id} is suspended"})
+
+
+def _by_suspended_store(ex: Exchange, match: re.Match[str]) -> bool:
+    """Whether the call names a suspended store and carries that store's own token."""
+    token = ex.bearer_token() or ex.query.get("token")
+    return ex.sandbox._registry.suspended_store_token(int(match.group(1)), token)
+
+
+# Before every other API's routes: a suspended store's calls never reach them.
+ROUTES = (
+    Route(None, under(RESELLER_PREFIX), serve),
+    Route(None, STORE_REST_PATH, refuse_suspended, when=_by_suspended_store),
+)
 
 
 def _is_partner_key(sandbox: EcwidSandbox, key: str | None) -> bool:
@@ -122,126 +136,9 @@ def _is_partner_key(sandbox: EcwidSandbox, key: str | None) -> bool:
 
 def _owner_id(params: dict[str, str]) -> int:
     value = params.get("ownerid") or ""
-    if not _INT.fullmatch(value) or int(value) == 0:
-        raise _Refused(400)
+    if not INT.fullmatch(value) or int(value) == 0:
+        raise Refused(400)
     return int(value)
-
-
-# ---- stores ---------------------------------------------------------------------------
-
-
-def _store_list(sandbox: EcwidSandbox, params: dict[str, str]) -> ET.Element:
-    zone = _zone(params.get("timezone") or "GMT")
-    if not params.get("date.from"):
-        raise _Refused(412)
-    since = _moment(params["date.from"], zone)
-    until = _moment(params["date.to"], zone) if params.get("date.to") else None
-    ids = _ids(params)
-    suspended = _flag(params["suspended"]) if params.get("suspended") else None
-    email_part = (params.get("email.substring") or "").lower()
-    url_part = (params.get("url.substring") or "").lower()
-    order, offset, limit = _order(params.get("order") or "id"), _count(params, "offset", 0), _count(params, "limit", 20)
-    if limit > 100:
-        raise _Refused(412)
-
-    stores = [
-        store
-        for store in sandbox._registry.partner_stores()
-        if store.created_at >= since
-        and (until is None or store.created_at < until)
-        and (ids is None or store.store_id in ids)
-        and (suspended is None or store.suspended == suspended)
-        and email_part in _email(store).lower()
-        and url_part in _url(store).lower()
-    ]
-    field, descending = order
-    stores.sort(key=lambda s: (_sort_key(s, field), s.store_id), reverse=descending)
-    root = ET.Element("storeList")
-    for store in stores[offset : offset + limit]:
-        item = ET.SubElement(root, "stores")
-        _fields(
-            item,
-            id=store.store_id,
-            channelId=sandbox.config.partner_id,
-            name=f"Store {store.store_id}",
-            nick=(store.owner or {}).get("name") or "",
-            email=_email(store),
-            url=_url(store),
-            planName=PLAN,
-            planChangeableByReseller="true",
-            planExpiration="",
-            suspended=_bool(store.suspended),
-            test="false",
-            trial="false",
-            traffic=0,
-            storage=0,
-            registered=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(store.created_at)),
-        )
-    _fields(root, total=len(stores))
-    return root
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo("UTC" if name.upper() == "GMT" else name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _Refused(412) from None
-
-
-def _moment(value: str, zone: ZoneInfo) -> float:
-    """UNIX seconds, or the start of a YYYY-MM-DD day in ``zone``."""
-    if _INT.fullmatch(value):
-        return float(value)
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=zone).timestamp()
-    except ValueError:
-        raise _Refused(412) from None
-
-
-def _ids(params: dict[str, str]) -> set[int] | None:
-    raw = ",".join(filter(None, (params.get("store.id"), params.get("store.ids"))))
-    if not raw:
-        return None
-    parts = [part.strip() for part in raw.split(",")]
-    if not all(_INT.fullmatch(part) for part in parts):
-        raise _Refused(412)
-    return {int(part) for part in parts}
-
-
-def _flag(value: str) -> bool:
-    if value.lower() in _YES:
-        return True
-    if value.lower() in _NO:
-        return False
-    raise _Refused(412)
-
-
-def _order(value: str) -> tuple[str, bool]:
-    field, descending = (value[:-5], True) if value.endswith("_desc") else (value, False)
-    if field not in ORDERS:
-        raise _Refused(412)
-    return field, descending
-
-
-def _count(params: dict[str, str], name: str, default: int) -> int:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    if not _INT.fullmatch(value):
-        raise _Refused(412)
-    return int(value)
-
-
-def _sort_key(store: Store, field: str) -> object:
-    return {"id": store.store_id, "email": _email(store), "url": _url(store), "date": store.created_at}.get(field, 0)
-
-
-def _email(store: Store) -> str:
-    return (store.owner or {}).get("email") or ""
-
-
-def _url(store: Store) -> str:
-    return f"https://store{store.store_id}.company.site"
 
 
 # ---- status ---------------------------------------------------------------------------
@@ -249,33 +146,24 @@ def _url(store: Store) -> str:
 
 def _status(sandbox: EcwidSandbox, store: Store) -> ET.Element:
     root = ET.Element("account-status")
-    _fields(
+    xml_fields(
         root,
         ownerid=store.store_id,
         profile_id=f"p{store.store_id}",
-        suspended=_bool(store.suspended),
+        suspended=xml_bool(store.suspended),
         closed="false",
-        email=_email(store),
+        email=owner_email(store),
         name=(store.owner or {}).get("name") or "",
         traffic=0,
         storage=0,
     )
     subscription = ET.SubElement(ET.SubElement(root, "account-type"), "subscription")
-    _fields(subscription, originalProduct=PLAN)
-    _fields(root, total="0.0", currency="USD", productCount=len(store.products), categoryCount=len(store.categories))
+    xml_fields(subscription, originalProduct=PLAN)
+    xml_fields(root, total="0.0", currency="USD", productCount=len(store.products), categoryCount=len(store.categories))
     return root
 
 
 # ---- XML and error pages -------------------------------------------------------------------
-
-
-def _fields(parent: ET.Element, **values: object) -> None:
-    for name, value in values.items():
-        ET.SubElement(parent, name).text = str(value)
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def _xml(root: ET.Element) -> bytes:
