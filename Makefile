@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/pytho
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo console browser screenshots lint openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
+.PHONY: demo console browser screenshots lint docs openapi fuzz test test-unit test-integration test-reliability test-template build validate bench clean
 
 $(BIN)/.installed: requirements-dev.txt layers/cloner/requirements.txt layers/cloner/constraints.txt
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13, or make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -44,8 +44,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions layers local console bench
 
-test: lint browser
+test: lint browser docs
 	$(BIN)/python -m pytest
+
+# The documentation site (mkdocs.yml, docs/) into site/; a warning (a broken link or anchor) fails it.
+docs: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 test-unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/unit tests/sandbox
@@ -73,7 +77,7 @@ validate: $(BIN)/.installed
 	sam validate --lint && cfn-lint template.yaml
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/polling.py

@@ -232,13 +232,16 @@ def test_outputs_name_what_an_operator_needs():
 
 
 def test_every_stack_name_the_docs_tell_operators_to_fill_in_is_an_output():
-    """`<SomeName>` in docs/operations.md and the README is a value the operator copies from
+    """`<SomeName>` in the README and every page of docs/ is a value the operator copies from
     the stack's outputs or gave as a parameter (lower-case ones, like <cloneId>, are theirs)."""
     model = TemplateModel()
     known = set(model.doc["Outputs"]) | set(model.doc["Parameters"])
-    for doc in (ROOT / "docs" / "operations.md", ROOT / "README.md"):
-        placeholders = set(re.findall(r"<([A-Z]\w*)>", doc.read_text()))
-        assert placeholders and placeholders <= known, (doc.name, placeholders - known)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = {doc.name: set(re.findall(r"<([A-Z]\w*)>", doc.read_text())) for doc in pages}
+    for name, placeholders in found.items():
+        assert placeholders <= known, (name, placeholders - known)
+    # The pages that tell operators what to fill in do name some (the pattern still finds them).
+    assert all(found[name] for name in ("README.md", "operations.md", "deploy.md", "store-tokens.md"))
 
 
 def secret_resources(resource: dict) -> list[str]:
@@ -475,8 +478,8 @@ def test_changing_the_api_auth_mode_redeploys_stage_v1(monkeypatch):
 
 def test_jobs_and_mappings_outlive_the_stack_and_nothing_else_is_kept(transformed):
     """Issue 25: `sam delete` took every job and mapping with it. The two tables are kept
-    (and protected from a DeleteTable by hand); the README's delete section names what
-    stays, so any other resource kept must be added there."""
+    (and protected from a DeleteTable by hand); the delete section of docs/deploy.md names
+    what stays, so any other resource kept must be added there."""
     resources = transformed["Resources"]
     for logical_id in ("JobsTable", "MappingsTable"):
         table = resources[logical_id]
@@ -485,7 +488,7 @@ def test_jobs_and_mappings_outlive_the_stack_and_nothing_else_is_kept(transforme
     kept = {k for k, v in resources.items() if "Retain" in (v.get("DeletionPolicy"), v.get("UpdateReplacePolicy"))}
     # The store tokens too: the stores outlive the stack, and their tokens with the key that reads them.
     assert kept == {"JobsTable", "MappingsTable", "StoreTokensTable", "StoreTokensKey"}
-    delete_section = (ROOT / "README.md").read_text().split("### Delete the stack\n", 1)[1].split("\n## ", 1)[0]
+    delete_section = (ROOT / "docs" / "deploy.md").read_text().split("## Delete the stack\n", 1)[1].split("\n## ", 1)[0]
     assert all(f"`{name}`" in delete_section for name in kept)
 
 
