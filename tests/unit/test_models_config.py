@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ecwid_cloner.config import Settings
+from ecwid_cloner.config import SettingError, Settings
 from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
 from ecwid_cloner.models import (
     CloneRequest,
@@ -217,6 +217,31 @@ def test_settings_require_the_table_and_secret_names(missing):
     env = {key: value for key, value in ENV.items() if key != missing}
     with pytest.raises(KeyError, match=missing):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("POLL_SCALE", "0", "must be above 0"),
+        ("POLL_SCALE", "-1", "must be above 0"),
+        ("POLL_SCALE", "fast", "could not convert"),
+        ("CLONE_DEADLINE_SECONDS", "0", "must be above 0"),
+        ("ECWID_BUDGET_PER_MINUTE", "0", "must be above 0"),
+        ("ECWID_BUDGET_BURST", "1.5", "invalid literal"),
+        ("MAX_CLONES_IN_FLIGHT", "0", "must be above 0"),
+        ("JOB_RETENTION_DAYS", "-1", "must be 0 or more"),
+        ("FAILED_STORE_ACTION", "suspnd", "must be one of keep, suspend, delete"),
+    ],
+)
+def test_a_setting_the_code_cannot_run_with_fails_at_start_naming_its_variable(variable, value, reason):
+    # (POLL_SCALE=0 used to pass here and divide by zero in a step, clones later.)
+    with pytest.raises(SettingError) as refused:
+        Settings.from_env({**ENV, variable: value})
+    assert str(refused.value).startswith(f"{variable}: ") and reason in str(refused.value)
+
+
+def test_zero_days_of_retention_is_a_setting_not_an_error():
+    assert Settings.from_env({**ENV, "JOB_RETENTION_DAYS": "0"}).job_retention_days == 0.0
 
 
 def test_settings_read_os_environ_by_default(monkeypatch):
