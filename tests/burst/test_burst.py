@@ -6,7 +6,7 @@ Why half: the sandbox's minute is scaled with every wait (30 s at 0.5). Requests
 their booked times, but a loaded machine that stalls a few seconds sends the stalled
 ones together; against a 6 s "minute" (0.1) such a cluster is a large share of the
 window, against Ecwid's real 60 s it is not. At 0.5 a stall weighs as it would on AWS
-within a few percent, and the budget keeps its 20 % margin below the limit.
+within a few percent, and the budget keeps its margin below the limit.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from local.ecwid_sandbox import SandboxConfig
 from local.stack import LocalStack
 
 SIGNUPS = 100
-LIMIT, BUDGET = 300, 240  # a minute, Ecwid's terms; this machine cannot send Ecwid's 600 twice as fast
+# A minute, Ecwid's terms; this machine cannot send Ecwid's 600 twice as fast. The budget sits well
+# under what the burst asks for (about 5 requests a signup, the polls learned), so the budget paces it
+# even on a loaded machine: at 240 a slow run fell short of its rate (176 of 240) for want of demand.
+LIMIT, BUDGET = 300, 180
 
 
 @pytest.fixture(scope="module")  # stopped (moto's mock with it) before the next package starts its own
