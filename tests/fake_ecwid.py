@@ -28,11 +28,13 @@ class Clock:
         self.now += seconds
 
 
-def _next(script: list[Any], what: str) -> Any:
-    assert script, f"the test scripted no more {what}"
+def _next[T](script: list[Any], kind: type[T]) -> T:
+    """The next scripted answer: raised when it is an error, else returned as a ``kind``."""
+    assert script, f"the test scripted no more answers ({kind.__name__})"
     answer = script.pop(0)
     if isinstance(answer, BaseException):
         raise answer
+    assert isinstance(answer, kind), answer
     return answer
 
 
@@ -47,13 +49,11 @@ class FakeCloneClient:
 
     def start_clone(self, request: CloneRequest) -> str:
         self.posted.append(request)
-        return str(_next(self.starts, "POST answers"))
+        return _next(self.starts, str)
 
     def get_status(self, ticket: str) -> CloneStatus:
         self.polled.append(ticket)
-        status = _next(self.statuses, "GET answers")
-        assert isinstance(status, CloneStatus)
-        return status
+        return _next(self.statuses, CloneStatus)
 
 
 @dataclass
@@ -65,9 +65,7 @@ class FakeStoreCreator:
 
     def create_store(self, merchant: Merchant) -> CreatedStore:
         self.posted.append(merchant)
-        created = _next(self.answers, "store-creation answers")
-        assert isinstance(created, CreatedStore)
-        return created
+        return _next(self.answers, CreatedStore)
 
 
 @dataclass
