@@ -154,6 +154,11 @@ class Job(Mapping[str, Any]):
         """Ecwid answered 409 after an earlier POST of this job: its store is to be found."""
         return self._item.get("storeCreateConflictAt") is not None
 
+    def store_action_done(self, action: str) -> bool:
+        """Whether Ecwid did ``action`` (suspend, resume, delete) to the clone's store, as last recorded."""
+        recorded = self._item.get("storeAction") or {}
+        return recorded.get("action") == action and recorded.get("status") == "DONE"
+
     @property
     def slot_number(self) -> int | None:
         number = self._item.get("slotNumber")

@@ -120,8 +120,7 @@ class CloneRetries:
                 f"the clone has store {job.target_store_id} already: its retry goes there",
             )
         _check_retry_can_succeed(job, target_store_id, confirm_target)
-        store_action = job.get("storeAction") or {}
-        if store_action.get("action") == "suspend" and store_action.get("status") == "DONE":
+        if job.store_action_done("suspend"):
             # Its store was suspended when it failed: back in service before the attempt clones into it.
             self.act_on_store(clone_id, "resume", f"retry of {clone_id}")
         attempt_id = f"{job.retry_root}-a{job.attempt + 1}"
@@ -151,7 +150,7 @@ class CloneRetries:
     def _start(self, job: Job, attempt_id: str, target_store_id: int | None) -> Job:
         request = job.request()
         carried: tuple[str, ...] = _CARRIED
-        if _store_deleted(job):
+        if job.store_action_done("delete"):
             # Its store was deleted when it failed: the attempt makes the merchant a new one.
             request, carried = request.with_target(None), ("requestId", "signupId")
         if target_store_id is not None:
@@ -166,11 +165,6 @@ class CloneRetries:
             origin["storeGivenByOperator"] = True
         attempt, _ = self.launcher.start(attempt_id, request, origin)
         return attempt
-
-
-def _store_deleted(job: Job) -> bool:
-    store_action = job.get("storeAction") or {}
-    return store_action.get("action") == "delete" and store_action.get("status") == "DONE"
 
 
 def _check_retry_can_succeed(job: Job, target_store_id: int | None, confirm_target: bool) -> None:

@@ -44,7 +44,10 @@ class StoreActions:
         it created, once. Returns the job's storeAction ({} when there is no store of ours, or the
         clone did not fail), or {"budget": {..., "waitSeconds"}} when the budget says wait."""
         job = self.jobs.get(clone_id)
-        if job is None or job.status not in FAILED_OUTCOMES or not created_here(job) or job.get("retriedBy"):
+        return {} if job is None else self._settle(job, budget)
+
+    def _settle(self, job: Job, budget: dict[str, Any] | None) -> dict[str, Any]:
+        if job.status not in FAILED_OUTCOMES or not created_here(job) or job.get("retriedBy"):
             return {}  # (a retried clone's store belongs to its attempt now)
         recorded = job.get("storeAction")
         if recorded and recorded.get("status") != PENDING:
@@ -61,14 +64,15 @@ class StoreActions:
     def settle_cancelled(self, clone_id: str) -> dict[str, Any]:
         """For a cancel (its execution stopped, so no step of it will): FailedStoreAction now when
         the budget lets it go at once, else recorded PENDING for the reaper to finish."""
-        try:
-            settled = self.settle_failed(clone_id)
-        except EcwidRetryableError:
-            settled = {"budget": {}}  # Ecwid did not answer: the reaper tries again
-        if "budget" not in settled:
-            return settled
         job = self.jobs.get(clone_id)
-        assert job is not None
+        if job is None:
+            return {}
+        try:
+            settled = self._settle(job, None)
+            if "budget" not in settled:
+                return settled
+        except EcwidRetryableError:
+            pass  # Ecwid did not answer: the reaper tries again, as after a spent budget
         return self._record(job, self.failed_store_action, PENDING, by="FailedStoreAction")
 
     def act(self, clone_id: str, action: str, *, by: str) -> tuple[Job, bool]:
@@ -95,18 +99,13 @@ class StoreActions:
             raise ActionRefused(
                 409, f"clone {clone_id} was retried", "cloneId", f"its store is {job['retriedBy']}'s now: act there"
             )
-        recorded = job.get("storeAction") or {}
-        if recorded.get("action") == "delete" and recorded.get("status") == DONE:
-            if action == "delete":
-                return job, False
+        if job.store_action_done("delete") and action != "delete":
             raise ActionRefused(409, f"store {job.target_store_id} was deleted", "action", "nothing to do to it")
-        if recorded.get("action") == action and recorded.get("status") == DONE:
+        if job.store_action_done(action):
             return job, False
         with step_budget():
-            self._apply(job, action, by=by)
-        updated = self.jobs.get(clone_id)
-        assert updated is not None
-        return updated, True
+            outcome = self._apply(job, action, by=by)
+        return Job({**job, "storeAction": outcome}), True
 
     def _apply(self, job: Job, action: str, *, by: str) -> dict[str, Any]:
         client = self.reseller_factory()
