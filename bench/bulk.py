@@ -95,12 +95,12 @@ def simulate(cancels: int, retries: int, per_second_setting: float, call_ms: flo
     import boto3
     from moto import mock_aws
 
-    from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore
-    from ecwid_cloner.bulk_actions import BulkActions, BulkFilter, BulkRecords, BulkWorker
-    from ecwid_cloner.clone_requests import CloneLauncher
-    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy, DynamoSlotStore
+    from ecwid_cloner.api.bulk_actions import BulkActions, BulkFilter, BulkRecords, BulkWorker
+    from ecwid_cloner.api.clone_requests import CloneLauncher
+    from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries, stop_execution
+    from ecwid_cloner.data.jobs import JobsRepository
     from ecwid_cloner.models import CloneRequest
-    from ecwid_cloner.operator_actions import CloneCancellations, CloneRetries, stop_execution
     from local.template_model import TemplateModel
 
     figures = {}

@@ -11,8 +11,8 @@ sandbox's minute alike), so the figures are in Ecwid's terms (``local/burst.py``
 it counts every Ecwid request the sandbox answered, by type.
 
 ``--simulate`` runs the product's own admission, budget and polling code
-(``ecwid_cloner.admission.AdmissionControl``, ``ecwid_cloner.request_budget.
-RequestGate`` with their in-memory stores, ``ecwid_cloner.clone_steps.PollTiming``
+(``ecwid_cloner.admission.control.AdmissionControl``, ``ecwid_cloner.ecwid.budget.
+RequestGate`` with their in-memory stores, ``ecwid_cloner.steps.clone_steps.PollTiming``
 and ``ecwid_cloner.polling.learned_duration``) on a simulated clock, as the state
 machine runs them: every step is one Lambda run; a step told to wait returns,
 a Wait state waits the whole seconds it was told, and the step runs again.
@@ -58,13 +58,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "cloner"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "layers" / "cloner"), str(ROOT / "bench"), str(ROOT)]
 
 from polling import realistic_mix  # noqa: E402
 
-from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, MemorySlotStore  # noqa: E402
-from ecwid_cloner.clone_steps import PollTiming, clone_draw  # noqa: E402
+from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy  # noqa: E402
 from ecwid_cloner.config import Settings  # noqa: E402
+from ecwid_cloner.ecwid.budget import (  # noqa: E402
+    BudgetPolicy,
+    BudgetTurn,
+    BudgetWait,
+    Priority,
+    RequestBudget,
+    RequestGate,
+    step_budget,
+)
 from ecwid_cloner.polling import (  # noqa: E402
     BACKLOG_HISTORY_SIZE,
     DEFAULT_POLICY,
@@ -73,16 +81,8 @@ from ecwid_cloner.polling import (  # noqa: E402
     expected_duration,
     learned_duration,
 )
-from ecwid_cloner.request_budget import (  # noqa: E402
-    BudgetPolicy,
-    BudgetTurn,
-    BudgetWait,
-    MemoryBudgetStore,
-    Priority,
-    RequestBudget,
-    RequestGate,
-    step_budget,
-)
+from ecwid_cloner.steps.clone_steps import PollTiming, clone_draw  # noqa: E402
+from tests.memory_stores import MemoryBudgetStore, MemorySlotStore  # noqa: E402
 
 ECWID_LIMIT_PER_MINUTE = 600
 BUDGET_PER_MINUTE = 540  # checked against DEFAULTS below

@@ -67,13 +67,13 @@ def mapping_of(entries: int) -> dict[str, dict[str, str]]:
 
 
 def write_ours(client, table: str, mapping: dict) -> None:
-    from ecwid_cloner.mappings import MappingStore
+    from ecwid_cloner.data.mappings import MappingStore
 
     MappingStore(client, table).write(CLONE_ID, TARGET_STORE, mapping)
 
 
 def write_batch_writer(resource, table: str, mapping: dict) -> None:
-    from ecwid_cloner.mappings import clone_partition, mapping_key
+    from ecwid_cloner.data.mappings import clone_partition, mapping_key
 
     with resource.Table(table).batch_writer() as writer:
         for entity, pairs in mapping.items():
@@ -155,8 +155,9 @@ sys.path[:0] = {paths!r}
 import boto3, requests
 from botocore.awsrequest import AWSResponse
 from requests.adapters import BaseAdapter
-from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
-from ecwid_cloner.mappings import MappingStore
+from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
+from ecwid_cloner.ecwid.transport import EcwidCredentials
+from ecwid_cloner.data.mappings import MappingStore
 
 def peak_mb():
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve from the forked parent.

@@ -5,7 +5,7 @@
 
 Before: a Secrets Manager secret per store (StoreSecretPrefix). Now: one DynamoDB item per
 store in the store-tokens table, the token encrypted under one customer-managed KMS key with
-the store ID as encryption context (ecwid_cloner.store_tokens). The cost of the stock is the
+the store ID as encryption context (ecwid_cloner.data.store_tokens). The cost of the stock is the
 secrets' monthly fee against the key's and the items' storage; each provisioning then costs one
 write (CreateSecret / Encrypt + PutItem) and one read per step that uses the token
 (GetSecretValue / GetItem + Decrypt: CloneInstantSite, and PersonalizeStore). The item size is
@@ -65,7 +65,7 @@ def measured_item_bytes() -> int:
     import boto3
     from moto import mock_aws
 
-    from ecwid_cloner.store_tokens import StoreTokens
+    from ecwid_cloner.data.store_tokens import StoreTokens
     from local.template_model import TemplateModel
 
     os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")

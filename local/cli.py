@@ -14,9 +14,9 @@ from urllib.parse import quote
 import requests
 from pydantic import ValidationError
 
-from ecwid_cloner.clone_requests import CloneRequestBody
-from ecwid_cloner.clone_state import CloneState
-from ecwid_cloner.jobs import plain
+from ecwid_cloner.api.clone_requests import CloneRequestBody
+from ecwid_cloner.data.jobs import plain
+from ecwid_cloner.state import CloneState
 from local.api_client import LOCAL_API_URL, client_from
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
@@ -546,8 +546,8 @@ def store_tokens_command(args: argparse.Namespace) -> int:
 
     import boto3
 
-    from ecwid_cloner.instant_site import load_store_secret_token
-    from ecwid_cloner.store_tokens import StoreTokens, migrate_legacy_secrets
+    from ecwid_cloner.data.store_tokens import StoreTokens, migrate_legacy_secrets
+    from ecwid_cloner.ecwid.instant_site import load_store_secret_token
 
     if args.region:  # the old secrets are read through Powertools, whose client takes the default region
         os.environ["AWS_DEFAULT_REGION"] = args.region

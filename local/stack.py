@@ -19,11 +19,11 @@ from typing import Any
 import boto3
 from pydantic import ValidationError
 
-from ecwid_cloner.clone_requests import CloneLauncher, CloneRequestBody
-from ecwid_cloner.jobs import JobsRepository
-from ecwid_cloner.mappings import MappingStore
+from ecwid_cloner.api.clone_requests import CloneLauncher, CloneRequestBody
+from ecwid_cloner.data.jobs import JobsRepository
+from ecwid_cloner.data.mappings import MappingStore
+from ecwid_cloner.data.store_tokens import StoreTokens
 from ecwid_cloner.models import CloneRequest, clone_id_for, clone_id_for_merchant
-from ecwid_cloner.store_tokens import StoreTokens
 from local.entry_points import SignupQueue, call_api, execution_status_change
 from local.executions import CloneRun, Executions
 from local.lambda_endpoint import LambdaEndpoint
@@ -273,7 +273,7 @@ class LocalStack:
 
     def store_tokens(self) -> StoreTokens:
         """The token store as the steps read it (the table, then the old per-store secrets)."""
-        from ecwid_cloner.instant_site import load_store_secret_token
+        from ecwid_cloner.ecwid.instant_site import load_store_secret_token
 
         prefix = self.template.parameters["StoreSecretPrefix"]
         return StoreTokens(
@@ -301,8 +301,8 @@ class LocalStack:
     def read_store_profile(self, store_id: int) -> dict[str, Any] | None:
         """A store's profile as Ecwid serves it, read with the store's token: the one the stack keeps
         (a store it created), else the sandbox's own (a seeded store); None when neither is at hand."""
+        from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
         from ecwid_cloner.errors import CloneError
-        from ecwid_cloner.store_profile import EcwidStoreProfileClient
 
         try:
             token = self.store_tokens().read(store_id)

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecwid_cloner.ecwid.reseller import PartnerStore
+from ecwid_cloner.ecwid.store_creation import CreatedStore
 from ecwid_cloner.models import CloneRequest, CloneStatus, Merchant
-from ecwid_cloner.reseller_api import PartnerStore
-from ecwid_cloner.store_creation import CreatedStore
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""In-memory jobs and mappings for fast tests of the steps: the part of JobsRepository and
-MappingStore the orchestration steps use, with the same contract (tests/unit/test_memory_stores.py
+"""In-memory stores for fast tests and the burst simulation: the part of JobsRepository and
+MappingStore the orchestration steps use, the admission slots and the request budget, each with
+the same contract as its DynamoDB class (tests/unit/test_memory_stores.py
 runs one set of tests against these and against the DynamoDB classes on moto).
 
 They live under tests/, never in the shipped layer."""
@@ -12,8 +13,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ecwid_cloner.jobs import STATUS_RANK, Job, iso_utc
-from ecwid_cloner.mappings import mapping_key
+from ecwid_cloner.admission.control import ACQUIRED, ALREADY_HELD, Line
+from ecwid_cloner.data.jobs import STATUS_RANK, Job, iso_utc
+from ecwid_cloner.data.mappings import mapping_key
+from ecwid_cloner.ecwid.budget import Booking, BudgetPolicy, Priority, book
 from ecwid_cloner.models import CloneRequest
 
 
@@ -114,7 +117,7 @@ class MemoryJobs:
             reverse=True,
         )[: limit * 3]
         return [
-            float(item.get("cloneSeconds", item.get("durationSeconds")))
+            float(item["cloneSeconds"] if "cloneSeconds" in item else item["durationSeconds"])
             for item in finished
             if item.get("status") == "COMPLETED"
             and item.get("scope") == scope
@@ -138,3 +141,55 @@ class MemoryMappings:
 
     def get(self, target_store_id: int, entity: str, source_id: str) -> str | None:
         return self.by_key.get(mapping_key(target_store_id, entity, source_id))
+
+
+class MemorySlotStore:
+    """The same contract in memory: for the burst simulation."""
+
+    def __init__(self) -> None:
+        self.arrivals = 0
+        self.passed = 0
+        self.holders: dict[str, float] = {}
+        self.skipped: set[int] = set()
+
+    def take_number(self) -> tuple[int, Line]:
+        self.arrivals += 1
+        return self.arrivals, self.line()
+
+    def line(self) -> Line:
+        return Line(self.passed, len(self.holders))
+
+    def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
+        if holder in self.holders:
+            return ALREADY_HELD
+        if len(self.holders) >= limit:
+            return None
+        self.holders[holder] = now
+        self.passed += 1
+        return ACQUIRED
+
+    def release(self, holder: str) -> bool:
+        return self.holders.pop(holder, None) is not None
+
+    def skip(self, number: int, now: float) -> bool:
+        if number in self.skipped:
+            return False
+        self.skipped.add(number)
+        self.passed += 1
+        return True
+
+
+class MemoryBudgetStore:
+    """The same contract in memory (one thread): for the burst simulation."""
+
+    def __init__(self) -> None:
+        self.tat: float | None = None
+
+    def book(self, now: float, policy: BudgetPolicy, priority: Priority, count: int) -> Booking:
+        new_tat, booking = book(self.tat, now, policy, priority, count)
+        if new_tat is not None:
+            self.tat = new_tat
+        return booking
+
+    def lead(self, now: float) -> float:
+        return 0.0 if self.tat is None else max(0.0, self.tat - now)

@@ -14,8 +14,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner import runtime
-from ecwid_cloner.action_requests import ERROR_CODE_PATTERN, BulkBody, CancelBody, RetryBody
-from ecwid_cloner.api_contract import (
+from ecwid_cloner.api.action_requests import ERROR_CODE_PATTERN, BulkBody, CancelBody, RetryBody
+from ecwid_cloner.api.bulk_actions import public_record
+from ecwid_cloner.api.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
+from ecwid_cloner.api.contract import (
     BAD_REQUEST,
     NOT_FOUND,
     BulkAnswer,
@@ -37,8 +39,7 @@ from ecwid_cloner.api_contract import (
     answer,
     openapi_document,
 )
-from ecwid_cloner.bulk_actions import public_record
-from ecwid_cloner.clone_queries import (
+from ecwid_cloner.api.queries import (
     as_created_at,
     clone_links,
     decode_clones_token,
@@ -46,12 +47,11 @@ from ecwid_cloner.clone_queries import (
     encode_page_token,
     job_view,
 )
-from ecwid_cloner.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
-from ecwid_cloner.jobs import plain
-from ecwid_cloner.mappings import clone_partition
-from ecwid_cloner.operator_actions import ActionRefused
-from ecwid_cloner.request_budget import BudgetWait
-from ecwid_cloner.timeline import ExecutionNotFound, cancel_event
+from ecwid_cloner.api.timeline import ExecutionNotFound, cancel_event
+from ecwid_cloner.data.jobs import plain
+from ecwid_cloner.data.mappings import clone_partition
+from ecwid_cloner.ecwid.budget import BudgetWait
+from ecwid_cloner.errors import ActionRefused
 
 logger, tracer = runtime.logger, runtime.tracer
 app = APIGatewayRestResolver(enable_validation=True)

@@ -5,7 +5,7 @@ The state machine publishes it with its native EventBridge integration.
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.outcome_events import event_for
+from ecwid_cloner.data.outcome_events import event_for
 from ecwid_cloner.runtime import jobs_repository, logger, tracer
 
 

@@ -2,8 +2,8 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.runtime import clone_instant_site, logger, tracer, waits_for_budget
+from ecwid_cloner.state import CloneState
 from ecwid_cloner.telemetry import record_instant_site
 
 

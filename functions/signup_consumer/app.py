@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner import runtime
-from ecwid_cloner.clone_requests import SignupMessage
+from ecwid_cloner.api.clone_requests import SignupMessage
 
 logger, tracer = runtime.logger, runtime.tracer
 

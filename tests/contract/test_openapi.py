@@ -55,7 +55,7 @@ def test_validation_errors_are_documented_as_the_400_the_api_gives():
 
 def test_the_documented_white_space_is_what_the_api_strips():
     # The merchant's patterns in the document spell out the white space pydantic strips.
-    from ecwid_cloner.clone_requests import SPACE, MerchantBody
+    from ecwid_cloner.api.clone_requests import SPACE, MerchantBody
 
     for code in range(0x3001):
         char = chr(code)

@@ -601,7 +601,7 @@ def padded(body: dict, size: int) -> str:
 
 
 def test_a_body_over_the_limit_is_413_and_starts_nothing(stack, empty_target):
-    from ecwid_cloner.clone_requests import MAX_BODY_BYTES
+    from ecwid_cloner.api.clone_requests import MAX_BODY_BYTES
 
     names_before, jobs_before = execution_names(stack), job_count(stack)
     too_big = padded(clone_body(empty_target), MAX_BODY_BYTES + 1)
@@ -617,7 +617,7 @@ def test_a_body_over_the_limit_is_413_and_starts_nothing(stack, empty_target):
 
 def test_a_body_of_exactly_the_limit_is_read(stack):
     """The limit itself is allowed: such a body reaches validation (here it is refused for its content)."""
-    from ecwid_cloner.clone_requests import MAX_BODY_BYTES
+    from ecwid_cloner.api.clone_requests import MAX_BODY_BYTES
 
     names_before = execution_names(stack)
     body = padded({"sourceStoreId": REFUSING_TARGET, "targetStoreId": REFUSING_TARGET}, MAX_BODY_BYTES)

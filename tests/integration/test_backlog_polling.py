@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import boto3
 import pytest
 
+from ecwid_cloner.ecwid.budget import BudgetPolicy, DynamoBudgetStore, Priority
 from ecwid_cloner.polling import DEFAULT_POLICY, MIN_BACKLOG_HISTORY
-from ecwid_cloner.request_budget import BudgetPolicy, DynamoBudgetStore, Priority
 from tests.integration.helpers import fresh_targets, run_clone, state_outputs
 
 SOURCE = 990023  # a template of our own: its history is only what this module makes

@@ -201,7 +201,7 @@ def test_timed_out_ticket_is_recorded_as_timed_out(stack, empty_target):
 
 def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, empty_target):
     """The Lambda died after the POST: the retry finds its intent and follows the ticket."""
-    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.data.jobs import JobsRepository
     from ecwid_cloner.models import CloneRequest, clone_id_for
 
     clone_id = clone_id_for(empty_target, "lambda-died-after-post")
@@ -225,7 +225,7 @@ def test_start_retried_after_ecwid_accepted_adopts_the_running_ticket(stack, emp
 def test_start_retried_after_its_lost_clone_finished_names_the_lost_answer(stack, empty_target):
     """The Lambda died after the POST and the clone finished before the retry: the
     target is full of our own clone, whose ticket was lost. Not "not empty"."""
-    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.data.jobs import JobsRepository
     from ecwid_cloner.models import CloneRequest, clone_id_for
 
     clone_id = clone_id_for(empty_target, "lambda-died-clone-finished")
@@ -256,7 +256,7 @@ def test_not_empty_without_an_earlier_post_stays_ecwids_own_code(stack, empty_ta
 
 def test_a_job_created_before_start_does_not_adopt_a_foreign_ticket(stack, empty_target):
     """The API records the job before StartClone runs: that alone is no claim on a running ticket."""
-    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.data.jobs import JobsRepository
     from ecwid_cloner.models import CloneRequest, clone_id_for
 
     clone_id = clone_id_for(empty_target, "recorded-by-the-api")

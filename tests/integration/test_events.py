@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.state import CloneState
 from local.template_model import ROOT
 
 EVENTS = ROOT / "events"

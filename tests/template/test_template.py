@@ -168,7 +168,7 @@ def test_handlers_import_only_the_domain_package():
 
 
 def test_domain_never_imports_handlers_or_local():
-    for module in (ROOT / "layers" / "cloner" / "ecwid_cloner").glob("*.py"):
+    for module in (ROOT / "layers" / "cloner" / "ecwid_cloner").rglob("*.py"):
         assert not imports_of(module) & {"local", "functions", "app", "moto"}, module
 
 

@@ -7,14 +7,14 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.admission import (
+from ecwid_cloner.admission.control import (
     CONFLICT_ATTEMPTS,
     AdmissionControl,
     AdmissionPolicy,
     DynamoSlotStore,
     Line,
-    MemorySlotStore,
 )
+from tests.memory_stores import MemorySlotStore
 
 
 def _stores(coordination_table):
@@ -143,8 +143,8 @@ def test_an_overdue_waiter_takes_a_free_slot_past_numbers_that_never_pass(coordi
 
 def _reaper(coordination_table, jobs_table, kind, max_in_flight):
     """The reaper's side as deployed: CloneSlots over a slot store and the jobs table."""
-    from ecwid_cloner.clone_slots import CloneSlots
-    from ecwid_cloner.jobs import JobsRepository
+    from ecwid_cloner.admission.clone_slots import CloneSlots
+    from ecwid_cloner.data.jobs import JobsRepository
 
     control = AdmissionControl(
         _stores(coordination_table)[kind], AdmissionPolicy(max_in_flight=max_in_flight, release_interval=10)

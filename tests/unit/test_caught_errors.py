@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ecwid_cloner.clone_steps import describe_caught_error
 from ecwid_cloner.errors import EcwidRetryableError, MappingWriteError, error_for_code
+from ecwid_cloner.steps.clone_steps import describe_caught_error
 
 
 def lambda_cause(error: BaseException) -> str:

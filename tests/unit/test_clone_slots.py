@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, MemorySlotStore
-from ecwid_cloner.clone_slots import CloneSlots
+from ecwid_cloner.admission.clone_slots import CloneSlots
+from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy
 from ecwid_cloner.models import CloneRequest
 from tests.fake_ecwid import Clock
-from tests.memory_stores import MemoryJobs
+from tests.memory_stores import MemoryJobs, MemorySlotStore
 
 RELEASE_INTERVAL = 10.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecwid_cloner.clone_state import CloneState, Poll
+from ecwid_cloner.state import CloneState, Poll
 
 REQUEST = {"sourceStoreId": 1003, "targetStoreId": 2001, "scope": "CATALOG", "cloneDemoCatalog": False}
 POLL = {

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ecwid_cloner.clone_state import CloneState
-from ecwid_cloner.clone_steps import CheckCloneStatus, PollTiming, StartClone
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError, TargetBusyError
 from ecwid_cloner.models import CloneRequest, CloneStatus
+from ecwid_cloner.state import CloneState
+from ecwid_cloner.steps.clone_steps import CheckCloneStatus, PollTiming, StartClone
 from tests.fake_ecwid import Clock, FakeCloneClient
 from tests.memory_stores import MemoryJobs, MemoryMappings
 

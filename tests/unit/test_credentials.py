@@ -8,9 +8,9 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from ecwid_cloner import credentials as credentials_module
-from ecwid_cloner.credentials import load_credentials
-from ecwid_cloner.ecwid_client import EcwidCredentials
+from ecwid_cloner.ecwid import credentials as credentials_module
+from ecwid_cloner.ecwid.credentials import load_credentials
+from ecwid_cloner.ecwid.transport import EcwidCredentials
 from ecwid_cloner.errors import EcwidTerminalError
 
 SECRET_NAME = "store-cloner/ecwid-app"

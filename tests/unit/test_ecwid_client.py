@@ -9,8 +9,9 @@ import pytest
 import requests
 import responses
 
-from ecwid_cloner import ecwid_client
-from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
+from ecwid_cloner.ecwid import transport as ecwid_client
+from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
+from ecwid_cloner.ecwid.transport import EcwidCredentials
 from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
@@ -19,6 +20,7 @@ from ecwid_cloner.errors import (
     TargetBusyError,
 )
 from ecwid_cloner.models import CloneRequest, CloneStatus
+from tests.memory_stores import MemoryBudgetStore
 
 BASE = "https://ecwid.test/api/v3"
 URL = BASE + "/stores/clone"
@@ -520,10 +522,9 @@ def test_the_default_session_retries_connects_only():
 
 @responses.activate
 def test_every_request_takes_its_turn_from_the_budget_and_waits_without_calling_ecwid(credentials):
-    from ecwid_cloner.request_budget import (
+    from ecwid_cloner.ecwid.budget import (
         BudgetPolicy,
         BudgetWait,
-        MemoryBudgetStore,
         Priority,
         RequestBudget,
         RequestGate,

@@ -10,9 +10,9 @@ import requests
 import responses
 from aws_lambda_powertools.utilities import parameters
 
-from ecwid_cloner import ecwid_client
+from ecwid_cloner.ecwid import transport as ecwid_client
+from ecwid_cloner.ecwid.instant_site import InstantSiteClient, load_store_secret_token
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
-from ecwid_cloner.instant_site import InstantSiteClient, load_store_secret_token
 
 BASE = "https://vuega.example/api/v1"
 SECRET_TOKEN = "secret_9001_do_not_log"

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from ecwid_cloner import mappings
+from ecwid_cloner.data import mappings
+from ecwid_cloner.data.mappings import BATCH_SIZE, MappingStore, clone_partition, mapping_key
 from ecwid_cloner.errors import MappingWriteError
-from ecwid_cloner.mappings import BATCH_SIZE, MappingStore, clone_partition, mapping_key
 
 CLONE_ID = "9001-0123456789abcdef01234567"
 TARGET = 9001

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ecwid_cloner.jobs import JobsRepository
-from ecwid_cloner.mappings import MappingStore
+from ecwid_cloner.data.jobs import JobsRepository
+from ecwid_cloner.data.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest, Merchant
 from tests.memory_stores import MemoryJobs, MemoryMappings
 

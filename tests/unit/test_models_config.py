@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from ecwid_cloner.config import SettingError, Settings
-from ecwid_cloner.ecwid_client import DEFAULT_BASE_URL
+from ecwid_cloner.config import DEFAULT_BASE_URL, SettingError, Settings
 from ecwid_cloner.models import (
     CloneRequest,
     CloneStatus,
@@ -255,7 +254,7 @@ def test_a_store_id_is_a_whole_json_number_however_written():
     # JSON Schema's integer (the OpenAPI document's) includes 1003.0; strings and booleans are not IDs.
     from pydantic import ValidationError
 
-    from ecwid_cloner.clone_requests import CloneRequestBody, SignupMessage
+    from ecwid_cloner.api.clone_requests import CloneRequestBody, SignupMessage
 
     assert CloneRequestBody.model_validate({"sourceStoreId": 1003.0, "targetStoreId": 2001}).sourceStoreId == 1003
     assert SignupMessage.model_validate({"signupId": "s-1", "targetStoreId": 2001.0}).targetStoreId == 2001

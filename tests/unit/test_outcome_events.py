@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecwid_cloner.outcome_events import CLONE_COMPLETED, CLONE_FAILED, STORE_CREATED, event_for
+from ecwid_cloner.data.outcome_events import CLONE_COMPLETED, CLONE_FAILED, STORE_CREATED, event_for
 
 JOB = {
     "cloneId": "new-abc",

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.ecwid.reseller import PartnerStore
+from ecwid_cloner.ecwid.store_creation import CreatedStore, StoreEmailTakenError
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import CloneRequest, Merchant
-from ecwid_cloner.provisioning import CLOCK_SKEW_SECONDS, StoreProvisioning
-from ecwid_cloner.reseller_api import PartnerStore
-from ecwid_cloner.store_creation import CreatedStore, StoreEmailTakenError
+from ecwid_cloner.state import CloneState
+from ecwid_cloner.steps.create_store import CLOCK_SKEW_SECONDS, StoreProvisioning
 from tests.fake_ecwid import Clock, FakeResellerClient, FakeStoreCreator
 from tests.memory_stores import MemoryJobs
 

@@ -7,19 +7,19 @@ import threading
 
 import pytest
 
-from ecwid_cloner.request_budget import (
+from ecwid_cloner.ecwid.budget import (
     Booking,
     BudgetPolicy,
     BudgetTurn,
     BudgetWait,
     DynamoBudgetStore,
-    MemoryBudgetStore,
     Priority,
     RequestBudget,
     RequestGate,
     book,
     step_budget,
 )
+from tests.memory_stores import MemoryBudgetStore
 
 
 class Clock:

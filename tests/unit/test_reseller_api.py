@@ -12,11 +12,10 @@ import requests
 import responses
 from aws_lambda_powertools.utilities import parameters
 
-from ecwid_cloner import ecwid_client
-from ecwid_cloner.credentials import load_reseller_key
-from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
-from ecwid_cloner.request_budget import BudgetPolicy, BudgetWait, MemoryBudgetStore, RequestBudget, RequestGate
-from ecwid_cloner.reseller_api import (
+from ecwid_cloner.ecwid import transport as ecwid_client
+from ecwid_cloner.ecwid.budget import BudgetPolicy, BudgetWait, RequestBudget, RequestGate
+from ecwid_cloner.ecwid.credentials import load_reseller_key
+from ecwid_cloner.ecwid.reseller import (
     EcwidResellerClient,
     PartnerStore,
     ResellerKey,
@@ -24,6 +23,8 @@ from ecwid_cloner.reseller_api import (
     ResellerStoreNotFoundError,
     StoreStatus,
 )
+from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
+from tests.memory_stores import MemoryBudgetStore
 
 BASE = "https://my.ecwid.test/resellerapi/v1"
 KEY = "reseller-key-never-shown-31c9"

@@ -8,10 +8,10 @@ import pytest
 import requests
 import responses
 
-from ecwid_cloner.ecwid_client import EcwidCredentials
+from ecwid_cloner.ecwid.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
+from ecwid_cloner.ecwid.transport import EcwidCredentials
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import Merchant
-from ecwid_cloner.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
 
 BASE = "https://ecwid.test/api/v3"
 URL = BASE + "/stores"

@@ -8,10 +8,10 @@ import pytest
 import requests
 import responses
 
+from ecwid_cloner.ecwid.budget import Booking, BudgetWait, Priority, RequestGate
+from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import StoreProfile
-from ecwid_cloner.request_budget import Booking, BudgetWait, Priority, RequestGate
-from ecwid_cloner.store_profile import EcwidStoreProfileClient
 
 BASE = "https://ecwid.example/api/v3"
 TOKEN = "secret_60000001_do_not_log"

@@ -10,9 +10,9 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
+from ecwid_cloner.data.store_tokens import StoreTokens, migrate_legacy_secrets
+from ecwid_cloner.ecwid.instant_site import load_store_secret_token
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
-from ecwid_cloner.instant_site import load_store_secret_token
-from ecwid_cloner.store_tokens import StoreTokens, migrate_legacy_secrets
 from tests.unit.conftest import REGION, template_table
 
 PREFIX = "store-cloner/stores/"

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from ecwid_cloner.store_tokens import StoreTokens
+from ecwid_cloner.data.store_tokens import StoreTokens
 from local.cli import EXIT_BAD_ARGS, EXIT_COMPLETED, EXIT_FAILED, main
 from tests.unit.conftest import REGION, template_table
 

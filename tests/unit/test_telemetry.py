@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.state import CloneState
 from ecwid_cloner.telemetry import record_outcome, record_started
 from local.template_model import TemplateModel
 

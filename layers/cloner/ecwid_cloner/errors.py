@@ -125,3 +125,20 @@ def error_for_code(code: str, message: str, http_status: int | None = None) -> C
         match = _TICKET_IN_MESSAGE.search(message)
         return TargetBusyError(message, match.group(1) if match else None, http_status)
     return EcwidTerminalError(code, message, http_status)
+
+
+# An operator's action the API refuses (4xx), not an Ecwid error.
+class ActionRefused(Exception):
+    """The action cannot be taken: an HTTP status, and the field at fault with the reason."""
+
+    def __init__(self, status: int, message: str, field: str, reason: str):
+        super().__init__(f"{message}: {field} {reason}")
+        self.status = status
+        self.message = message
+        self.field = field
+        self.reason = reason
+
+
+class CloneNotFound(ActionRefused):
+    def __init__(self, clone_id: str):
+        super().__init__(404, f"clone {clone_id} not found", "cloneId", "is not a clone of this stack")

@@ -18,17 +18,27 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.config import Settings
-from ecwid_cloner.jobs import JobsRepository
-from ecwid_cloner.mappings import MappingStore
+from ecwid_cloner.data.jobs import JobsRepository
+from ecwid_cloner.data.mappings import MappingStore
 
 if TYPE_CHECKING:
-    from ecwid_cloner.admission import AdmissionControl
-    from ecwid_cloner.bulk_actions import BulkActions, BulkRecords, BulkWorker
-    from ecwid_cloner.campaign import CampaignView
-    from ecwid_cloner.clone_requests import CloneLauncher
-    from ecwid_cloner.clone_slots import CloneSlots
-    from ecwid_cloner.clone_state import CloneState
-    from ecwid_cloner.clone_steps import (
+    from ecwid_cloner.admission.clone_slots import CloneSlots
+    from ecwid_cloner.admission.control import AdmissionControl
+    from ecwid_cloner.api.bulk_actions import BulkActions, BulkRecords, BulkWorker
+    from ecwid_cloner.api.campaign import CampaignView
+    from ecwid_cloner.api.clone_requests import CloneLauncher
+    from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries, PersonalData
+    from ecwid_cloner.data.outcome_events import OutcomePublisher
+    from ecwid_cloner.data.store_tokens import StoreTokens
+    from ecwid_cloner.ecwid.budget import RequestGate
+    from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
+    from ecwid_cloner.ecwid.instant_site import InstantSiteClient
+    from ecwid_cloner.ecwid.reseller import EcwidResellerClient, ResellerKey
+    from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator
+    from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
+    from ecwid_cloner.ecwid.transport import EcwidCredentials
+    from ecwid_cloner.state import CloneState
+    from ecwid_cloner.steps.clone_steps import (
         CheckCloneStatus,
         CloneInstantSite,
         PersonalizeStore,
@@ -36,17 +46,8 @@ if TYPE_CHECKING:
         RecordFailure,
         StartClone,
     )
-    from ecwid_cloner.ecwid_client import EcwidCloneClient, EcwidCredentials
-    from ecwid_cloner.instant_site import InstantSiteClient
-    from ecwid_cloner.operator_actions import CloneCancellations, CloneRetries, PersonalData
-    from ecwid_cloner.outcome_events import OutcomePublisher
-    from ecwid_cloner.provisioning import StoreProvisioning
-    from ecwid_cloner.request_budget import RequestGate
-    from ecwid_cloner.reseller_api import EcwidResellerClient, ResellerKey
-    from ecwid_cloner.store_actions import StoreActions
-    from ecwid_cloner.store_creation import EcwidStoreCreator
-    from ecwid_cloner.store_profile import EcwidStoreProfileClient
-    from ecwid_cloner.store_tokens import StoreTokens
+    from ecwid_cloner.steps.create_store import StoreProvisioning
+    from ecwid_cloner.steps.store_actions import StoreActions
 
 # The service name and the metrics namespace: POWERTOOLS_SERVICE_NAME and
 # POWERTOOLS_METRICS_NAMESPACE, which template.yaml sets (Powertools reads them).
@@ -88,7 +89,7 @@ def coordination_table():
 @functools.cache
 def request_gate() -> RequestGate:
     """The one gate every Ecwid request of this process passes (open when no table is configured)."""
-    from ecwid_cloner.request_budget import BudgetPolicy, DynamoBudgetStore, RequestBudget, RequestGate
+    from ecwid_cloner.ecwid.budget import BudgetPolicy, DynamoBudgetStore, RequestBudget, RequestGate
 
     config = settings()
     if not config.coordination_table:
@@ -102,7 +103,7 @@ def request_gate() -> RequestGate:
 
 @functools.cache
 def admission_control() -> AdmissionControl:
-    from ecwid_cloner.admission import AdmissionControl, AdmissionPolicy, DynamoSlotStore
+    from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy, DynamoSlotStore
 
     config = settings()
     policy = AdmissionPolicy.for_budget(config.ecwid_budget_per_minute, config.max_clones_in_flight, config.poll_scale)
@@ -111,7 +112,7 @@ def admission_control() -> AdmissionControl:
 
 @functools.cache
 def clone_slots() -> CloneSlots:
-    from ecwid_cloner.clone_slots import CloneSlots
+    from ecwid_cloner.admission.clone_slots import CloneSlots
 
     return CloneSlots(admission_control(), jobs_repository())
 
@@ -134,27 +135,27 @@ def _app_client[Client](
 
 
 def _app_credentials() -> EcwidCredentials:
-    from ecwid_cloner.credentials import load_credentials
+    from ecwid_cloner.ecwid.credentials import load_credentials
 
     return load_credentials(settings().credentials_secret)
 
 
 def ecwid_client() -> EcwidCloneClient:
-    from ecwid_cloner.ecwid_client import EcwidCloneClient
+    from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
 
     return _app_client(EcwidCloneClient, _app_credentials())
 
 
 def store_creator() -> EcwidStoreCreator:
-    from ecwid_cloner.store_creation import EcwidStoreCreator
+    from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator
 
     return _app_client(EcwidStoreCreator, _app_credentials())
 
 
 def reseller_client() -> EcwidResellerClient | None:
     """The partner's Reseller API client, or None when the credentials secret holds no resellerKey."""
-    from ecwid_cloner.credentials import load_reseller_key
-    from ecwid_cloner.reseller_api import EcwidResellerClient
+    from ecwid_cloner.ecwid.credentials import load_reseller_key
+    from ecwid_cloner.ecwid.reseller import EcwidResellerClient
 
     key = load_reseller_key(settings().credentials_secret)
     return _app_client(EcwidResellerClient, key, settings().reseller_api_base_url) if key is not None else None
@@ -162,7 +163,7 @@ def reseller_client() -> EcwidResellerClient | None:
 
 @functools.cache
 def store_actions() -> StoreActions:
-    from ecwid_cloner.store_actions import StoreActions
+    from ecwid_cloner.steps.store_actions import StoreActions
 
     return StoreActions(jobs_repository(), reseller_client, settings().failed_store_action, request_gate())
 
@@ -171,8 +172,8 @@ def store_actions() -> StoreActions:
 def store_tokens() -> StoreTokens:
     """Every store's token: encrypted in the store-tokens table, or (a stack from before it)
     in its own secret under the old StoreSecretPrefix."""
-    from ecwid_cloner.instant_site import load_store_secret_token
-    from ecwid_cloner.store_tokens import StoreTokens
+    from ecwid_cloner.data.store_tokens import StoreTokens
+    from ecwid_cloner.ecwid.instant_site import load_store_secret_token
 
     config = settings()
     if not config.store_tokens_table or not config.store_tokens_key_arn:
@@ -188,7 +189,7 @@ def store_tokens() -> StoreTokens:
 
 @functools.cache
 def store_provisioning() -> StoreProvisioning:
-    from ecwid_cloner.provisioning import StoreProvisioning
+    from ecwid_cloner.steps.create_store import StoreProvisioning
 
     return StoreProvisioning(
         creator_factory=store_creator,
@@ -202,7 +203,7 @@ def store_provisioning() -> StoreProvisioning:
 
 @functools.cache
 def instant_site_client() -> InstantSiteClient:
-    from ecwid_cloner.instant_site import InstantSiteClient
+    from ecwid_cloner.ecwid.instant_site import InstantSiteClient
 
     tracer.patch(["requests"])
     config = settings()
@@ -213,7 +214,7 @@ def instant_site_client() -> InstantSiteClient:
 
 @functools.cache
 def store_profile_client() -> EcwidStoreProfileClient:
-    from ecwid_cloner.store_profile import EcwidStoreProfileClient
+    from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
 
     tracer.patch(["requests"])
     config = settings()
@@ -234,7 +235,7 @@ def store_secret_token(store_id: int) -> str:
 
 @functools.cache
 def poll_timing() -> PollTiming:
-    from ecwid_cloner.clone_steps import PollTiming
+    from ecwid_cloner.steps.clone_steps import PollTiming
 
     config = settings()
     return PollTiming(poll_scale=config.poll_scale, deadline_seconds=config.deadline_seconds)
@@ -242,42 +243,42 @@ def poll_timing() -> PollTiming:
 
 @functools.cache
 def start_clone() -> StartClone:
-    from ecwid_cloner.clone_steps import StartClone
+    from ecwid_cloner.steps.clone_steps import StartClone
 
     return StartClone(ecwid_client, jobs_repository(), poll_timing(), request_gate())
 
 
 @functools.cache
 def check_clone_status() -> CheckCloneStatus:
-    from ecwid_cloner.clone_steps import CheckCloneStatus
+    from ecwid_cloner.steps.clone_steps import CheckCloneStatus
 
     return CheckCloneStatus(ecwid_client, jobs_repository(), mapping_store(), poll_timing(), request_gate())
 
 
 @functools.cache
 def clone_instant_site() -> CloneInstantSite:
-    from ecwid_cloner.clone_steps import CloneInstantSite
+    from ecwid_cloner.steps.clone_steps import CloneInstantSite
 
     return CloneInstantSite(instant_site_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
 def personalize_store() -> PersonalizeStore:
-    from ecwid_cloner.clone_steps import PersonalizeStore
+    from ecwid_cloner.steps.clone_steps import PersonalizeStore
 
     return PersonalizeStore(store_profile_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
 def record_failure() -> RecordFailure:
-    from ecwid_cloner.clone_steps import RecordFailure
+    from ecwid_cloner.steps.clone_steps import RecordFailure
 
     return RecordFailure(jobs_repository())
 
 
 @functools.cache
 def clone_launcher() -> CloneLauncher:
-    from ecwid_cloner.clone_requests import CloneLauncher
+    from ecwid_cloner.api.clone_requests import CloneLauncher
 
     state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
     return CloneLauncher(jobs_repository(), stepfunctions(), state_machine)
@@ -296,7 +297,7 @@ def _required(value: str | None, variable: str) -> str:
 
 @functools.cache
 def clone_retries() -> CloneRetries:
-    from ecwid_cloner.operator_actions import CloneRetries
+    from ecwid_cloner.api.operator_actions import CloneRetries
 
     return CloneRetries(
         jobs_repository(), clone_launcher(), lambda clone_id, action, by: store_actions().act(clone_id, action, by=by)
@@ -305,7 +306,7 @@ def clone_retries() -> CloneRetries:
 
 @functools.cache
 def outcome_publisher() -> OutcomePublisher:
-    from ecwid_cloner.outcome_events import OutcomePublisher
+    from ecwid_cloner.data.outcome_events import OutcomePublisher
 
     bus = _required(settings().event_bus_name, "EVENT_BUS_NAME")
     return OutcomePublisher(boto3.client("events", config=_AWS_CONFIG), bus, jobs_repository())
@@ -313,8 +314,8 @@ def outcome_publisher() -> OutcomePublisher:
 
 @functools.cache
 def clone_cancellations() -> CloneCancellations:
-    from ecwid_cloner.operator_actions import CloneCancellations, stop_execution
-    from ecwid_cloner.outcome_events import CLONE_FAILED
+    from ecwid_cloner.api.operator_actions import CloneCancellations, stop_execution
+    from ecwid_cloner.data.outcome_events import CLONE_FAILED
 
     state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
     return CloneCancellations(
@@ -328,14 +329,14 @@ def clone_cancellations() -> CloneCancellations:
 
 @functools.cache
 def bulk_records() -> BulkRecords:
-    from ecwid_cloner.bulk_actions import BulkRecords
+    from ecwid_cloner.api.bulk_actions import BulkRecords
 
     return BulkRecords(coordination_table())
 
 
 @functools.cache
 def bulk_actions() -> BulkActions:
-    from ecwid_cloner.bulk_actions import BulkActions
+    from ecwid_cloner.api.bulk_actions import BulkActions
 
     state_machine = _required(settings().bulk_state_machine_arn, "BULK_STATE_MACHINE_ARN")
 
@@ -353,7 +354,7 @@ def bulk_actions() -> BulkActions:
 
 @functools.cache
 def bulk_worker() -> BulkWorker:
-    from ecwid_cloner.bulk_actions import BulkWorker
+    from ecwid_cloner.api.bulk_actions import BulkWorker
 
     config = settings()
     return BulkWorker(
@@ -368,7 +369,7 @@ def bulk_worker() -> BulkWorker:
 
 def clone_timeline(clone_id: str) -> dict:
     """The steps of the clone's execution and the seconds by phase (timeline.ExecutionNotFound: none)."""
-    from ecwid_cloner.timeline import history_events, timeline
+    from ecwid_cloner.api.timeline import history_events, timeline
 
     state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
     arn = f"{state_machine.replace(':stateMachine:', ':execution:')}:{clone_id}"
@@ -377,7 +378,7 @@ def clone_timeline(clone_id: str) -> dict:
 
 @functools.cache
 def campaign_view() -> CampaignView:
-    from ecwid_cloner.campaign import CampaignLimits, CampaignView
+    from ecwid_cloner.api.campaign import CampaignLimits, CampaignView
 
     config = settings()
     limits = CampaignLimits(
@@ -391,7 +392,7 @@ def campaign_view() -> CampaignView:
 
 @functools.cache
 def personal_data() -> PersonalData:
-    from ecwid_cloner.operator_actions import PersonalData
+    from ecwid_cloner.api.operator_actions import PersonalData
 
     return PersonalData(jobs_repository())
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from ecwid_cloner.clone_state import CloneState
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
+from ecwid_cloner.state import CloneState
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ecwid_cloner.admission import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE, SLOTS_ITEM_NAME
-from ecwid_cloner.jobs import FINAL_STATUSES, STATUS_RANK, JobsRepository, iso_utc
-from ecwid_cloner.request_budget import BOOKED_TOTAL, BUDGET_ITEM_NAME
+from ecwid_cloner.admission.control import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE, SLOTS_ITEM_NAME
+from ecwid_cloner.data.jobs import FINAL_STATUSES, STATUS_RANK, JobsRepository, iso_utc
+from ecwid_cloner.ecwid.budget import BOOKED_TOTAL, BUDGET_ITEM_NAME
 
 RECENT_CLONES = 20  # the newest completed clones whose durations say how long a slot is held
 

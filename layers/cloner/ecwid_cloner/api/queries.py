@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ecwid_cloner.jobs import Job, iso_utc
+from ecwid_cloner.data.jobs import Job, iso_utc
 
 PUBLIC_JOB_FIELDS = (
     "cloneId",

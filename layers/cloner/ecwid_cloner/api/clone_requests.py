@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from ecwid_cloner import iso_codes
-from ecwid_cloner.jobs import Job, JobsRepository
+from ecwid_cloner.data.jobs import Job, JobsRepository
 from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile, clone_id_for, clone_id_for_merchant
 
 # A clone request is a few dozen bytes, one with a merchant and a whole profile about 1 KiB: refuse much larger.

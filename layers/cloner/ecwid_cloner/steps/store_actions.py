@@ -14,11 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
-from ecwid_cloner.jobs import Job, JobsRepository, iso_utc
-from ecwid_cloner.operator_actions import ActionRefused, CloneNotFound
-from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
-from ecwid_cloner.reseller_api import EcwidResellerClient, ResellerStoreNotFoundError
+from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
+from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.reseller import EcwidResellerClient, ResellerStoreNotFoundError
+from ecwid_cloner.errors import ActionRefused, CloneNotFound, EcwidRetryableError, EcwidTerminalError
 
 FAILED_STORE_ACTIONS = ("keep", "suspend", "delete")  # the FailedStoreAction parameter's values
 OPERATOR_STORE_ACTIONS = ("suspend", "resume", "delete")  # POST /clones/{cloneId}/store/{action}

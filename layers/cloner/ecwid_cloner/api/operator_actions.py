@@ -13,26 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.admission import AdmissionControl
-from ecwid_cloner.clone_requests import CloneLauncher
-from ecwid_cloner.jobs import RETRYABLE_STATUSES, Job, JobsRepository
-
-
-class ActionRefused(Exception):
-    """The action cannot be taken: an HTTP status, and the field at fault with the reason."""
-
-    def __init__(self, status: int, message: str, field: str, reason: str):
-        super().__init__(f"{message}: {field} {reason}")
-        self.status = status
-        self.message = message
-        self.field = field
-        self.reason = reason
-
-
-class CloneNotFound(ActionRefused):
-    def __init__(self, clone_id: str):
-        super().__init__(404, f"clone {clone_id} not found", "cloneId", "is not a clone of this stack")
-
+from ecwid_cloner.admission.control import AdmissionControl
+from ecwid_cloner.api.clone_requests import CloneLauncher
+from ecwid_cloner.data.jobs import RETRYABLE_STATUSES, Job, JobsRepository
+from ecwid_cloner.errors import ActionRefused, CloneNotFound
 
 # Failures a retry cannot fix as they stand, and what the operator must do first.
 NEEDS_A_STORE = "store"  # give targetStoreId

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.clone_state import CloneState, Poll
 from ecwid_cloner.config import DEFAULTS
+from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
+from ecwid_cloner.data.mappings import MappingStore
+from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 from ecwid_cloner.errors import (
     CloneError,
     EcwidRateLimitedError,
@@ -27,8 +29,6 @@ from ecwid_cloner.errors import (
     EcwidTerminalError,
     TargetBusyError,
 )
-from ecwid_cloner.jobs import Job, JobsRepository, iso_utc
-from ecwid_cloner.mappings import MappingStore
 from ecwid_cloner.models import CloneRequest, StoreProfile
 from ecwid_cloner.polling import (
     BACKLOG_HISTORY_SIZE,
@@ -39,12 +39,12 @@ from ecwid_cloner.polling import (
     learned_duration,
     scaled_wait_seconds,
 )
-from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+from ecwid_cloner.state import CloneState, Poll
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
-    from ecwid_cloner.ecwid_client import EcwidCloneClient
-    from ecwid_cloner.instant_site import InstantSiteClient
-    from ecwid_cloner.store_profile import EcwidStoreProfileClient
+    from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
+    from ecwid_cloner.ecwid.instant_site import InstantSiteClient
+    from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
 
 TIMED_OUT_CODE = "CLONE_TIMED_OUT"
 FAILED_TICKET_CODE = "CLONE_FAILED"

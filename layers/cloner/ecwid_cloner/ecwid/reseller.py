@@ -28,9 +28,9 @@ from typing import Any
 import requests
 
 from ecwid_cloner.config import DEFAULT_RESELLER_BASE_URL
-from ecwid_cloner.ecwid_client import EcwidHttp
+from ecwid_cloner.ecwid.budget import Priority
+from ecwid_cloner.ecwid.transport import EcwidHttp
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, error_for_status
-from ecwid_cloner.request_budget import Priority
 
 # Error codes (the typed errors below carry them)
 RESELLER_KEY_REFUSED = "RESELLER_KEY_REFUSED"  # 403 on `stores`: the key is wrong

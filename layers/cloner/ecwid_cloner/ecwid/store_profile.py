@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ecwid_cloner.config import DEFAULT_BASE_URL
-from ecwid_cloner.ecwid_client import EcwidHttp, json_object
+from ecwid_cloner.ecwid.budget import Priority
+from ecwid_cloner.ecwid.transport import EcwidHttp, json_object
 from ecwid_cloner.errors import EcwidRetryableError, error_for_status
 from ecwid_cloner.models import StoreProfile
-from ecwid_cloner.request_budget import Priority
 
 if TYPE_CHECKING:
     import requests

@@ -243,22 +243,6 @@ class DynamoBudgetStore:
         return float(answer["Attributes"]["tat"]), None
 
 
-class MemoryBudgetStore:
-    """The same contract in memory (one thread): for the burst simulation."""
-
-    def __init__(self) -> None:
-        self.tat: float | None = None
-
-    def book(self, now: float, policy: BudgetPolicy, priority: Priority, count: int) -> Booking:
-        new_tat, booking = book(self.tat, now, policy, priority, count)
-        if new_tat is not None:
-            self.tat = new_tat
-        return booking
-
-    def lead(self, now: float) -> float:
-        return 0.0 if self.tat is None else max(0.0, self.tat - now)
-
-
 class BudgetWait(Exception):
     """The request may not go yet; the step returns this wait to the state machine.
 

@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.clone_state import CloneState
+from ecwid_cloner.data.jobs import Job, JobsRepository
+from ecwid_cloner.data.outcome_events import STORE_CREATED, event_for
+from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator, StoreEmailTakenError
 from ecwid_cloner.errors import EcwidTerminalError
-from ecwid_cloner.jobs import Job, JobsRepository
 from ecwid_cloner.models import CloneRequest
-from ecwid_cloner.outcome_events import STORE_CREATED, event_for
-from ecwid_cloner.request_budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
-from ecwid_cloner.store_creation import EcwidStoreCreator, StoreEmailTakenError
+from ecwid_cloner.state import CloneState
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client
-    from ecwid_cloner.reseller_api import EcwidResellerClient
+    from ecwid_cloner.ecwid.reseller import EcwidResellerClient
 
 MERCHANT_EMAIL_EXISTS = "MERCHANT_EMAIL_EXISTS"
 STORE_CREATE_ANSWER_LOST = "STORE_CREATE_ANSWER_LOST"

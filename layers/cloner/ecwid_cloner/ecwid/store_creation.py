@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecwid_cloner.config import DEFAULT_BASE_URL
-from ecwid_cloner.ecwid_client import EcwidCredentials, EcwidHttp, json_object
+from ecwid_cloner.ecwid.budget import Priority
+from ecwid_cloner.ecwid.transport import EcwidCredentials, EcwidHttp, json_object
 from ecwid_cloner.errors import EcwidTerminalError, error_for_status
 from ecwid_cloner.models import Merchant
-from ecwid_cloner.request_budget import Priority
 
 STORES_PATH = "/stores"
 _STORE_ID = re.compile(r"[0-9]{1,18}")

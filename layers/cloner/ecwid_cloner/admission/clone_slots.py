@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecwid_cloner.admission import AdmissionControl
-from ecwid_cloner.jobs import JobsRepository
+from ecwid_cloner.admission.control import AdmissionControl
+from ecwid_cloner.data.jobs import JobsRepository
 
 
 @dataclass

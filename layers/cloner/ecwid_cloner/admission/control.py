@@ -286,39 +286,3 @@ def _failed_conditions(exc: ClientError) -> tuple[bool, bool]:
 
 def _line(item: dict) -> Line:
     return Line(passed=int(item.get("passed", 0)), in_flight=int(item.get("inFlight", 0)))
-
-
-class MemorySlotStore:
-    """The same contract in memory: for the burst simulation."""
-
-    def __init__(self) -> None:
-        self.arrivals = 0
-        self.passed = 0
-        self.holders: dict[str, float] = {}
-        self.skipped: set[int] = set()
-
-    def take_number(self) -> tuple[int, Line]:
-        self.arrivals += 1
-        return self.arrivals, self.line()
-
-    def line(self) -> Line:
-        return Line(self.passed, len(self.holders))
-
-    def try_acquire(self, holder: str, limit: int, now: float) -> str | None:
-        if holder in self.holders:
-            return ALREADY_HELD
-        if len(self.holders) >= limit:
-            return None
-        self.holders[holder] = now
-        self.passed += 1
-        return ACQUIRED
-
-    def release(self, holder: str) -> bool:
-        return self.holders.pop(holder, None) is not None
-
-    def skip(self, number: int, now: float) -> bool:
-        if number in self.skipped:
-            return False
-        self.skipped.add(number)
-        self.passed += 1
-        return True

@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
-from ecwid_cloner.api_contract import Status
-from ecwid_cloner.bulk_actions import ACTION_STATUSES, BulkFilter
-from ecwid_cloner.clone_queries import as_created_at
-from ecwid_cloner.clone_requests import REQUEST_ID_PATTERN, StoreId
+from ecwid_cloner.api.bulk_actions import ACTION_STATUSES, BulkFilter
+from ecwid_cloner.api.clone_requests import REQUEST_ID_PATTERN, StoreId
+from ecwid_cloner.api.contract import Status
+from ecwid_cloner.api.queries import as_created_at
 
 
 class RetryBody(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.jobs import JobsRepository, plain
+from ecwid_cloner.data.jobs import JobsRepository, plain
 
 SOURCE = "store-cloner"
 STORE_CREATED = "Store Created"

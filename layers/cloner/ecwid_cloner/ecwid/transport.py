@@ -1,4 +1,5 @@
-"""HTTP client of the Ecwid Clone Store API (POST and GET /stores/clone)."""
+"""How every client of ours talks to Ecwid: the app's credentials, timeouts, a session whose
+failed connects are retried, the shared request budget, and the answer read as JSON."""
 
 from __future__ import annotations
 
@@ -11,20 +12,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ecwid_cloner.config import DEFAULT_BASE_URL, DEFAULTS
+from ecwid_cloner.config import DEFAULTS
+from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.errors import (
-    CloneError,
     EcwidRateLimitedError,
     EcwidRetryableError,
     error_for_code,
     error_for_status,
 )
-from ecwid_cloner.models import CloneRequest, CloneStatus
-from ecwid_cloner.request_budget import Priority, RequestGate
-
-CLONE_PATH = "/stores/clone"
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
-KNOWN_STATUSES = frozenset({"QUEUED", "IN_PROGRESS"}) | TERMINAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -72,62 +67,6 @@ class EcwidHttp:
             priority=priority,
             **request,
         )
-
-
-class EcwidCloneClient(EcwidHttp):
-    """One Ecwid app's view of the Clone API.
-
-    The client makes one attempt per call, apart from two cheap, safe retries:
-    a failed connect (the request never reached Ecwid) and a 429 whose
-    Retry-After is short enough to sleep through here. Everything else is
-    raised as a typed error and retried by the state machine, which waits
-    without paying for a running Lambda.
-    """
-
-    def __init__(self, credentials: EcwidCredentials, base_url: str = DEFAULT_BASE_URL, **http: Any):
-        super().__init__(base_url, **http)
-        self._credentials = credentials
-
-    def start_clone(self, request: CloneRequest) -> str:
-        """POST /stores/clone; returns the ticket."""
-        params: dict[str, Any] = {
-            "sourceStoreId": request.source_store_id,
-            "targetStoreId": request.target_store_id,
-        }
-        if request.scope:
-            params["scope"] = request.scope
-        if request.clone_demo_catalog:
-            params["cloneDemoCatalog"] = "true"
-        http_status, body = self._call("POST", params, Priority.NEW)
-        ticket = body.get("ticket")
-        if body.get("success") is not True or not isinstance(ticket, str) or not ticket:
-            raise EcwidRetryableError("MALFORMED_RESPONSE", "Clone start answer has no ticket", http_status)
-        return ticket
-
-    def get_status(self, ticket: str) -> CloneStatus:
-        """GET /stores/clone?ticket=…; the mapping is kept only when COMPLETED."""
-        http_status, body = self._call("GET", {"ticket": ticket}, Priority.RUNNING)
-        status = body.get("status")
-        if status not in KNOWN_STATUSES:
-            raise EcwidRetryableError(
-                "MALFORMED_RESPONSE",
-                f"Clone status answer has an unknown status {str(status)[:40]!r}",
-                http_status,
-            )
-        if status != "COMPLETED":
-            return CloneStatus(status=status, error_message=body.get("errorMessage"))
-        mapping = body.get("clonedEntitiesMapping") or {}
-        products = mapping.get("products") or {} if isinstance(mapping, dict) else None
-        categories = mapping.get("categories") or {} if isinstance(mapping, dict) else None
-        if not isinstance(products, dict) or not isinstance(categories, dict):
-            raise EcwidRetryableError(
-                "MALFORMED_RESPONSE", "clonedEntitiesMapping is not an object of objects", http_status
-            )
-        return CloneStatus(status=status, products=products, categories=categories)
-
-    def _call(self, method: str, params: dict[str, Any], priority: Priority) -> tuple[int, dict[str, Any]]:
-        response = self._send(method, CLONE_PATH, priority, params=params, headers=self._credentials.headers())
-        return response.status_code, _parse(method, response)
 
 
 def send_with_rate_limit(
@@ -218,6 +157,3 @@ def json_object(response: requests.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
-
-
-__all__ = ["EcwidCloneClient", "EcwidCredentials", "CloneError", "DEFAULT_BASE_URL"]

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools.utilities import parameters
 
-from ecwid_cloner.ecwid_client import EcwidCredentials
+from ecwid_cloner.ecwid.transport import EcwidCredentials
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 
 if TYPE_CHECKING:
-    from ecwid_cloner.reseller_api import ResellerKey
+    from ecwid_cloner.ecwid.reseller import ResellerKey
 
 CACHE_SECONDS = 300  # a rotated secret is picked up within five minutes
 
@@ -50,7 +50,7 @@ def load_credentials(secret_name: str) -> EcwidCredentials:
 def load_reseller_key(secret_name: str) -> ResellerKey | None:
     """The optional ``resellerKey`` of the credentials secret; None when it is absent or empty.
     Only ever read here: never a parameter or an environment variable."""
-    from ecwid_cloner.reseller_api import ResellerKey
+    from ecwid_cloner.ecwid.reseller import ResellerKey
 
     value = read_secret(secret_name, "CREDENTIALS", transform="json")
     key = value.get("resellerKey") if isinstance(value, dict) else None

@@ -20,8 +20,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, JobsRepository, iso_utc, plain
-from ecwid_cloner.operator_actions import ActionRefused, CloneCancellations, CloneRetries
+from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries
+from ecwid_cloner.data.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, JobsRepository, iso_utc, plain
+from ecwid_cloner.errors import ActionRefused
 
 BULK_PREFIX = "bulk#"
 BULK_KEPT_SECONDS = 90 * 86400  # a bulk's record, for GET /clones/bulk/{bulkId} and its request ID's repeats

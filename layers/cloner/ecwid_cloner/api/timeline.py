@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.jobs import iso_utc
-from ecwid_cloner.outcome_events import CLONE_FAILED, event_for
+from ecwid_cloner.data.jobs import iso_utc
+from ecwid_cloner.data.outcome_events import CLONE_FAILED, event_for
 
 PHASES = (
     "slotWait",

@@ -14,10 +14,10 @@ from typing import Any
 import requests
 
 from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
-from ecwid_cloner.credentials import read_secret
-from ecwid_cloner.ecwid_client import EcwidHttp, json_object
+from ecwid_cloner.ecwid.budget import Priority
+from ecwid_cloner.ecwid.credentials import read_secret
+from ecwid_cloner.ecwid.transport import EcwidHttp, json_object
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, error_for_status
-from ecwid_cloner.request_budget import Priority
 
 
 class InstantSiteClient(EcwidHttp):

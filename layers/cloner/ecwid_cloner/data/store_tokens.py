@@ -22,8 +22,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecwid_cloner.data.jobs import iso_utc
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
-from ecwid_cloner.jobs import iso_utc
 
 CONTEXT_KEY = "storeId"  # the encryption context's one key (the key policy refuses any use without it)
 STORE_TOKEN_UNKNOWN = "STORE_TOKEN_UNKNOWN"

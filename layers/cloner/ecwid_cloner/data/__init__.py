@@ -1,0 +1,1 @@
+"""Where the pipeline keeps things: jobs, mappings, store tokens, and the events it publishes."""

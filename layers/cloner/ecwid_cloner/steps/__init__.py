@@ -1,0 +1,1 @@
+"""The state machine's steps, as its Lambdas run them."""
