@@ -28,6 +28,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from mypy_boto3_stepfunctions.client import SFNClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "cloner"), str(ROOT)]
@@ -127,8 +133,9 @@ def simulate(cancels: int, retries: int, per_second_setting: float, call_ms: flo
                 else:
                     jobs.advance(clone_id, "FAILED", errorCode="CLONE_FAILED", errorMessage="Ecwid said so")
             admission = AdmissionControl(slots, AdmissionPolicy.for_budget(540, 420), clock=clock)
-            cancellations = CloneCancellations(jobs, admission, stop_execution(sfn, arn), lambda job: None)
-            retries_ = CloneRetries(jobs, CloneLauncher(jobs, sfn, arn))
+            stepfunctions = cast("SFNClient", sfn)  # the two calls the bulk actions make, on the quotas
+            cancellations = CloneCancellations(jobs, admission, stop_execution(stepfunctions, arn), lambda job: None)
+            retries_ = CloneRetries(jobs, CloneLauncher(jobs, stepfunctions, arn))
             records = BulkRecords(coordination)
             worker = BulkWorker(jobs, records, retries_, cancellations, per_second=per_second_setting, clock=clock)
             bulk, _ = BulkActions(jobs, records, lambda bulk_id: None).start(
@@ -207,7 +214,7 @@ def local(waiting: int) -> dict:
             "seconds": round(seconds, 1),
             "secondsOnAws": round(seconds / stack.poll_scale, 1),
             "StopExecutionPerSecondOnAws": round(view["done"] / (seconds / stack.poll_scale), 1),
-            "lineInFlight": int(line["inFlight"]),
+            "lineInFlight": int(cast("Decimal", line["inFlight"])),
             "ecwidRequestsPerMinute": 0,
         }
 

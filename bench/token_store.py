@@ -27,6 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "cloner"), str(ROOT)]
@@ -79,7 +80,7 @@ def measured_item_bytes() -> int:
     # DynamoDB's item size: attribute names (UTF-8 bytes) plus values (a number ~ its digits / 2 + 1).
     size = 0
     for name, value in item.items():
-        ((kind, raw),) = value.items()
+        ((kind, raw),) = cast("dict[str, bytes | str]", value).items()  # one type: B (bytes), N or S (text)
         size += len(name.encode())
         size += len(raw) if kind == "B" else len(raw) // 2 + 1 if kind == "N" else len(str(raw).encode())
     return size

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -22,6 +22,9 @@ from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.data.mappings import MappingStore
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_stepfunctions.client import SFNClient
+
     from ecwid_cloner.admission.clone_slots import CloneSlots
     from ecwid_cloner.admission.control import AdmissionControl
     from ecwid_cloner.api.bulk_actions import BulkActions, BulkRecords, BulkWorker
@@ -82,8 +85,9 @@ def mapping_store() -> MappingStore:
 
 
 @functools.cache
-def coordination_table():
-    return boto3.resource("dynamodb", config=_AWS_CONFIG).Table(settings().coordination_table)
+def coordination_table() -> Table:
+    # template.yaml's Globals give every function COORDINATION_TABLE_NAME (request_gate alone runs without it).
+    return boto3.resource("dynamodb", config=_AWS_CONFIG).Table(cast(str, settings().coordination_table))
 
 
 @functools.cache
@@ -143,13 +147,13 @@ def _app_credentials() -> EcwidCredentials:
 def ecwid_client() -> EcwidCloneClient:
     from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
 
-    return _app_client(EcwidCloneClient, _app_credentials())
+    return cast("EcwidCloneClient", _app_client(EcwidCloneClient, _app_credentials()))
 
 
 def store_creator() -> EcwidStoreCreator:
     from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator
 
-    return _app_client(EcwidStoreCreator, _app_credentials())
+    return cast("EcwidStoreCreator", _app_client(EcwidStoreCreator, _app_credentials()))
 
 
 def reseller_client() -> EcwidResellerClient | None:
@@ -285,7 +289,7 @@ def clone_launcher() -> CloneLauncher:
 
 
 @functools.cache
-def stepfunctions():
+def stepfunctions() -> SFNClient:
     return boto3.client("stepfunctions", config=_AWS_CONFIG)
 
 
@@ -367,7 +371,7 @@ def bulk_worker() -> BulkWorker:
     )
 
 
-def clone_timeline(clone_id: str) -> dict:
+def clone_timeline(clone_id: str) -> dict[str, Any]:
     """The steps of the clone's execution and the seconds by phase (timeline.ExecutionNotFound: none)."""
     from ecwid_cloner.api.timeline import history_events, timeline
 

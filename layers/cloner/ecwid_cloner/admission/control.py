@@ -19,11 +19,17 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 SLOTS_ITEM_NAME = "clone-slots"
 CONFLICT_ATTEMPTS = 5  # a transaction that met another on the counter item is tried again this often
@@ -187,7 +193,7 @@ class AdmissionControl:
 
 
 class DynamoSlotStore:
-    def __init__(self, table, name: str = SLOTS_ITEM_NAME):
+    def __init__(self, table: Table, name: str = SLOTS_ITEM_NAME):
         self._table = table  # a boto3 DynamoDB Table resource
         self._client = table.meta.client
         self._name = name
@@ -200,7 +206,7 @@ class DynamoSlotStore:
             ReturnValues="ALL_NEW",
         )
         item = answer["Attributes"]
-        return int(item["arrivals"]), _line(item)
+        return int(cast("Decimal", item["arrivals"])), _line(item)
 
     def line(self) -> Line:
         return _line(self._table.get_item(Key={"name": self._name}, ConsistentRead=True).get("Item") or {})
@@ -250,10 +256,14 @@ class DynamoSlotStore:
         for attempt in range(CONFLICT_ATTEMPTS):
             try:
                 self._client.transact_write_items(
-                    TransactItems=[
-                        {kind: {"TableName": table, "ExpressionAttributeNames": {"#name": "name"}, **write}},
-                        {"Update": {"TableName": table, "Key": {"name": self._name}, **counter_update}},
-                    ]
+                    # The resource's client takes plain values (boto3 serializes them); the stubs type the wire format.
+                    TransactItems=cast(
+                        "list[TransactWriteItemTypeDef]",
+                        [
+                            {kind: {"TableName": table, "ExpressionAttributeNames": {"#name": "name"}, **write}},
+                            {"Update": {"TableName": table, "Key": {"name": self._name}, **counter_update}},
+                        ],
+                    )
                 )
                 return False, False
             except ClientError as exc:
@@ -284,5 +294,5 @@ def _failed_conditions(exc: ClientError) -> tuple[bool, bool]:
     return reasons[0] == "ConditionalCheckFailed", reasons[1] == "ConditionalCheckFailed"
 
 
-def _line(item: dict) -> Line:
+def _line(item: Mapping[str, Any]) -> Line:
     return Line(passed=int(item.get("passed", 0)), in_flight=int(item.get("inFlight", 0)))

@@ -16,13 +16,16 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries
 from ecwid_cloner.data.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, JobsRepository, iso_utc, plain
 from ecwid_cloner.errors import ActionRefused
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 BULK_PREFIX = "bulk#"
 BULK_KEPT_SECONDS = 90 * 86400  # a bulk's record, for GET /clones/bulk/{bulkId} and its request ID's repeats
@@ -69,7 +72,7 @@ def bulk_id_for(request_id: str | None) -> str:
 class BulkRecords:
     """One item per bulk in the coordination table (key ``name`` = "bulk#<bulkId>")."""
 
-    def __init__(self, table: Any):
+    def __init__(self, table: Table):
         self._table = table  # a boto3 DynamoDB Table resource
 
     def create(self, record: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -95,7 +98,7 @@ class BulkRecords:
         del record["name"]
         return record
 
-    def plan(self, bulk_id: str, page: int, clone_ids: list[str], cursor: dict | None) -> None:
+    def plan(self, bulk_id: str, page: int, clone_ids: list[str], cursor: dict[str, Any] | None) -> None:
         """Keep the page's clones before acting on them: a run that dies half way is retried on
         the very same clones (the ones it acted on may have left the page's status by then)."""
         self._table.update_item(
@@ -132,7 +135,7 @@ class BulkRecords:
             raise
 
 
-def _cursor_text(cursor: dict | None) -> str:
+def _cursor_text(cursor: dict[str, Any] | None) -> str:
     """The status index's LastEvaluatedKey as text ("" on the last page)."""
     return json.dumps(plain(cursor), sort_keys=True) if cursor else ""
 

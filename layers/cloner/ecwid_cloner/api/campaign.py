@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecwid_cloner.admission.control import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE, SLOTS_ITEM_NAME
 from ecwid_cloner.data.jobs import FINAL_STATUSES, STATUS_RANK, JobsRepository, iso_utc
 from ecwid_cloner.ecwid.budget import BOOKED_TOTAL, BUDGET_ITEM_NAME
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 RECENT_CLONES = 20  # the newest completed clones whose durations say how long a slot is held
 
@@ -36,7 +39,7 @@ class CampaignLimits:
 @dataclass
 class CampaignView:
     jobs: JobsRepository
-    coordination_table: Any  # a boto3 DynamoDB Table resource
+    coordination_table: Table
     limits: CampaignLimits
     clock: Callable[[], float] = field(default=time.time)
 

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import (
@@ -33,6 +33,9 @@ from pydantic import (
 from ecwid_cloner import iso_codes
 from ecwid_cloner.data.jobs import Job, JobsRepository
 from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile, clone_id_for, clone_id_for_merchant
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.client import SFNClient
 
 # A clone request is a few dozen bytes, one with a merchant and a whole profile about 1 KiB: refuse much larger.
 MAX_BODY_BYTES = 16384
@@ -88,7 +91,7 @@ def padded(pattern: str) -> str:
     return rf"^[{SPACE}]*(?:{pattern})[{SPACE}]*$"
 
 
-def _checked(pattern: str, reason: str):
+def _checked(pattern: str, reason: str) -> Callable[[str | None], str | None]:
     """A field validator: the stripped value matches ``pattern`` whole, else ``reason``."""
 
     def check(value: str | None) -> str | None:
@@ -99,7 +102,9 @@ def _checked(pattern: str, reason: str):
     return check
 
 
-def _one_of(codes: Callable[[], tuple[str, ...]], what: str):
+def _one_of(
+    codes: Callable[[], tuple[str, ...]], what: str
+) -> tuple[Callable[[str | None], str | None], Callable[[dict[str, Any]], None]]:
     """A field validator and its schema: the value is one of ``codes()`` (loaded on first use)."""
 
     def check(value: str | None) -> str | None:
@@ -336,7 +341,7 @@ class CloneConflictError(Exception):
 
 
 class CloneLauncher:
-    def __init__(self, jobs: JobsRepository, stepfunctions, state_machine_arn: str):
+    def __init__(self, jobs: JobsRepository, stepfunctions: SFNClient, state_machine_arn: str):
         self._jobs = jobs
         self._sfn = stepfunctions
         self._state_machine_arn = state_machine_arn

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -17,6 +17,9 @@ from ecwid_cloner.admission.control import AdmissionControl
 from ecwid_cloner.api.clone_requests import CloneLauncher
 from ecwid_cloner.data.jobs import RETRYABLE_STATUSES, Job, JobsRepository
 from ecwid_cloner.errors import ActionRefused, CloneNotFound
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.client import SFNClient
 
 # Failures a retry cannot fix as they stand, and what the operator must do first.
 NEEDS_A_STORE = "store"  # give targetStoreId
@@ -201,7 +204,7 @@ class CloneCancellations:
         return cancelled, True
 
 
-def stop_execution(stepfunctions: Any, state_machine_arn: str) -> Callable[[str, str], None]:
+def stop_execution(stepfunctions: SFNClient, state_machine_arn: str) -> Callable[[str, str], None]:
     """StopExecution of the execution named after a clone; one that has ended or never started is fine."""
     execution_prefix = state_machine_arn.replace(":stateMachine:", ":execution:")
 

@@ -69,7 +69,7 @@ def clone_links(clone_id: str, base_path: str = "") -> dict[str, str]:
     }
 
 
-def encode_page_token(last_key: dict | None) -> str | None:
+def encode_page_token(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None
     return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
@@ -82,7 +82,7 @@ def _token_key(token: str) -> Any:
         raise ValueError("is not a token this API returned") from None
 
 
-def decode_page_token(token: str, clone_partition: str) -> dict:
+def decode_page_token(token: str, clone_partition: str) -> dict[str, Any]:
     """The DynamoDB start key inside a nextToken; ValueError if it is not one of ours for this clone."""
     key = _token_key(token)
     expected = {"pk", "cloneEntity", "sourceId"}
@@ -117,7 +117,7 @@ def as_created_at(text: str) -> str:
     return iso_utc(moment)
 
 
-def decode_clones_token(token: str, status: str) -> dict:
+def decode_clones_token(token: str, status: str) -> dict[str, Any]:
     """The jobs start key inside a GET /clones nextToken; ValueError if it is not one of ours for this status."""
     key = _token_key(token)
     if not isinstance(key, dict) or set(key) != CLONES_TOKEN_KEYS or not all(isinstance(v, str) for v in key.values()):

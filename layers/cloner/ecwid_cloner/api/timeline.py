@@ -13,12 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.data.jobs import iso_utc
 from ecwid_cloner.data.outcome_events import CLONE_FAILED, event_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.client import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import HistoryEventTypeDef
 
 PHASES = (
     "slotWait",
@@ -49,13 +53,15 @@ class ExecutionNotFound(Exception):
     pass
 
 
-def history_events(stepfunctions: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
+def history_events(stepfunctions: SFNClient, execution_arn: str) -> Iterator[HistoryEventTypeDef]:
     """Every event of an execution's history, page by page (a long clone has hundreds)."""
     token = None
     while True:
         try:
             page = stepfunctions.get_execution_history(
-                executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+                executionArn=execution_arn,
+                maxResults=1000,
+                **(cast(dict[str, Any], {"nextToken": token}) if token else {}),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
@@ -67,7 +73,7 @@ def history_events(stepfunctions: Any, execution_arn: str) -> Iterator[dict[str,
             return
 
 
-def timeline(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def timeline(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The steps and the seconds by phase, from an execution's history events in order."""
     steps: list[dict[str, Any]] = []
     open_step: dict[str, Any] | None = None

@@ -7,11 +7,14 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.models import CloneRequest, Merchant
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 # Status order: a job may move only to a later rank, so a late or repeated
 # update can never turn a COMPLETED job back into IN_PROGRESS.
@@ -182,7 +185,7 @@ def _job(item: Mapping[str, Any] | None) -> Job | None:
 
 
 class JobsRepository:
-    def __init__(self, table, retention_days: float = 0):
+    def __init__(self, table: Table, retention_days: float = 0):
         self._table = table  # a boto3 DynamoDB Table resource
         # A final job expires this long after it ended (DynamoDB's TTL on expiresAt); 0: kept.
         self._retention_seconds = retention_days * DAY
@@ -263,7 +266,7 @@ class JobsRepository:
             ExpressionAttributeValues={":one": 1},
             ReturnValues="UPDATED_OLD",
         )
-        return int(answer.get("Attributes", {}).get("postAttempts", 0))
+        return int(cast(Decimal | int, answer.get("Attributes", {}).get("postAttempts", 0)))
 
     def begin_store_create(self, clone_id: str) -> int:
         """Count a store-creation POST about to be sent; returns how many earlier attempts got this far.
@@ -279,7 +282,7 @@ class JobsRepository:
             ExpressionAttributeValues={":one": 1, ":now": Decimal(str(round(time.time(), 3)))},
             ReturnValues="UPDATED_OLD",
         )
-        return int(answer.get("Attributes", {}).get("storeCreateAttempts", 0))
+        return int(cast(Decimal | int, answer.get("Attributes", {}).get("storeCreateAttempts", 0)))
 
     def record_store_create_conflict(self, clone_id: str) -> None:
         """A 409 after an earlier POST of this job: from now on its runs look the store up, never POST."""
@@ -353,8 +356,8 @@ class JobsRepository:
         error_code: str | None = None,
         not_retried: bool = False,
         limit: int = 50,
-        start_key: dict | None = None,
-    ) -> tuple[list[Job], dict | None]:
+        start_key: dict[str, Any] | None = None,
+    ) -> tuple[list[Job], dict[str, Any] | None]:
         """One page of the jobs in ``status``, newest first (status-index), created at or
         after ``since`` (an ISO timestamp like createdAt), and DynamoDB's LastEvaluatedKey.
         The other filters apply after the page is read: a page may hold fewer than ``limit``."""
@@ -385,7 +388,9 @@ class JobsRepository:
             kwargs["Select"] = "COUNT"  # the count alone
         matched, ids, start_key = 0, list[str](), None
         while True:
-            page = self._table.query(**kwargs, **({"ExclusiveStartKey": start_key} if start_key else {}))
+            page = self._table.query(
+                **kwargs, **(cast(dict[str, Any], {"ExclusiveStartKey": start_key}) if start_key else {})
+            )
             items = page.get("Items") or []
             matched += int(page.get("Count", len(items)))
             ids.extend(str(item["cloneId"]) for item in items[: max(0, sample - len(ids))])
@@ -403,7 +408,7 @@ class JobsRepository:
             Limit=limit * 3,  # failed clones and other scopes share the index
         )
         durations = [
-            float(item.get("cloneSeconds", item.get("durationSeconds")))
+            float(cast(Decimal, item.get("cloneSeconds", item.get("durationSeconds"))))
             for item in answer.get("Items") or []
             if item.get("status") == "COMPLETED"
             and item.get("scope") == scope

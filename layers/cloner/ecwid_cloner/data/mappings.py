@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.errors import MappingWriteError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 THROTTLING_CODES = frozenset(
@@ -38,7 +42,7 @@ def clone_partition(clone_id: str, entity: str) -> str:
 class MappingStore:
     def __init__(
         self,
-        client,
+        client: DynamoDBClient,
         table_name: str,
         *,
         workers: int = 8,
@@ -86,8 +90,8 @@ class MappingStore:
         return item["targetId"]["S"] if item else None
 
     def page(
-        self, clone_id: str, entity: str, limit: int = 100, start_key: dict | None = None
-    ) -> tuple[dict[str, str], dict | None]:
+        self, clone_id: str, entity: str, limit: int = 100, start_key: dict[str, Any] | None = None
+    ) -> tuple[dict[str, str], dict[str, Any] | None]:
         """One page of a clone's mapping for ``entity``, sorted by source ID.
 
         Returns the page and DynamoDB's LastEvaluatedKey (None on the last page);
@@ -112,7 +116,7 @@ class MappingStore:
         target_store_id: int,
         mapping_by_entity: Mapping[str, Mapping[str, str]],
         extra: Mapping[str, Any],
-    ) -> Iterator[dict]:
+    ) -> Iterator[WriteRequestTypeDef]:
         for entity, mapping in mapping_by_entity.items():
             partition = {"S": clone_partition(clone_id, entity)}
             for source_id, target_id in mapping.items():
@@ -129,12 +133,12 @@ class MappingStore:
                     }
                 }
 
-    def _write_batch(self, batch: list[dict]) -> int:
+    def _write_batch(self, batch: list[WriteRequestTypeDef]) -> int:
         """Write one batch, retrying UnprocessedItems with capped, jittered backoff.
 
         Returns how many items are still unprocessed after the last attempt.
         """
-        pending = {self._table: batch}
+        pending: Mapping[str, Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef]] = {self._table: batch}
         for attempt in range(self._max_attempts):
             if attempt:
                 # Full jitter: throttled writers spread out instead of retrying in step.
@@ -153,7 +157,7 @@ class MappingStore:
         return sum(len(items) for items in pending.values())
 
 
-def _chunks(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
+def _chunks[Item](items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

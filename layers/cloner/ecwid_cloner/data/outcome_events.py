@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import JobsRepository, plain
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 SOURCE = "store-cloner"
 STORE_CREATED = "Store Created"
@@ -52,14 +56,14 @@ class OutcomePublisher:
     cancel). As the state machine does: a PutEvents that fails past botocore's retries is kept
     on the job (eventFailures) and counted; the outcome stands either way."""
 
-    def __init__(self, events: Any, bus_name: str, jobs: JobsRepository):
+    def __init__(self, events: EventBridgeClient, bus_name: str, jobs: JobsRepository):
         self._events = events  # a boto3 EventBridge client
         self._bus_name = bus_name
         self._jobs = jobs
 
     def publish(self, job: Mapping[str, Any], detail_type: str) -> bool:
         event = event_for(job, detail_type)
-        entry = {
+        entry: PutEventsRequestEntryTypeDef = {
             "Source": SOURCE,
             "DetailType": event["detailType"],
             "Detail": json.dumps(event["detail"]),

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import iso_utc
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_kms.client import KMSClient
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 CONTEXT_KEY = "storeId"  # the encryption context's one key (the key policy refuses any use without it)
 STORE_TOKEN_UNKNOWN = "STORE_TOKEN_UNKNOWN"
@@ -49,7 +54,7 @@ _TRANSIENT = frozenset(
 class StoreTokens:
     """write / mark_unknown (CreateStore) and read (every step that uses a token)."""
 
-    def __init__(self, table, kms, key_arn: str, legacy: Callable[[int], str] | None = None):
+    def __init__(self, table: Table, kms: KMSClient, key_arn: str, legacy: Callable[[int], str] | None = None):
         self._table = table  # a boto3 DynamoDB Table resource
         self._kms = kms
         self._key_arn = key_arn
@@ -182,7 +187,7 @@ class MigrationReport:
 
 def migrate_legacy_secrets(
     tokens: StoreTokens,
-    secretsmanager,
+    secretsmanager: SecretsManagerClient,
     prefix: str,
     *,
     read_secret_token: Callable[[int], str],
@@ -218,7 +223,7 @@ def migrate_legacy_secrets(
     return report
 
 
-def _secret_names(secretsmanager, prefix: str) -> Iterator[str]:
+def _secret_names(secretsmanager: SecretsManagerClient, prefix: str) -> Iterator[str]:
     paginator = secretsmanager.get_paginator("list_secrets")
     for page in paginator.paginate(Filters=[{"Key": "name", "Values": [prefix]}]):
         for secret in page.get("SecretList", []):
