@@ -44,8 +44,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions layers local console bench
 
+# With the coverage of the code that ships, lines and branches ([tool.coverage] in pyproject.toml):
+# every file with a line or branch missed, and which.
 test: lint browser docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
 
 # The documentation site (mkdocs.yml, docs/) into site/; a warning (a broken link or anchor) fails it.
 docs: $(BIN)/.installed
@@ -77,7 +79,7 @@ validate: $(BIN)/.installed
 	sam validate --lint && cfn-lint template.yaml
 
 clean:
-	rm -rf $(VENV) site .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/polling.py

@@ -1,0 +1,165 @@
+"""RecordFailure in milliseconds: each error payload Step Functions hands it (a Lambda's error with
+its JSON Cause, a States.Timeout, a Cause that is not JSON), each shape it returns for the
+handler to tell apart, and the state it leaves the job in. In-memory jobs, a clock the test holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ecwid_cloner.data.jobs import iso_utc
+from ecwid_cloner.errors import EcwidTerminalError
+from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.state import CloneState, Poll
+from ecwid_cloner.steps.clone_steps import RecordFailure
+from tests.fake_ecwid import Clock
+from tests.memory_stores import MemoryJobs
+from tests.unit.test_caught_errors import lambda_cause
+
+CLONE_ID = "9001-abc"
+REQUEST = CloneRequest(1003, 9001, scope="CATALOG", instant_site_draft=True)
+REFUSED = EcwidTerminalError("SOURCE_NOT_FOUND", "Store #1003 not found", 400)
+# The error payloads Step Functions puts under the Catch's ResultPath, and what each records.
+PAYLOADS = {
+    "lambda-error": (
+        {"Error": "EcwidTerminalError", "Cause": lambda_cause(REFUSED)},
+        ("SOURCE_NOT_FOUND", "Store #1003 not found"),
+    ),
+    "states-timeout": ({"Error": "States.Timeout"}, ("States.Timeout", "States.Timeout")),
+    "cause-not-json": (
+        {"Error": "Lambda.Unknown", "Cause": "The Lambda function crashed before returning"},
+        ("Lambda.Unknown", "The Lambda function crashed before returning"),
+    ),
+}
+# Each shape's keys: the handler tells them apart by these (functions/record_failure/app.py).
+CLONE_FAILED_KEYS = {"cloneId", "request", "ticket", "status", "failure"}
+STEP_FAILED_KEYS = {"cloneId", "request", "ticket", "status", "result"}  # and the step's own outcome
+
+
+class JobsWithEventFailures(MemoryJobs):
+    """MemoryJobs and JobsRepository.record_event_failure, which MemoryJobs lacks: a list on the job."""
+
+    def record_event_failure(self, clone_id: str, detail_type: str, error: str) -> None:
+        failures = self._existing(clone_id).setdefault("eventFailures", [])
+        failures.append({"detailType": detail_type, "error": error[:300], "at": iso_utc()})
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def jobs(clock):
+    return JobsWithEventFailures(clock)
+
+
+def _running(jobs, clock) -> dict[str, Any]:
+    """A clone being polled, as CheckCloneStatus hands its state on."""
+    jobs.record_intent(CLONE_ID, REQUEST)
+    jobs.advance(CLONE_ID, "IN_PROGRESS", ticket="t-1", polls=3)
+    poll = Poll(attempt=3, started_at=clock.now - 300, deadline_at=clock.now + 1500, wait_seconds=60)
+    return CloneState(CLONE_ID, REQUEST, ticket="t-1", status="IN_PROGRESS", poll=poll).to_state()
+
+
+def _completed(jobs) -> dict[str, Any]:
+    """What RecordProfileFailure and RecordInstantSiteFailure pass: the ASL's Parameters, without the error."""
+    jobs.record_intent(CLONE_ID, REQUEST)
+    jobs.advance(CLONE_ID, "COMPLETED", ticket="t-1", products=2, categories=1)
+    state = CloneState(CLONE_ID, REQUEST, ticket="t-1", status="COMPLETED", result={"products": 2, "categories": 1})
+    return {key: state.to_state()[key] for key in ("cloneId", "request", "ticket", "result")}
+
+
+# ---- a failed clone ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=list(PAYLOADS))
+def test_a_failed_clone_ends_failed_on_the_job_with_the_code_and_message_of_the_error(jobs, clock, payload):
+    error, (code, message) = PAYLOADS[payload]
+    caught = {**_running(jobs, clock), "error": error}
+
+    answer = RecordFailure(jobs, clock)(caught)
+
+    assert set(answer) == CLONE_FAILED_KEYS
+    assert answer["status"] == "FAILED" and answer["failure"] == {"errorCode": code, "errorMessage": message}
+    assert (answer["cloneId"], answer["ticket"], answer["request"]) == (CLONE_ID, "t-1", REQUEST.to_state())
+    job = jobs.get(CLONE_ID)
+    assert job.status == "FAILED" and job.failure == {"errorCode": code, "errorMessage": message}
+    assert job["finishedAt"] == iso_utc(clock.now) and job["instantSite"]["status"] == "PENDING"
+
+
+def test_a_clone_that_failed_before_its_job_was_written_gets_a_failed_job_all_the_same(jobs, clock):
+    # AcquireSlot's Catch: the execution's input and the error, no job yet.
+    caught = {"cloneId": CLONE_ID, "request": REQUEST.to_state(), "error": PAYLOADS["states-timeout"][0]}
+    answer = RecordFailure(jobs, clock)(caught)
+    job = jobs.get(CLONE_ID)
+    assert job is not None and job.status == "FAILED" and job.error_code == "States.Timeout"
+    assert job.request() == REQUEST and answer["status"] == "FAILED"
+
+
+def test_a_job_that_ended_meanwhile_keeps_its_end(jobs, clock):
+    caught = {**_running(jobs, clock), "error": PAYLOADS["lambda-error"][0]}
+    jobs.advance(CLONE_ID, "CANCELLED", errorCode="CANCELLED", errorMessage="by an operator")
+    RecordFailure(jobs, clock)(caught)
+    job = jobs.get(CLONE_ID)
+    assert job.status == "CANCELLED" and job.error_code == "CANCELLED" and "finishedAt" not in job
+
+
+def test_an_execution_started_with_a_request_it_cannot_read_is_recorded_failed_all_the_same(jobs, clock):
+    _running(jobs, clock)
+    caught = {"cloneId": CLONE_ID, "request": {"targetStoreId": "nine"}, "error": PAYLOADS["cause-not-json"][0]}
+    answer = RecordFailure(jobs, clock)(caught)
+    failure = {"errorCode": "Lambda.Unknown", "errorMessage": "The Lambda function crashed before returning"}
+    assert answer == {"cloneId": CLONE_ID, "status": "FAILED", "failure": failure}
+    assert jobs.get(CLONE_ID).status == "FAILED"
+
+
+# ---- a failed step after a COMPLETED clone: the clone stands ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failed_step", "outcome_key", "outcome_extra"),
+    [("PROFILE", "profile", {}), ("INSTANT_SITE", "instantSite", {"draft": True})],
+    ids=["profile", "instant-site"],
+)
+def test_a_failed_step_after_the_clone_is_that_steps_outcome_and_the_job_stays_completed(
+    jobs, clock, failed_step, outcome_key, outcome_extra
+):
+    error, (code, message) = PAYLOADS["states-timeout"]
+    caught = {**_completed(jobs), "error": error, "failedStep": failed_step}
+
+    answer = RecordFailure(jobs, clock)(caught)
+
+    outcome = {"status": "FAILED", **outcome_extra, "error": {"errorCode": code, "errorMessage": message}}
+    assert set(answer) == STEP_FAILED_KEYS | {outcome_key}
+    assert answer[outcome_key] == outcome and answer["status"] == "COMPLETED"
+    assert answer["result"] == {"products": 2, "categories": 1}
+    job = jobs.get(CLONE_ID)
+    assert job[outcome_key] == outcome and job.status == "COMPLETED" and job.error_code is None
+
+
+# ---- an outcome event that did not go out -------------------------------------------------
+
+
+def test_an_event_not_published_is_kept_on_the_job_and_the_outcome_stands(jobs, clock):
+    _completed(jobs)
+    # A PutEvents task's Catch: Step Functions' own error, its Cause a sentence, not JSON.
+    cause = "Service returned error code InternalException (Service: EventBridge, Status Code: 500)"
+    caught = {
+        "cloneId": CLONE_ID,
+        "failedStep": "EVENTS",
+        "detailType": "Clone Completed",
+        "error": {"Error": "EventBridge.InternalException", "Cause": cause},
+    }
+
+    answer = RecordFailure(jobs, clock)(caught)
+
+    assert answer == {
+        "cloneId": CLONE_ID,
+        "eventNotPublished": {"detailType": "Clone Completed", "errorCode": "EventBridge.InternalException"},
+    }
+    job = jobs.get(CLONE_ID)
+    assert job.status == "COMPLETED" and job.error_code is None
+    [failure] = job["eventFailures"]
+    assert failure["detailType"] == "Clone Completed" and failure["error"] == f"EventBridge.InternalException: {cause}"
