@@ -12,7 +12,7 @@ it counts every Ecwid request the sandbox answered, by type.
 
 ``--simulate`` runs the product's own admission, budget and polling code
 (``ecwid_cloner.admission.control.AdmissionControl``, ``ecwid_cloner.ecwid.budget.
-RequestGate`` with their in-memory stores, ``ecwid_cloner.steps.clone_steps.PollTiming``
+RequestGate`` with their in-memory stores, ``ecwid_cloner.steps.poll_timing.PollTiming``
 and ``ecwid_cloner.polling.learned_duration``) on a simulated clock, as the state
 machine runs them: every step is one Lambda run; a step told to wait returns,
 a Wait state waits the whole seconds it was told, and the step runs again.
@@ -81,7 +81,7 @@ from ecwid_cloner.polling import (  # noqa: E402
     expected_duration,
     learned_duration,
 )
-from ecwid_cloner.steps.clone_steps import PollTiming, clone_draw  # noqa: E402
+from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw  # noqa: E402
 from tests.memory_stores import MemoryBudgetStore, MemorySlotStore  # noqa: E402
 
 ECWID_LIMIT_PER_MINUTE = 600

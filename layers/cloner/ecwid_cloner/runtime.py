@@ -38,15 +38,13 @@ if TYPE_CHECKING:
     from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
     from ecwid_cloner.ecwid.transport import EcwidCredentials
     from ecwid_cloner.state import CloneState
-    from ecwid_cloner.steps.clone_steps import (
-        CheckCloneStatus,
-        CloneInstantSite,
-        PersonalizeStore,
-        PollTiming,
-        RecordFailure,
-        StartClone,
-    )
+    from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
+    from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
     from ecwid_cloner.steps.create_store import StoreProvisioning
+    from ecwid_cloner.steps.personalize_store import PersonalizeStore
+    from ecwid_cloner.steps.poll_timing import PollTiming
+    from ecwid_cloner.steps.record_failure import RecordFailure
+    from ecwid_cloner.steps.start_clone import StartClone
     from ecwid_cloner.steps.store_actions import StoreActions
 
 # The service name and the metrics namespace: POWERTOOLS_SERVICE_NAME and
@@ -235,7 +233,7 @@ def store_secret_token(store_id: int) -> str:
 
 @functools.cache
 def poll_timing() -> PollTiming:
-    from ecwid_cloner.steps.clone_steps import PollTiming
+    from ecwid_cloner.steps.poll_timing import PollTiming
 
     config = settings()
     return PollTiming(poll_scale=config.poll_scale, deadline_seconds=config.deadline_seconds)
@@ -243,35 +241,35 @@ def poll_timing() -> PollTiming:
 
 @functools.cache
 def start_clone() -> StartClone:
-    from ecwid_cloner.steps.clone_steps import StartClone
+    from ecwid_cloner.steps.start_clone import StartClone
 
     return StartClone(ecwid_client, jobs_repository(), poll_timing(), request_gate())
 
 
 @functools.cache
 def check_clone_status() -> CheckCloneStatus:
-    from ecwid_cloner.steps.clone_steps import CheckCloneStatus
+    from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
 
     return CheckCloneStatus(ecwid_client, jobs_repository(), mapping_store(), poll_timing(), request_gate())
 
 
 @functools.cache
 def clone_instant_site() -> CloneInstantSite:
-    from ecwid_cloner.steps.clone_steps import CloneInstantSite
+    from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
 
     return CloneInstantSite(instant_site_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
 def personalize_store() -> PersonalizeStore:
-    from ecwid_cloner.steps.clone_steps import PersonalizeStore
+    from ecwid_cloner.steps.personalize_store import PersonalizeStore
 
     return PersonalizeStore(store_profile_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
 def record_failure() -> RecordFailure:
-    from ecwid_cloner.steps.clone_steps import RecordFailure
+    from ecwid_cloner.steps.record_failure import RecordFailure
 
     return RecordFailure(jobs_repository())
 
