@@ -66,7 +66,6 @@ from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy  # 
 from ecwid_cloner.config import Settings  # noqa: E402
 from ecwid_cloner.ecwid.budget import (  # noqa: E402
     BudgetPolicy,
-    BudgetTurn,
     BudgetWait,
     Priority,
     RequestBudget,
@@ -81,6 +80,7 @@ from ecwid_cloner.polling import (  # noqa: E402
     expected_duration,
     learned_duration,
 )
+from ecwid_cloner.state import BudgetTurn  # noqa: E402
 from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw  # noqa: E402
 from tests.memory_stores import MemoryBudgetStore, MemorySlotStore  # noqa: E402
 
@@ -327,7 +327,7 @@ class Simulation:
                                 return retry_after, budget.backlog
                             done += 1
                     except BudgetWait as wait:
-                        turn, seconds = turn.after(wait, self.budget_policy, self.rng)
+                        turn, seconds = self.budget_policy.next_turn(turn, wait, self.rng)
                         out.budget_waits += 1
                         out.refused_new += not wait.booking.booked
                         out.extra_transitions += 3  # Choice, Wait, the task again

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeIs
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator
     from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
     from ecwid_cloner.ecwid.transport import EcwidCredentials
-    from ecwid_cloner.state import CloneState
+    from ecwid_cloner.state import BudgetTurn
     from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
     from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
     from ecwid_cloner.steps.create_store import StoreProvisioning
@@ -395,15 +395,16 @@ def personal_data() -> PersonalData:
     return PersonalData(jobs_repository())
 
 
-def waits_for_budget(state: CloneState, step: str) -> bool:
-    """Whether the step hands back a state that waits for Ecwid's request budget (the state
-    machine waits, then runs the step again); if so, logged and counted."""
-    if state.budget is None:
-        return False
+def waits_for_budget(result: object, step: str) -> TypeIs[BudgetTurn]:
+    """Whether a step's result is its turn to wait for Ecwid's request budget (the state machine
+    waits, then runs the step again: ``$.budget`` of a clone's state); if so, logged and counted."""
+    from ecwid_cloner.state import BudgetTurn
     from ecwid_cloner.telemetry import record_budget_wait
 
-    logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget, "step": step})
-    record_budget_wait(state, step)
+    if not isinstance(result, BudgetTurn):
+        return False
+    logger.info("Waiting for the Ecwid request budget", extra={"budget": result.to_state(), "step": step})
+    record_budget_wait(result, step)
     return True
 
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import JobsRepository, iso_utc
 from ecwid_cloner.data.mappings import MappingStore
-from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError
+from ecwid_cloner.models import CloneStatus
 from ecwid_cloner.polling import learned_duration
-from ecwid_cloner.state import CloneState, Poll
-from ecwid_cloner.steps.budgeted import open_gate
+from ecwid_cloner.state import BudgetTurn, CloneState, Poll
+from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw, decimal_seconds
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
@@ -38,26 +39,24 @@ class CheckCloneStatus:
     def __call__(self, state: CloneState) -> CloneState:
         assert state.ticket is not None and state.poll is not None, "CheckCloneStatus follows StartClone"
         clone_id, ticket = state.clone_id, state.ticket
-        if state.poll.poll_at is not None and state.poll.budget is None:
+        if state.poll.poll_at is not None and state.budget is None:
             hop = self.timing.check(state.poll.poll_at, self.timing.clock(), self._backlog())
             if hop is not None:  # the backlog lasts: wait on, no Ecwid request
                 return replace(state.carried(), status=state.status, poll=replace(state.poll, wait_seconds=hop))
-        turn = BudgetTurn.from_state(state.poll.budget)
-        poll = replace(state.poll, budget=None, poll_at=None)
-        try:
-            with step_budget(turn) as budget:
-                answer = self.client_factory().get_status(ticket)
-        except BudgetWait as wait:
+        poll = replace(state.poll, poll_at=None)
+        polled = run_budgeted(state.budget, self.gate, lambda: self._get_status(ticket))
+        if isinstance(polled, BudgetTurn):
             # Not a poll yet: the running clone waits its turn, bounded by its deadline.
-            return self._wait_for_budget(state, poll, waiting(wait, turn, self.gate))
-        except EcwidRetryableError as exc:
+            return self._wait_for_budget(state, poll, polled)
+        answer, backlog = polled.value, polled.backlog
+        if isinstance(answer, EcwidRetryableError):
             # A failed poll is not a failed clone: the next poll is the retry.
             # Only the deadline (or a terminal answer) ends the clone.
             poll = replace(
-                poll, attempt=poll.attempt + 1, transient_errors=poll.transient_errors + 1, last_error=exc.code
+                poll, attempt=poll.attempt + 1, transient_errors=poll.transient_errors + 1, last_error=answer.code
             )
-            min_wait = exc.retry_after if isinstance(exc, EcwidRateLimitedError) else None
-            return self._keep_polling(state, poll, state.status or "QUEUED", budget.backlog, min_wait)
+            min_wait = answer.retry_after if isinstance(answer, EcwidRateLimitedError) else None
+            return self._keep_polling(state, poll, state.status or "QUEUED", backlog, min_wait)
 
         poll = replace(poll, attempt=poll.attempt + 1, last_error=None)
         seen_at = self.timing.clock()
@@ -87,7 +86,14 @@ class CheckCloneStatus:
         if answer.status != state.status:
             self.jobs.advance(clone_id, answer.status, polls=poll.attempt)
         poll = replace(poll, running_seen=seen_at - poll.started_at)
-        return self._keep_polling(state, poll, answer.status, budget.backlog)
+        return self._keep_polling(state, poll, answer.status, backlog)
+
+    def _get_status(self, ticket: str) -> CloneStatus | EcwidRetryableError:
+        """Ecwid's answer, or the error of a poll that failed: a value, the next poll is its retry."""
+        try:
+            return self.client_factory().get_status(ticket)
+        except EcwidRetryableError as failed:
+            return failed
 
     def _keep_polling(
         self, state: CloneState, poll: Poll, status: str, backlog: float, min_wait: float | None = None
@@ -125,13 +131,18 @@ class CheckCloneStatus:
         )
         return learned * scale
 
-    def _wait_for_budget(self, state: CloneState, poll: Poll, budget: dict[str, Any]) -> CloneState:
+    def _wait_for_budget(self, state: CloneState, poll: Poll, turn: BudgetTurn) -> CloneState:
         remaining = poll.deadline_at - self.timing.clock()
         if remaining <= 0:
             return self._keep_polling(state, poll, state.status or "QUEUED", 0.0)  # records TIMED_OUT
-        booking = {key: value for key, value in budget.items() if key != "waitSeconds"}
-        wait = max(1, min(int(budget["waitSeconds"]), math.ceil(remaining)))
-        return replace(state.carried(), status=state.status, poll=replace(poll, budget=booking, wait_seconds=wait))
+        # The running clone's Wait state ($.poll.waitSeconds) waits the turn, never past the deadline.
+        wait = max(1, min(turn.wait_seconds, math.ceil(remaining)))
+        return replace(
+            state.carried(),
+            status=state.status,
+            poll=replace(poll, wait_seconds=wait),
+            budget=replace(turn, wait_seconds=wait),
+        )
 
     def _fail(self, state: CloneState, poll: Poll, status: str, code: str, message: str) -> CloneState:
         self.jobs.advance(

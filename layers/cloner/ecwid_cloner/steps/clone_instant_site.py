@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ecwid_cloner.data.jobs import JobsRepository
-from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.errors import EcwidTerminalError
-from ecwid_cloner.models import StoreProfile
-from ecwid_cloner.state import CloneState
-from ecwid_cloner.steps.budgeted import open_gate
+from ecwid_cloner.models import CloneRequest, StoreProfile
+from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.personalize_store import profile_to_set
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
@@ -33,23 +33,32 @@ class CloneInstantSite:
         request = state.request
         client = self.client_factory()
         secret_token = self.store_secret_token(request.target)
-        profile = profile_to_set(self.jobs, state)
-        site_profile = _site_profile(profile)
+        site_profile = _site_profile(profile_to_set(self.jobs, state))
+        # The token, the clone and the site's profile, booked together; one token serves all.
+        cloned = run_budgeted(
+            state.budget,
+            self.gate,
+            lambda: self._clone(client, request, secret_token, site_profile),
+            requests=3 if site_profile else 2,
+        )
+        done = replace(state.carried(), status="COMPLETED", result=state.result)
+        if isinstance(cloned, BudgetTurn):
+            return replace(done, budget=cloned)
+        self.jobs.set_instant_site(state.clone_id, cloned.value)
+        return replace(done, instant_site=cloned.value)
+
+    @staticmethod
+    def _clone(
+        client: InstantSiteClient, request: CloneRequest, secret_token: str, site_profile: dict[str, str]
+    ) -> dict[str, Any]:
+        """The site cloned (and given the store's profile): the step's outcome."""
         draft = bool(request.instant_site_draft)
         outcome: dict[str, Any] = {"status": "COMPLETED", "draft": draft}
-        turn = BudgetTurn.from_state(state.budget)
-        try:
-            # The token, the clone and the site's profile, booked together; one token serves all.
-            with step_budget(turn, requests=3 if site_profile else 2):
-                token = client.access_token(request.target, secret_token)
-                client.clone(request.target, request.source_store_id, draft, token)
-                if site_profile:
-                    outcome["profile"] = _site_profile_outcome(client, request.target, site_profile, token)
-        except BudgetWait as wait:
-            budget = waiting(wait, turn, self.gate)
-            return replace(state.carried(), status="COMPLETED", result=state.result, budget=budget)
-        self.jobs.set_instant_site(state.clone_id, outcome)
-        return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
+        token = client.access_token(request.target, secret_token)
+        client.clone(request.target, request.source_store_id, draft, token)
+        if site_profile:
+            outcome["profile"] = _site_profile_outcome(client, request.target, site_profile, token)
+        return outcome
 
 
 def _site_profile(profile: StoreProfile | None) -> dict[str, str]:

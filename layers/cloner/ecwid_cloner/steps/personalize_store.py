@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ecwid_cloner.data.jobs import JobsRepository
-from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.models import StoreProfile
-from ecwid_cloner.state import CloneState
-from ecwid_cloner.steps.budgeted import open_gate
+from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
     from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
@@ -38,12 +38,9 @@ class PersonalizeStore:
             return replace(done, profile=outcome)
         store_id = state.request.target
         token = self.store_token(store_id)  # a missing token ends the step before any request is booked
-        turn = BudgetTurn.from_state(state.budget)
-        try:
-            with step_budget(turn):
-                self.client_factory().update(store_id, token, profile)
-        except BudgetWait as wait:
-            return replace(done, budget=waiting(wait, turn, self.gate))
+        updated = run_budgeted(state.budget, self.gate, lambda: self.client_factory().update(store_id, token, profile))
+        if isinstance(updated, BudgetTurn):
+            return replace(done, budget=updated)
         outcome = {"status": "COMPLETED", "fields": profile.fields}
         self.jobs.set_profile(state.clone_id, outcome)
         return replace(done, profile=outcome)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
-from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.errors import EcwidTerminalError, TargetBusyError
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.polling import BACKLOG_HISTORY_SIZE, RecentDurations, expected_duration
-from ecwid_cloner.state import CloneState, Poll
-from ecwid_cloner.steps.budgeted import open_gate
+from ecwid_cloner.state import BudgetTurn, CloneState, Poll
+from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.poll_timing import PollTiming, decimal_seconds
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
@@ -49,15 +49,11 @@ class StartClone:
         ticket = job.ticket
         backlog = 0.0
         if not ticket:
-            turn = BudgetTurn.from_state(state.budget)
-            try:
-                with step_budget(turn) as budget:
-                    # The token first: a step told to wait must not have counted a POST.
-                    self.gate.hold(Priority.NEW)
-                    ticket = self._post(clone_id, request)
-            except BudgetWait as wait:
-                return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
-            backlog = budget.backlog
+            # The token first (hold): a step told to wait must not have counted a POST.
+            posted = run_budgeted(state.budget, self.gate, lambda: self._post(clone_id, request), hold=Priority.NEW)
+            if isinstance(posted, BudgetTurn):
+                return CloneState(clone_id, request, budget=posted)
+            ticket, backlog = posted.value, posted.backlog
         started_at = job.started_at_epoch or now
         deadline_at = started_at + self.timing.deadline_seconds * self.timing.poll_scale
         self.jobs.advance(
