@@ -61,25 +61,7 @@ class CheckCloneStatus:
         poll = replace(poll, attempt=poll.attempt + 1, last_error=None)
         seen_at = self.timing.clock()
         if answer.status == "COMPLETED":
-            counts = self.mappings.write(
-                clone_id,
-                state.request.target,
-                {"products": answer.products, "categories": answer.categories},
-            )
-            finished = self.timing.clock()
-            self.jobs.advance(
-                clone_id,
-                "COMPLETED",
-                products=counts["products"],
-                categories=counts["categories"],
-                polls=poll.attempt,
-                finishedAt=iso_utc(finished),
-                durationSeconds=decimal_seconds(finished - poll.started_at),
-                # What the next clone of this template learns from: Ecwid's time, without our writes.
-                cloneSeconds=decimal_seconds(self._learned_seconds(clone_id, poll, seen_at - poll.started_at)),
-                **({"backlogPolls": poll.backlog_polls} if poll.backlog_polls else {}),
-            )
-            return replace(state.carried(), status="COMPLETED", poll=poll, result=counts)
+            return self._completed(state, poll, answer, seen_at)
         if answer.status == "FAILED":
             message = answer.error_message or "Ecwid reported the clone FAILED"
             return self._fail(state, poll, "FAILED", FAILED_TICKET_CODE, message)
@@ -87,6 +69,29 @@ class CheckCloneStatus:
             self.jobs.advance(clone_id, answer.status, polls=poll.attempt)
         poll = replace(poll, running_seen=seen_at - poll.started_at)
         return self._keep_polling(state, poll, answer.status, backlog)
+
+    def _completed(self, state: CloneState, poll: Poll, answer: CloneStatus, seen_at: float) -> CloneState:
+        """The mapping written, the job COMPLETED; only the counts travel on."""
+        clone_id = state.clone_id
+        counts = self.mappings.write(
+            clone_id,
+            state.request.target,
+            {"products": answer.products, "categories": answer.categories},
+        )
+        finished = self.timing.clock()
+        self.jobs.advance(
+            clone_id,
+            "COMPLETED",
+            products=counts["products"],
+            categories=counts["categories"],
+            polls=poll.attempt,
+            finishedAt=iso_utc(finished),
+            durationSeconds=decimal_seconds(finished - poll.started_at),
+            # What the next clone of this template learns from: Ecwid's time, without our writes.
+            cloneSeconds=decimal_seconds(self._learned_seconds(clone_id, poll, seen_at - poll.started_at)),
+            **({"backlogPolls": poll.backlog_polls} if poll.backlog_polls else {}),
+        )
+        return replace(state.carried(), status="COMPLETED", poll=poll, result=counts)
 
     def _get_status(self, ticket: str) -> CloneStatus | EcwidRetryableError:
         """Ecwid's answer, or the error of a poll that failed: a value, the next poll is its retry."""
