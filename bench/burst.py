@@ -12,7 +12,7 @@ it counts every Ecwid request the sandbox answered, by type.
 
 ``--simulate`` runs the product's own admission, budget and polling code
 (``ecwid_cloner.admission.control.AdmissionControl``, ``ecwid_cloner.ecwid.budget.
-RequestGate`` with their in-memory stores, ``ecwid_cloner.steps.clone_steps.PollTiming``
+RequestGate`` with their in-memory stores, ``ecwid_cloner.steps.poll_timing.PollTiming``
 and ``ecwid_cloner.polling.learned_duration``) on a simulated clock, as the state
 machine runs them: every step is one Lambda run; a step told to wait returns,
 a Wait state waits the whole seconds it was told, and the step runs again.
@@ -66,7 +66,6 @@ from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy  # 
 from ecwid_cloner.config import Settings  # noqa: E402
 from ecwid_cloner.ecwid.budget import (  # noqa: E402
     BudgetPolicy,
-    BudgetTurn,
     BudgetWait,
     Priority,
     RequestBudget,
@@ -81,7 +80,8 @@ from ecwid_cloner.polling import (  # noqa: E402
     expected_duration,
     learned_duration,
 )
-from ecwid_cloner.steps.clone_steps import PollTiming, clone_draw  # noqa: E402
+from ecwid_cloner.state import BudgetTurn  # noqa: E402
+from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw  # noqa: E402
 from tests.memory_stores import MemoryBudgetStore, MemorySlotStore  # noqa: E402
 
 ECWID_LIMIT_PER_MINUTE = 600
@@ -327,7 +327,7 @@ class Simulation:
                                 return retry_after, budget.backlog
                             done += 1
                     except BudgetWait as wait:
-                        turn, seconds = turn.after(wait, self.budget_policy, self.rng)
+                        turn, seconds = self.budget_policy.next_turn(turn, wait, self.rng)
                         out.budget_waits += 1
                         out.refused_new += not wait.booking.booked
                         out.extra_transitions += 3  # Choice, Wait, the task again

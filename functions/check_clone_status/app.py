@@ -2,9 +2,9 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import check_clone_status, logger, tracer
+from ecwid_cloner.runtime import check_clone_status, logger, tracer, waits_for_budget
 from ecwid_cloner.state import CloneState
-from ecwid_cloner.telemetry import record_budget_wait, record_outcome
+from ecwid_cloner.telemetry import record_outcome
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -12,11 +12,12 @@ from ecwid_cloner.telemetry import record_budget_wait, record_outcome
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = check_clone_status()(CloneState.from_state(event))
+    if waits_for_budget(state.budget, "CheckCloneStatus"):
+        return state.to_state()
     answer = state.to_state()
     logger.info(
         "Clone status checked",
         extra={"status": state.status, "poll": answer.get("poll"), "result": state.result},
     )
     record_outcome(state)
-    record_budget_wait(state, "CheckCloneStatus")
     return answer

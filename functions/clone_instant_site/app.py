@@ -12,7 +12,7 @@ from ecwid_cloner.telemetry import record_instant_site
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = clone_instant_site()(CloneState.from_state(event))
-    if waits_for_budget(state, "CloneInstantSite"):
+    if waits_for_budget(state.budget, "CloneInstantSite"):
         return state.to_state()
     logger.info("Instant Site cloned", extra={"instantSite": state.instant_site})
     record_instant_site(state.instant_site)

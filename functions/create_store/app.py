@@ -12,7 +12,7 @@ from ecwid_cloner.telemetry import record_store_created
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = store_provisioning().create_store(CloneState.from_state(event))
-    if waits_for_budget(state, "CreateStore"):
+    if waits_for_budget(state.budget, "CreateStore"):
         return state.to_state()
     # The store ID and whether its token was kept; never the token.
     logger.info("Store created", extra={"store": state.store})

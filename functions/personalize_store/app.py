@@ -12,7 +12,7 @@ from ecwid_cloner.telemetry import record_profile
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"), ticket=event.get("ticket"))
     state = personalize_store()(CloneState.from_state(event))
-    if waits_for_budget(state, "PersonalizeStore"):
+    if waits_for_budget(state.budget, "PersonalizeStore"):
         return state.to_state()
     # The names of the fields set, never their values (personal data stays on the job).
     logger.info("Store profile set", extra={"profile": state.profile})

@@ -4,7 +4,8 @@ event say which."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecwid_cloner.runtime import logger, store_actions, tracer
+from ecwid_cloner.runtime import logger, store_actions, tracer, waits_for_budget
+from ecwid_cloner.state import BudgetTurn
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -13,9 +14,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     clone_id = event["cloneId"]
     logger.append_keys(cloneId=clone_id)
     previous = event.get("storeAction") or {}  # this step's own result, when it waited for the budget
-    outcome = store_actions().settle_failed(clone_id, previous.get("budget"))
-    if "budget" in outcome:
-        logger.info("Waiting for the Ecwid request budget", extra={"step": "SettleFailedStore", **outcome})
-    else:
-        logger.info("Failed clone's store settled", extra={"storeAction": outcome})
+    outcome = store_actions().settle_failed(clone_id, BudgetTurn.from_state(previous.get("budget")))
+    if waits_for_budget(outcome, "SettleFailedStore"):
+        return {"budget": outcome.to_state()}  # $.storeAction.budget: the state machine waits, then runs this again
+    logger.info("Failed clone's store settled", extra={"storeAction": outcome})
     return outcome

@@ -5,6 +5,7 @@ Status Change)."""
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecwid_cloner.runtime import clone_slots, logger, store_actions, tracer
+from ecwid_cloner.state import BudgetTurn
 from ecwid_cloner.telemetry import record_slot_reaped
 
 
@@ -28,8 +29,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # A cancel whose store action met a spent budget left it PENDING; an execution stopped by hand
     # never ran its SettleFailedStore step. Settled here, once (a settled store answers as it is).
     store_action = store_actions().settle_failed(clone_id)
-    if "budget" in store_action:
-        logger.warning("Store action waits for the Ecwid request budget", extra={"storeAction": store_action})
+    if isinstance(store_action, BudgetTurn):
+        logger.warning(
+            "Store action waits for the Ecwid request budget",
+            extra={"storeAction": {"budget": store_action.to_state()}},
+        )
         raise StoreActionPending(clone_id)
     if store_action:
         logger.info("Failed clone's store settled", extra={"storeAction": store_action})

@@ -12,7 +12,7 @@ from ecwid_cloner.telemetry import record_started
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(cloneId=event.get("cloneId"))
     state = start_clone()(CloneState.from_state(event))
-    if waits_for_budget(state, "StartClone"):
+    if waits_for_budget(state.budget, "StartClone"):
         return state.to_state()
     logger.info("Clone started", extra={"ticket": state.ticket, "status": state.status})
     record_started(state)

@@ -87,7 +87,7 @@ def test_under_a_backlog_a_clone_waits_for_its_planned_poll_in_hops_and_polls_on
     # The first poll at the template's p90 (its clones took 5 s and a little), waited in hops.
     assert CLONE_SECONDS <= planned <= 2 * CLONE_SECONDS
     assert first["waitSeconds"] == int(DEFAULT_POLICY.backlog_hop * stack.poll_scale) < planned
-    hops = [o for o in outputs[1:] if o["poll"]["attempt"] == 0 and "budget" not in o["poll"]]
+    hops = [o for o in outputs[1:] if o["poll"]["attempt"] == 0 and "budget" not in o]
     assert hops and all(o["poll"]["pollAt"] == first["pollAt"] for o in hops)
     polls = ecwid_polls(stack, run.job["ticket"])
     assert len(polls) == 1 and polls[0] >= first["pollAt"], "one poll, the planned one"

@@ -4,6 +4,7 @@ created on moto exactly as template.yaml declares them."""
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 
@@ -86,3 +87,18 @@ def serialized_moto():
     restore = serialize_moto_calls()
     yield
     restore()
+
+
+@pytest.fixture
+def emitted(monkeypatch, capsys):
+    """The CloudWatch EMF lines printed so far, read as the metrics of template.yaml's environment."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    # What template.yaml gives every function: the namespace and service come from there.
+    shared = _template().doc["Globals"]["Function"]["Environment"]["Variables"]
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        monkeypatch.setenv(name, shared[name])
+
+    def read() -> list[dict]:
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+    return read

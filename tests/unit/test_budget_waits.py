@@ -14,8 +14,10 @@ import pytest
 from ecwid_cloner.ecwid.store_creation import CreatedStore
 from ecwid_cloner.models import CloneRequest, CloneStatus, Merchant
 from ecwid_cloner.state import CloneState
-from ecwid_cloner.steps.clone_steps import CheckCloneStatus, PollTiming, StartClone
+from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
 from ecwid_cloner.steps.create_store import StoreProvisioning
+from ecwid_cloner.steps.poll_timing import PollTiming
+from ecwid_cloner.steps.start_clone import StartClone
 from tests.fake_ecwid import Clock, FakeCloneClient, FakeStoreCreator
 from tests.memory_stores import MemoryJobs, MemoryMappings
 from tests.unit.asl_choice import next_state
@@ -120,7 +122,7 @@ def test_new_work_told_to_wait_returns_the_wait_and_neither_calls_ecwid_nor_coun
     assert work.counter not in job and job["status"] == "STARTING"
     assert next_state(work.choice, state.to_state()) == work.wait_state
     if backlog == BOOKED:  # its turn is held for it: one request, 10 s from now
-        assert state.budget == {
+        assert state.budget.to_state() == {
             "bookedAt": clock.now + BOOKED,
             "tokens": 1,
             "refusals": 0,
@@ -129,8 +131,8 @@ def test_new_work_told_to_wait_returns_the_wait_and_neither_calls_ecwid_nor_coun
         }
         assert budget.booked_until == schedule + 1
     else:  # nothing held: back once the schedule is within reach, spread by a jittered backoff
-        assert state.budget["bookedAt"] is None and state.budget["tokens"] == 0 and state.budget["refusals"] == 1
-        assert REFUSED - 30 <= state.budget["waitSeconds"] <= REFUSED - 30 + 4
+        assert state.budget.booked_at is None and state.budget.tokens == 0 and state.budget.refusals == 1
+        assert REFUSED - 30 <= state.budget.wait_seconds <= REFUSED - 30 + 4
         assert budget.booked_until == schedule
 
 
@@ -140,7 +142,7 @@ def test_the_next_run_spends_the_booking_it_holds_and_goes(work, jobs, clock, bu
     waiting = step(CloneState(CLONE_ID, work.request))
     schedule = budget.booked_until
 
-    clock.advance(waiting.budget["waitSeconds"])
+    clock.advance(waiting.budget.wait_seconds)
     state = step(_again(waiting))
 
     assert len(sent) == 1 and work.went(state) and state.budget is None
@@ -158,8 +160,8 @@ def test_a_run_before_its_booking_waits_the_rest_and_books_nothing_more(work, jo
     clock.advance(4)
     early = step(_again(waiting))
 
-    assert sent == [] and early.budget["waitSeconds"] == BOOKED - 4
-    assert early.budget["bookedAt"] == waiting.budget["bookedAt"] and early.budget["tokens"] == 1
+    assert sent == [] and early.budget.wait_seconds == BOOKED - 4
+    assert early.budget.booked_at == waiting.budget.booked_at and early.budget.tokens == 1
     assert budget.booked_until == schedule
 
 
@@ -167,14 +169,14 @@ def test_refused_new_work_carries_its_refusals_to_the_next_run_and_backs_off_fur
     budget.run_ahead(REFUSED)
     step, sent = work.build(jobs, clock, budget.gate)
     first = step(CloneState(CLONE_ID, work.request))
-    clock.advance(first.budget["waitSeconds"])
+    clock.advance(first.budget.wait_seconds)
     budget.run_ahead(REFUSED)  # running clones booked on meanwhile: out of reach again
     ahead = budget.booked_until - clock.now
 
     second = step(_again(first))
 
-    assert sent == [] and (first.budget["refusals"], second.budget["refusals"]) == (1, 2)
-    assert ahead - 30 <= second.budget["waitSeconds"] <= ahead - 30 + 8, "a backoff of up to 2 * 2**2 s"
+    assert sent == [] and (first.budget.refusals, second.budget.refusals) == (1, 2)
+    assert ahead - 30 <= second.budget.wait_seconds <= ahead - 30 + 8, "a backoff of up to 2 * 2**2 s"
 
 
 # ---- a running clone: CheckCloneStatus --------------------------------------------------
@@ -200,8 +202,8 @@ def test_a_poll_told_to_wait_keeps_its_booking_and_asks_ecwid_nothing(jobs, cloc
     assert client.polled == [] and state.status == "QUEUED" and jobs.get(CLONE_ID).status == "QUEUED"
     assert state.poll.attempt == started.poll.attempt == 0 and int(jobs.get(CLONE_ID)["polls"]) == 0
     assert state.poll.wait_seconds == BOOKED
-    assert state.poll.budget is not None and state.poll.budget["bookedAt"] == clock.now + BOOKED
-    assert state.poll.budget["tokens"] == 1 and "waitSeconds" not in state.poll.budget
+    assert state.budget is not None and state.budget.booked_at == clock.now + BOOKED
+    assert state.budget.tokens == 1 and state.budget.wait_seconds == state.poll.wait_seconds
     assert next_state("RouteByStatus", state.to_state()) == "WaitForClone"
 
 
@@ -217,7 +219,7 @@ def test_the_next_poll_spends_its_booking_and_polls_once(jobs, clock, budget):
     state = step(_again(waiting))
 
     assert client.polled == ["t-1"] and state.status == "IN_PROGRESS" and state.poll.attempt == 1
-    assert state.poll.budget is None and budget.booked_until == schedule
+    assert state.budget is None and budget.booked_until == schedule
 
 
 def test_a_poll_waiting_for_the_budget_never_waits_past_the_deadline(jobs, clock, budget):

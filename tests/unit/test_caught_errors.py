@@ -1,4 +1,4 @@
-"""clone_steps.describe_caught_error: what RecordFailure makes of a Catch result."""
+"""record_failure.describe_caught_error: what RecordFailure makes of a Catch result."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ecwid_cloner.errors import EcwidRetryableError, MappingWriteError, error_for_code
-from ecwid_cloner.steps.clone_steps import describe_caught_error
+from ecwid_cloner.steps.record_failure import describe_caught_error
 
 
 def lambda_cause(error: BaseException) -> str:

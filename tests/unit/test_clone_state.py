@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecwid_cloner.state import CloneState, Poll
+from ecwid_cloner.state import BudgetTurn, CloneState, Poll
 
 REQUEST = {"sourceStoreId": 1003, "targetStoreId": 2001, "scope": "CATALOG", "cloneDemoCatalog": False}
 POLL = {
@@ -30,7 +30,8 @@ STATES = {
         "request": REQUEST,
         "ticket": "t-1",
         "status": "IN_PROGRESS",
-        "poll": {**POLL, "budget": {"slot": 12.5, "priority": "RUNNING"}},
+        "poll": POLL,
+        "budget": {"bookedAt": 1795000012.5, "tokens": 1, "refusals": 0, "backlog": 2.25, "waitSeconds": 45},
     },
     "polling under a backlog": {
         "cloneId": "c",
@@ -62,7 +63,11 @@ STATES = {
         "poll": POLL,
         "failure": {"errorCode": "CLONE_FAILED", "errorMessage": "no"},
     },
-    "waiting for the budget": {"cloneId": "c", "request": REQUEST, "budget": {"waitSeconds": 3, "slot": 1.0}},
+    "waiting for the budget": {
+        "cloneId": "c",
+        "request": REQUEST,
+        "budget": {"bookedAt": None, "tokens": 0, "refusals": 2, "backlog": 0.0, "waitSeconds": 3},
+    },
     "store made": {
         "cloneId": "c",
         "request": {**REQUEST, "newStore": True, "personalize": True},
@@ -121,3 +126,11 @@ def test_a_poll_under_a_backlog_reads_its_durations_sorted_and_needs_two():
     assert poll.durations is not None and poll.durations.seconds == (100.5, 200.0, 300.0)
     assert Poll.from_state({**POLL, "durations": [300]}).durations is None
     assert Poll.from_state(POLL).poll_at is None and not Poll.from_state(POLL).backlog_wait
+
+
+def test_a_waiting_poll_from_before_every_booking_was_kept_in_budget_hands_on_its_booking_there():
+    # An execution that was waiting when the stack was updated: its poll kept its booking in the poll.
+    booking = {"bookedAt": 1795000012.5, "tokens": 1, "refusals": 0, "backlog": 2.25}
+    state = CloneState.from_state({**STATES["started"], "poll": {**POLL, "budget": booking}})
+    assert state.budget == BudgetTurn(booked_at=1795000012.5, tokens=1, backlog=2.25)
+    assert "budget" not in state.to_state()["poll"] and state.to_state()["budget"]["bookedAt"] == 1795000012.5

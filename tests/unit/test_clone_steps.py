@@ -9,7 +9,9 @@ import pytest
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError, TargetBusyError
 from ecwid_cloner.models import CloneRequest, CloneStatus
 from ecwid_cloner.state import CloneState
-from ecwid_cloner.steps.clone_steps import CheckCloneStatus, PollTiming, StartClone
+from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
+from ecwid_cloner.steps.poll_timing import PollTiming
+from ecwid_cloner.steps.start_clone import StartClone
 from tests.fake_ecwid import Clock, FakeCloneClient
 from tests.memory_stores import MemoryJobs, MemoryMappings
 

@@ -8,7 +8,8 @@ import pytest
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile
 from ecwid_cloner.state import CloneState
-from ecwid_cloner.steps.clone_steps import CloneInstantSite, RecordFailure
+from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
+from ecwid_cloner.steps.record_failure import RecordFailure
 from tests.fake_ecwid import Clock
 from tests.memory_stores import MemoryJobs
 from tests.unit.asl_choice import next_state
@@ -187,11 +188,11 @@ def test_its_requests_are_booked_together_and_spent_on_the_next_run(jobs, clock,
     waiting = step(completed_clone(jobs, CLONE_ID, request_, instant_site=True))
 
     assert client.calls == [] and waiting.instant_site is None
-    assert waiting.budget["tokens"] == requests and budget.booked_until == schedule + requests
+    assert waiting.budget.tokens == requests and budget.booked_until == schedule + requests
     assert next_state("InstantSiteDoneOrWaiting", waiting.to_state()) == "WaitForBudgetInstantSite"
     assert jobs.get(CLONE_ID)["instantSite"]["status"] == "PENDING"
 
-    clock.advance(waiting.budget["waitSeconds"])
+    clock.advance(waiting.budget.wait_seconds)
     done = step(CloneState.from_state(waiting.to_state()))
     assert len(client.calls) == requests and done.instant_site["status"] == "COMPLETED"
     assert budget.booked_until == schedule + requests, "no second booking"

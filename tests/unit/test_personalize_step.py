@@ -11,7 +11,8 @@ import pytest
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import PROFILE_FIELDS, CloneRequest, Merchant, StoreProfile
 from ecwid_cloner.state import CloneState
-from ecwid_cloner.steps.clone_steps import PersonalizeStore, RecordFailure
+from ecwid_cloner.steps.personalize_store import PersonalizeStore
+from ecwid_cloner.steps.record_failure import RecordFailure
 from tests.fake_ecwid import Clock
 from tests.memory_stores import MemoryJobs
 from tests.unit.asl_choice import next_state
@@ -186,7 +187,7 @@ def test_told_to_wait_it_puts_nothing_then_spends_its_booking(jobs, clock):
     assert waiting.result == {"products": 2, "categories": 1}, "the counts wait with it"
 
     schedule = budget.booked_until
-    clock.advance(waiting.budget["waitSeconds"])
+    clock.advance(waiting.budget.wait_seconds)
     done = step(CloneState.from_state(waiting.to_state()))
     assert len(client.puts) == 1 and done.profile["status"] == "COMPLETED" and done.budget is None
     assert budget.booked_until == schedule

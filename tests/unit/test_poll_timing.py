@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ecwid_cloner.polling import DEFAULT_POLICY, RecentDurations
-from ecwid_cloner.steps.clone_steps import PollTiming, clone_draw
+from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw
 
 DURATIONS = RecentDurations(tuple(float(s) for s in range(100, 500, 10)))
 NOW = 1_000_000.0

@@ -12,7 +12,7 @@ from ecwid_cloner.data.jobs import iso_utc
 from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.state import CloneState, Poll
-from ecwid_cloner.steps.clone_steps import RecordFailure
+from ecwid_cloner.steps.record_failure import RecordFailure
 from tests.fake_ecwid import Clock
 from tests.memory_stores import MemoryJobs
 from tests.unit.test_caught_errors import lambda_cause

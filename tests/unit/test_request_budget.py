@@ -10,7 +10,6 @@ import pytest
 from ecwid_cloner.ecwid.budget import (
     Booking,
     BudgetPolicy,
-    BudgetTurn,
     BudgetWait,
     DynamoBudgetStore,
     Priority,
@@ -19,6 +18,7 @@ from ecwid_cloner.ecwid.budget import (
     book,
     step_budget,
 )
+from ecwid_cloner.state import BudgetTurn
 from tests.memory_stores import MemoryBudgetStore
 
 
@@ -77,7 +77,7 @@ def test_new_work_goes_when_the_schedule_is_clear_and_books_within_its_horizon()
 
 def test_a_waiting_step_keeps_its_booking_and_refused_new_work_backs_off_with_jitter():
     policy = BudgetPolicy(per_minute=60, burst=1, new_work_horizon=5, refused_backoff=2, max_refused_backoff=60)
-    turn, wait = BudgetTurn().after(BudgetWait(Booking(at=110.0, wait=10.0, booked=True)), policy)
+    turn, wait = policy.next_turn(BudgetTurn(), BudgetWait(Booking(at=110.0, wait=10.0, booked=True)))
     assert turn == BudgetTurn(booked_at=110.0, tokens=0, refusals=0) and wait == 10.0
     assert BudgetTurn.from_state(turn.to_state()) == turn
     rng = random.Random(3)
@@ -85,7 +85,7 @@ def test_a_waiting_step_keeps_its_booking_and_refused_new_work_backs_off_with_ji
     waits = []
     turn = BudgetTurn()
     for _ in range(8):
-        turn, wait = turn.after(refused, policy, rng)
+        turn, wait = policy.next_turn(turn, refused, rng)
         waits.append(wait)
     assert turn.refusals == 8 and turn.booked_at is None
     # Back when the schedule is within the horizon (20 - 5 s), plus a jitter that grows to at most 60 s.
@@ -200,7 +200,7 @@ def test_a_step_reads_the_backlog_of_its_booking_on_the_run_that_spends_it():
     with step_budget(turn) as budget, pytest.raises(BudgetWait) as waited:
         gate.admit(Priority.RUNNING)
     assert budget.backlog == pytest.approx(20)
-    turn, wait = turn.after(waited.value, POLICY)
+    turn, wait = POLICY.next_turn(turn, waited.value)
     assert BudgetTurn.from_state(turn.to_state()) == turn  # it travels in the state
     clock.now += wait
     store.tat = None  # the schedule cleared meanwhile: the booking still speaks for this run
@@ -283,7 +283,7 @@ def test_a_step_of_two_requests_books_both_together():
     with step_budget(requests=2), pytest.raises(BudgetWait) as waited:
         gate.admit(Priority.RUNNING)
     assert waited.value.tokens == 2 and waited.value.booking.wait == pytest.approx(2)
-    turn, wait = BudgetTurn().after(waited.value, gate.budget.policy)
+    turn, wait = gate.budget.policy.next_turn(BudgetTurn(), waited.value)
     clock.now += wait
     with step_budget(turn, requests=2):
         gate.admit(Priority.RUNNING)

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
-
-import pytest
 
 from ecwid_cloner.state import CloneState
 from ecwid_cloner.telemetry import record_outcome, record_started
-from local.template_model import TemplateModel
-
-
-@pytest.fixture
-def emitted(monkeypatch, capsys):
-    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    # What template.yaml gives every function: the namespace and service come from there.
-    shared = TemplateModel().doc["Globals"]["Function"]["Environment"]["Variables"]
-    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
-        monkeypatch.setenv(name, shared[name])
-
-    def read() -> list[dict]:
-        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-
-    return read
 
 
 def state(**fields) -> CloneState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeIs, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -40,16 +40,14 @@ if TYPE_CHECKING:
     from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator
     from ecwid_cloner.ecwid.store_profile import EcwidStoreProfileClient
     from ecwid_cloner.ecwid.transport import EcwidCredentials
-    from ecwid_cloner.state import CloneState
-    from ecwid_cloner.steps.clone_steps import (
-        CheckCloneStatus,
-        CloneInstantSite,
-        PersonalizeStore,
-        PollTiming,
-        RecordFailure,
-        StartClone,
-    )
+    from ecwid_cloner.state import BudgetTurn
+    from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
+    from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
     from ecwid_cloner.steps.create_store import StoreProvisioning
+    from ecwid_cloner.steps.personalize_store import PersonalizeStore
+    from ecwid_cloner.steps.poll_timing import PollTiming
+    from ecwid_cloner.steps.record_failure import RecordFailure
+    from ecwid_cloner.steps.start_clone import StartClone
     from ecwid_cloner.steps.store_actions import StoreActions
 
 # The service name and the metrics namespace: POWERTOOLS_SERVICE_NAME and
@@ -239,7 +237,7 @@ def store_secret_token(store_id: int) -> str:
 
 @functools.cache
 def poll_timing() -> PollTiming:
-    from ecwid_cloner.steps.clone_steps import PollTiming
+    from ecwid_cloner.steps.poll_timing import PollTiming
 
     config = settings()
     return PollTiming(poll_scale=config.poll_scale, deadline_seconds=config.deadline_seconds)
@@ -247,35 +245,35 @@ def poll_timing() -> PollTiming:
 
 @functools.cache
 def start_clone() -> StartClone:
-    from ecwid_cloner.steps.clone_steps import StartClone
+    from ecwid_cloner.steps.start_clone import StartClone
 
     return StartClone(ecwid_client, jobs_repository(), poll_timing(), request_gate())
 
 
 @functools.cache
 def check_clone_status() -> CheckCloneStatus:
-    from ecwid_cloner.steps.clone_steps import CheckCloneStatus
+    from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
 
     return CheckCloneStatus(ecwid_client, jobs_repository(), mapping_store(), poll_timing(), request_gate())
 
 
 @functools.cache
 def clone_instant_site() -> CloneInstantSite:
-    from ecwid_cloner.steps.clone_steps import CloneInstantSite
+    from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
 
     return CloneInstantSite(instant_site_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
 def personalize_store() -> PersonalizeStore:
-    from ecwid_cloner.steps.clone_steps import PersonalizeStore
+    from ecwid_cloner.steps.personalize_store import PersonalizeStore
 
     return PersonalizeStore(store_profile_client, store_secret_token, jobs_repository(), request_gate())
 
 
 @functools.cache
 def record_failure() -> RecordFailure:
-    from ecwid_cloner.steps.clone_steps import RecordFailure
+    from ecwid_cloner.steps.record_failure import RecordFailure
 
     return RecordFailure(jobs_repository())
 
@@ -401,15 +399,16 @@ def personal_data() -> PersonalData:
     return PersonalData(jobs_repository())
 
 
-def waits_for_budget(state: CloneState, step: str) -> bool:
-    """Whether the step hands back a state that waits for Ecwid's request budget (the state
-    machine waits, then runs the step again); if so, logged and counted."""
-    if state.budget is None:
-        return False
+def waits_for_budget(result: object, step: str) -> TypeIs[BudgetTurn]:
+    """Whether a step's result is its turn to wait for Ecwid's request budget (the state machine
+    waits, then runs the step again: ``$.budget`` of a clone's state); if so, logged and counted."""
+    from ecwid_cloner.state import BudgetTurn
     from ecwid_cloner.telemetry import record_budget_wait
 
-    logger.info("Waiting for the Ecwid request budget", extra={"budget": state.budget, "step": step})
-    record_budget_wait(state, step)
+    if not isinstance(result, BudgetTurn):
+        return False
+    logger.info("Waiting for the Ecwid request budget", extra={"budget": result.to_state(), "step": step})
+    record_budget_wait(result, step)
     return True
 
 

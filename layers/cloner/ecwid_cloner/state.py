@@ -3,6 +3,7 @@
 Each step reads it with ``CloneState.from_state`` and hands on ``to_state()``:
 the JSON keys are the state machine's contract (its Choice and Wait states read
 ``$.status``, ``$.poll.waitSeconds``, ``$.budget.waitSeconds``, ``$.request.…``).
+A step waiting for Ecwid's request budget, whichever it is, keeps its turn in ``$.budget``.
 It never holds a mapping or a credential: the mapping goes to DynamoDB and only
 its counts travel on. Plain dataclasses, not pydantic: the Step Functions tasks
 stay quick to start.
@@ -18,6 +19,39 @@ from ecwid_cloner.polling import RecentDurations
 
 
 @dataclass(frozen=True)
+class BudgetTurn:
+    """A step's turn at Ecwid's request budget, carried in ``$.budget`` while the step waits
+    for it: the booking its next run goes on, and the Wait state's seconds until then."""
+
+    booked_at: float | None = None  # a booking held for this step's next run
+    tokens: int = 0  # how many requests that booking holds
+    refusals: int = 0  # how often its new work was refused so far
+    backlog: float = 0.0  # the lead its booking saw: the next run goes on that booking, not a new one
+    wait_seconds: int = 0  # the Wait state's seconds until the next run
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> BudgetTurn:
+        state = state or {}
+        booked_at = state.get("bookedAt")
+        return cls(
+            float(booked_at) if booked_at is not None else None,
+            int(state.get("tokens") or 0),
+            int(state.get("refusals") or 0),
+            float(state.get("backlog") or 0.0),
+            int(state.get("waitSeconds") or 0),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "bookedAt": self.booked_at,
+            "tokens": self.tokens,
+            "refusals": self.refusals,
+            "backlog": round(self.backlog, 3),
+            "waitSeconds": self.wait_seconds,
+        }
+
+
+@dataclass(frozen=True)
 class Poll:
     """Where the polling of one ticket stands."""
 
@@ -28,7 +62,6 @@ class Poll:
     transient_errors: int = 0  # polls that failed and were repeated
     expected_seconds: float | None = None  # how long this template's clones take (learned polling)
     last_error: str | None = None  # the code of the last failed poll, while it is the last
-    budget: dict[str, Any] | None = None  # a poll waiting its turn keeps its booking here
     # Polling under a backlog of the request budget (polling.py):
     durations: RecentDurations | None = None  # the template's recent durations (the policy's seconds)
     poll_at: float | None = None  # epoch seconds of the Ecwid poll the backlog planned (waited in hops)
@@ -47,7 +80,6 @@ class Poll:
             transient_errors=int(data.get("transientErrors", 0)),
             expected_seconds=data.get("expectedSeconds"),
             last_error=data.get("lastError"),
-            budget=data.get("budget"),
             durations=RecentDurations(tuple(sorted(map(float, durations)))) if len(durations) >= 2 else None,
             poll_at=float(data["pollAt"]) if data.get("pollAt") is not None else None,
             running_seen=float(data.get("runningSeen") or 0.0),
@@ -66,8 +98,6 @@ class Poll:
         }
         if self.last_error is not None:
             state["lastError"] = self.last_error
-        if self.budget is not None:
-            state["budget"] = self.budget
         if self.durations is not None:
             state["durations"] = self.durations.to_state()
         if self.poll_at is not None:
@@ -93,7 +123,7 @@ class CloneState:
     failure: dict[str, Any] | None = None  # {"errorCode", "errorMessage"}
     instant_site: dict[str, Any] | None = None  # the Instant Site step's outcome
     profile: dict[str, Any] | None = None  # the PersonalizeStore step's outcome
-    budget: dict[str, Any] | None = None  # a step waiting its turn for Ecwid's request budget
+    budget: BudgetTurn | None = None  # a step (a poll too) waiting its turn for Ecwid's request budget
     store: dict[str, Any] | None = None  # {"storeId", "tokenSaved"}: the store CreateStore made
     event: dict[str, Any] | None = None  # {"detailType", "detail"}: for the native PutEvents state
 
@@ -101,6 +131,8 @@ class CloneState:
     def from_state(cls, data: dict[str, Any]) -> CloneState:
         """Read a state; keys that belong to other states (slot, error, ...) are left out."""
         poll = data.get("poll")
+        # An execution from before every booking was kept in $.budget: a poll kept its own in the poll.
+        budget = data.get("budget") or (poll or {}).get("budget")
         return cls(
             clone_id=str(data["cloneId"]),
             request=CloneRequest.from_state(data["request"]),
@@ -111,7 +143,7 @@ class CloneState:
             failure=data.get("failure"),
             instant_site=data.get("instantSite"),
             profile=data.get("profile"),
-            budget=data.get("budget"),
+            budget=BudgetTurn.from_state(budget) if budget else None,
             store=data.get("store"),
             event=data.get("event"),
         )
@@ -126,7 +158,7 @@ class CloneState:
             "failure": self.failure,
             "instantSite": self.instant_site,
             "profile": self.profile,
-            "budget": self.budget,
+            "budget": self.budget.to_state() if self.budget is not None else None,
             "store": self.store,
             "event": self.event,
         }

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
-from ecwid_cloner.state import CloneState
+from ecwid_cloner.state import BudgetTurn, CloneState
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
@@ -69,16 +69,10 @@ def record_event_not_published() -> None:
     _emit("EventsNotPublished", MetricUnit.Count, 1)
 
 
-def record_budget_wait(state: CloneState, step: str) -> None:
+def record_budget_wait(turn: BudgetTurn, step: str) -> None:
     """BudgetWaits and BudgetWaitSeconds by Step: how often Ecwid's budget made a step wait, and how long."""
-    if state.budget is not None:
-        seconds = state.budget["waitSeconds"]
-    elif state.poll is not None and state.poll.budget is not None:  # a poll waiting its turn keeps it in the poll
-        seconds = state.poll.wait_seconds
-    else:
-        return
     _emit("BudgetWaits", MetricUnit.Count, 1, Step=step)
-    _emit("BudgetWaitSeconds", MetricUnit.Seconds, float(seconds), Step=step)
+    _emit("BudgetWaitSeconds", MetricUnit.Seconds, float(turn.wait_seconds), Step=step)
 
 
 def record_slot_wait(slot: dict[str, Any]) -> None:

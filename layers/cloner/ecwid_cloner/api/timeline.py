@@ -181,7 +181,8 @@ def _phase(name: str, entered_with: dict[str, Any], previous: dict[str, Any], ou
     if name.startswith(("Publish", "Describe")) or name.endswith("EventFailure"):
         return "events"
     if name == "WaitForClone":
-        if (previous.get("poll") or {}).get("budget"):
+        # (An execution from before every booking was kept in $.budget: in its poll.)
+        if previous.get("budget") or (previous.get("poll") or {}).get("budget"):
             return "budgetWait"  # the poll was told to wait its turn, not for Ecwid
         return "ecwidInProgress" if entered_with.get("status") == "IN_PROGRESS" else "ecwidQueued"
     if name == "CheckCloneStatus":

@@ -34,11 +34,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.errors import EcwidRetryableError
+from ecwid_cloner.state import BudgetTurn
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 BUDGET_ITEM_NAME = "ecwid-request-budget"
 # On the budget item beside ``tat``: every request ever booked, counted by the booking's own
@@ -76,6 +80,23 @@ class BudgetPolicy:
         """How far ahead of ``tat`` a request may go: the burst."""
         return (self.burst - 1) * self.interval
 
+    def next_turn(
+        self, turn: BudgetTurn, wait: BudgetWait, rng: random.Random | None = None
+    ) -> tuple[BudgetTurn, float]:
+        """The turn for the step's next run, and the seconds to wait until then.
+
+        A booking is kept for the next run and waited for exactly. Refused new
+        work comes back after the schedule clears plus a jittered, growing
+        backoff: refused callers spread out instead of all returning at once.
+        """
+        booking = wait.booking
+        if booking.booked:
+            return BudgetTurn(booking.at, wait.tokens, turn.refusals, booking.lead), booking.wait
+        refusals = turn.refusals + 1
+        ceiling = min(self.max_refused_backoff, self.refused_backoff * 2**refusals) * self.time_scale
+        horizon = self.new_work_horizon * self.time_scale  # the schedule must come within it
+        return BudgetTurn(None, 0, refusals), booking.wait - horizon + (rng or random).uniform(0, ceiling)
+
 
 @dataclass(frozen=True)
 class Booking:
@@ -97,52 +118,6 @@ def book(
         return None, Booking(earliest, wait, booked=False, lead=lead)
     new_tat = max(now if tat is None else tat, now) + count * policy.interval
     return new_tat, Booking(earliest, wait, booked=True, lead=lead)
-
-
-@dataclass(frozen=True)
-class BudgetTurn:
-    """What a step carries between its runs while it waits for the budget."""
-
-    booked_at: float | None = None  # a booking held for this step's next run
-    tokens: int = 0  # how many requests that booking holds
-    refusals: int = 0  # how often its new work was refused so far
-    backlog: float = 0.0  # the lead its booking saw: the next run goes on that booking, not a new one
-
-    @classmethod
-    def from_state(cls, state: dict | None) -> BudgetTurn:
-        state = state or {}
-        booked_at = state.get("bookedAt")
-        return cls(
-            float(booked_at) if booked_at is not None else None,
-            int(state.get("tokens") or 0),
-            int(state.get("refusals") or 0),
-            float(state.get("backlog") or 0.0),
-        )
-
-    def to_state(self) -> dict:
-        return {
-            "bookedAt": self.booked_at,
-            "tokens": self.tokens,
-            "refusals": self.refusals,
-            "backlog": round(self.backlog, 3),
-        }
-
-    def after(
-        self, wait: BudgetWait, policy: BudgetPolicy, rng: random.Random | None = None
-    ) -> tuple[BudgetTurn, float]:
-        """The turn for the step's next run, and the seconds to wait until then.
-
-        A booking is kept for the next run and waited for exactly. Refused new
-        work comes back after the schedule clears plus a jittered, growing
-        backoff: refused callers spread out instead of all returning at once.
-        """
-        booking = wait.booking
-        if booking.booked:
-            return BudgetTurn(booking.at, wait.tokens, self.refusals, booking.lead), booking.wait
-        refusals = self.refusals + 1
-        ceiling = min(policy.max_refused_backoff, policy.refused_backoff * 2**refusals) * policy.time_scale
-        horizon = policy.new_work_horizon * policy.time_scale  # the schedule must come within it
-        return BudgetTurn(None, 0, refusals), booking.wait - horizon + (rng or random).uniform(0, ceiling)
 
 
 class BudgetStore(Protocol):
@@ -179,8 +154,8 @@ class DynamoBudgetStore:
     writes does a caller try the other case, with what the failed write returned.
     """
 
-    def __init__(self, table, name: str = BUDGET_ITEM_NAME, attempts: int = 6):
-        self._table = table  # a boto3 DynamoDB Table resource
+    def __init__(self, table: Table, name: str = BUDGET_ITEM_NAME, attempts: int = 6):
+        self._table = table
         self._key = {"name": name}
         self._attempts = attempts
 
@@ -222,7 +197,7 @@ class DynamoBudgetStore:
     def lead(self, now: float) -> float:
         # Eventually consistent (half a read unit): a second-old schedule tells a backlog as well.
         item = self._table.get_item(Key=self._key, ProjectionExpression="tat").get("Item") or {}
-        return max(0.0, float(item["tat"]) - now) if "tat" in item else 0.0
+        return max(0.0, float(cast(Decimal, item["tat"])) - now) if "tat" in item else 0.0
 
     def _update(self, expression: str, condition: str, values: dict[str, float]) -> tuple[float | None, float | None]:
         """(the new tat when written, else None; the tat the item holds when not written)."""
@@ -240,7 +215,7 @@ class DynamoBudgetStore:
                 raise
             item: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]  # ALL_OLD: the item
             return None, float(item["tat"]["N"]) if "tat" in item else None
-        return float(answer["Attributes"]["tat"]), None
+        return float(cast(Decimal, answer["Attributes"]["tat"])), None
 
 
 class BudgetWait(Exception):
@@ -320,18 +295,11 @@ class RequestGate:
             step.tokens += 1  # admit spent one: give it back to the step's next request
 
 
-def waiting(wait: BudgetWait, turn: BudgetTurn, gate: RequestGate) -> dict:
-    """What a step that must wait returns under ``budget``: its turn for the next run and
-    ``waitSeconds`` for the state machine's Wait state (whole seconds, at least one)."""
-    policy = gate.budget.policy if gate.budget is not None else BudgetPolicy()
-    next_turn, seconds = turn.after(wait, policy)
-    return {**next_turn.to_state(), "waitSeconds": max(1, math.ceil(seconds))}
-
-
 @contextmanager
 def step_budget(turn: BudgetTurn | None = None, requests: int = 1) -> Iterator[StepBudget]:
     """Run a step: with the tokens its previous run booked, and booking its ``requests`` together.
-    The step reads the backlog its requests met from what this yields (also after a BudgetWait)."""
+    The step reads the backlog its requests met from what this yields (also after a BudgetWait).
+    A step runs its Ecwid calls through ``steps.budgeted.run_budgeted``, which uses this."""
     turn = turn or BudgetTurn()
     step = StepBudget(turn.booked_at, turn.tokens, max(1, requests), turn.backlog if turn.tokens else 0.0)
     token = _step.set(step)

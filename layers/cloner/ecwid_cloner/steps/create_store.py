@@ -23,11 +23,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import Job, JobsRepository
 from ecwid_cloner.data.outcome_events import STORE_CREATED, event_for
-from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
-from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator, StoreEmailTakenError
+from ecwid_cloner.ecwid.budget import Priority, RequestGate
+from ecwid_cloner.ecwid.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
 from ecwid_cloner.errors import EcwidTerminalError
-from ecwid_cloner.models import CloneRequest
-from ecwid_cloner.state import CloneState
+from ecwid_cloner.models import CloneRequest, Merchant
+from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.steps.budgeted import Ran, open_gate, run_budgeted
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client
     from ecwid_cloner.ecwid.reseller import EcwidResellerClient
@@ -52,7 +53,7 @@ class StoreProvisioning:
     mark_token_unknown: Callable[[int], bool] = lambda store_id: True
     # The partner's Reseller API, or None when no reseller key is configured (lazy, like the creator).
     reseller_factory: Callable[[], EcwidResellerClient | None] = _no_reseller_api
-    gate: RequestGate = field(default_factory=lambda: RequestGate(None))  # the shared Ecwid request budget
+    gate: RequestGate = field(default_factory=open_gate)  # the shared Ecwid request budget
 
     def create_store(self, state: CloneState) -> CloneState:
         clone_id, request = state.clone_id, state.request
@@ -70,32 +71,21 @@ class StoreProvisioning:
         if merchant is None:
             raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a job with a merchant")
 
-        email = merchant.email
-        turn = BudgetTurn.from_state(state.budget)
-        try:
-            with step_budget(turn):
-                if job.store_create_conflict:
-                    # An earlier run met the 409 and began looking: never POST again, look again.
-                    return self._found(state, request, self._lost_store(job, email))
-                # The token first: a step told to wait must not have counted a POST.
-                self.gate.hold(Priority.NEW)
-                self.jobs.advance(clone_id, "CREATING_STORE")
-                earlier_posts = self.jobs.begin_store_create(clone_id)
-                try:
-                    created = self.creator_factory().create_store(merchant)
-                except StoreEmailTakenError as taken:
-                    if not earlier_posts:
-                        raise EcwidTerminalError(
-                            MERCHANT_EMAIL_EXISTS,
-                            f"A store with the merchant's e-mail exists already: {taken.message}",
-                            taken.http_status,
-                        ) from None
-                    if self.reseller_factory() is None:
-                        raise self._answer_lost(reason=taken.message) from None
-                    self.jobs.record_store_create_conflict(clone_id)
-                    return self._found(state, request, self._lost_store(self.jobs.get(clone_id) or job, email))
-        except BudgetWait as wait:
-            return CloneState(clone_id, request, budget=waiting(wait, turn, self.gate))
+        if job.store_create_conflict:
+            # An earlier run met the 409 and began looking: never POST again, look again.
+            made: Ran[CreatedStore | CloneState] | BudgetTurn = run_budgeted(
+                state.budget, self.gate, lambda: self._found(state, request, self._lost_store(job, merchant.email))
+            )
+        else:
+            # The token first (hold): a step told to wait must not have counted a POST.
+            made = run_budgeted(
+                state.budget, self.gate, lambda: self._post(state, request, job, merchant), hold=Priority.NEW
+            )
+        if isinstance(made, BudgetTurn):
+            return CloneState(clone_id, request, budget=made)
+        if isinstance(made.value, CloneState):
+            return made.value  # going on into the store found after a lost answer
+        created = made.value
 
         token_saved = False
         if created.token:
@@ -108,6 +98,28 @@ class StoreProvisioning:
                 token_saved = False
         self.jobs.record_created_store(clone_id, created.store_id, token_saved)
         return self._created(state, request, self.jobs.get(clone_id) or job)
+
+    def _post(
+        self, state: CloneState, request: CloneRequest, job: Job, merchant: Merchant
+    ) -> CreatedStore | CloneState:
+        """POST the store (counted first): the store Ecwid made, or the state going on into the
+        store found after a lost answer."""
+        clone_id = state.clone_id
+        self.jobs.advance(clone_id, "CREATING_STORE")
+        earlier_posts = self.jobs.begin_store_create(clone_id)
+        try:
+            return self.creator_factory().create_store(merchant)
+        except StoreEmailTakenError as taken:
+            if not earlier_posts:
+                raise EcwidTerminalError(
+                    MERCHANT_EMAIL_EXISTS,
+                    f"A store with the merchant's e-mail exists already: {taken.message}",
+                    taken.http_status,
+                ) from None
+            if self.reseller_factory() is None:
+                raise self._answer_lost(reason=taken.message) from None
+            self.jobs.record_store_create_conflict(clone_id)
+            return self._found(state, request, self._lost_store(self.jobs.get(clone_id) or job, merchant.email))
 
     def _lost_store(self, job: Job, email: str) -> int:
         """The one store the Reseller API lists for this e-mail since the job's first POST, or

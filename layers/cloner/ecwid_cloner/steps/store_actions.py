@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
-from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
+from ecwid_cloner.ecwid.budget import Priority, RequestGate, step_budget
 from ecwid_cloner.ecwid.reseller import EcwidResellerClient, ResellerStoreNotFoundError
 from ecwid_cloner.errors import ActionRefused, CloneNotFound, EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.state import BudgetTurn
+from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 
 FAILED_STORE_ACTIONS = ("keep", "suspend", "delete")  # the FailedStoreAction parameter's values
 OPERATOR_STORE_ACTIONS = ("suspend", "resume", "delete")  # POST /clones/{cloneId}/store/{action}
@@ -38,14 +40,15 @@ class StoreActions:
     failed_store_action: str = "suspend"
     gate: RequestGate | None = None  # for the wait a step returns when the budget is spent
 
-    def settle_failed(self, clone_id: str, budget: dict[str, Any] | None = None) -> dict[str, Any]:
+    def settle_failed(self, clone_id: str, turn: BudgetTurn | None = None) -> dict[str, Any] | BudgetTurn:
         """After a provisioning ended FAILED, TIMED_OUT or CANCELLED: FailedStoreAction on the store
         it created, once. Returns the job's storeAction ({} when there is no store of ours, or the
-        clone did not fail), or {"budget": {..., "waitSeconds"}} when the budget says wait."""
+        clone did not fail), or the turn to wait for when the budget says wait (``turn``: the one
+        this step waited for)."""
         job = self.jobs.get(clone_id)
-        return {} if job is None else self._settle(job, budget)
+        return {} if job is None else self._settle(job, turn)
 
-    def _settle(self, job: Job, budget: dict[str, Any] | None) -> dict[str, Any]:
+    def _settle(self, job: Job, turn: BudgetTurn | None) -> dict[str, Any] | BudgetTurn:
         if job.status not in FAILED_OUTCOMES or not created_here(job) or job.get("retriedBy"):
             return {}  # (a retried clone's store belongs to its attempt now)
         recorded = job.get("storeAction")
@@ -53,12 +56,10 @@ class StoreActions:
             return dict(recorded)  # settled already, or an operator acted on it: that stands
         if self.failed_store_action == "keep":
             return self._record(job, "keep", KEPT, by="FailedStoreAction")
-        turn = BudgetTurn.from_state(budget)
-        try:
-            with step_budget(turn):
-                return self._apply(job, self.failed_store_action, by="FailedStoreAction")
-        except BudgetWait as wait:
-            return {"budget": waiting(wait, turn, self.gate or RequestGate(None))}
+        settled = run_budgeted(
+            turn, self.gate or open_gate(), lambda: self._apply(job, self.failed_store_action, by="FailedStoreAction")
+        )
+        return settled if isinstance(settled, BudgetTurn) else settled.value
 
     def settle_cancelled(self, clone_id: str) -> dict[str, Any]:
         """For a cancel (its execution stopped, so no step of it will): FailedStoreAction now when
@@ -68,7 +69,7 @@ class StoreActions:
             return {}
         try:
             settled = self._settle(job, None)
-            if "budget" not in settled:
+            if not isinstance(settled, BudgetTurn):
                 return settled
         except EcwidRetryableError:
             pass  # Ecwid did not answer: the reaper tries again, as after a spent budget
