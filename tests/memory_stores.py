@@ -97,6 +97,10 @@ class MemoryJobs:
     def set_profile(self, clone_id: str, outcome: dict[str, Any]) -> None:
         self._existing(clone_id)["profile"] = outcome
 
+    def record_event_failure(self, clone_id: str, detail_type: str, error: str) -> None:
+        failures = self._existing(clone_id).setdefault("eventFailures", [])
+        failures.append({"detailType": detail_type, "error": error[:300], "at": iso_utc(self._clock())})
+
     def _existing(self, clone_id: str) -> dict[str, Any]:
         if clone_id not in self.items:  # DynamoDB: ConditionalCheckFailedException
             raise KeyError(f"no job {clone_id}")

@@ -10,6 +10,8 @@ import pytest
 
 from local.moto_aws import serialize_moto_calls
 from local.template_model import TemplateModel
+from tests.fake_ecwid import Clock
+from tests.memory_stores import MemoryJobs
 
 REGION = "us-east-1"
 
@@ -102,3 +104,15 @@ def emitted(monkeypatch, capsys):
         return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
     return read
+
+
+@pytest.fixture
+def clock():
+    """The fast step tests' clock: time moves only when a test advances it."""
+    return Clock()
+
+
+@pytest.fixture
+def jobs(clock):
+    """In-memory jobs on that clock (tests/memory_stores.py, held to JobsRepository's contract)."""
+    return MemoryJobs(clock)

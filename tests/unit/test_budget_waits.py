@@ -18,8 +18,8 @@ from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
 from ecwid_cloner.steps.create_store import StoreProvisioning
 from ecwid_cloner.steps.poll_timing import PollTiming
 from ecwid_cloner.steps.start_clone import StartClone
-from tests.fake_ecwid import Clock, FakeCloneClient, FakeStoreCreator
-from tests.memory_stores import MemoryJobs, MemoryMappings
+from tests.fake_ecwid import FakeCloneClient, FakeStoreCreator
+from tests.memory_stores import MemoryMappings
 from tests.unit.asl_choice import next_state
 from tests.unit.step_fakes import Gated, InMemoryBudget
 
@@ -27,16 +27,6 @@ CLONE_ID = "9001-abc"
 DEADLINE = 1800.0
 BOOKED = 10  # a backlog new work may join: its turn is booked 10 s ahead
 REFUSED = 60  # past the 30 s new work may book ahead: nothing is booked, come back later
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def jobs(clock):
-    return MemoryJobs(clock)
 
 
 @pytest.fixture

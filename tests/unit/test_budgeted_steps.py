@@ -96,11 +96,6 @@ class JobsWithStoreActions(MemoryJobs):
 
 
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
 def budget(clock):
     return MemoryBudgetStore()
 

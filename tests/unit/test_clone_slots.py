@@ -9,15 +9,9 @@ import pytest
 from ecwid_cloner.admission.clone_slots import CloneSlots
 from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy
 from ecwid_cloner.models import CloneRequest
-from tests.fake_ecwid import Clock
 from tests.memory_stores import MemoryJobs, MemorySlotStore
 
 RELEASE_INTERVAL = 10.0
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

@@ -12,22 +12,12 @@ from ecwid_cloner.state import CloneState
 from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
 from ecwid_cloner.steps.poll_timing import PollTiming
 from ecwid_cloner.steps.start_clone import StartClone
-from tests.fake_ecwid import Clock, FakeCloneClient
-from tests.memory_stores import MemoryJobs, MemoryMappings
+from tests.fake_ecwid import FakeCloneClient
+from tests.memory_stores import MemoryMappings
 
 CLONE_ID = "9001-abc"
 REQUEST = CloneRequest(1003, 9001, scope="CATALOG")
 DEADLINE = 1800.0
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def jobs(clock):
-    return MemoryJobs(clock)
 
 
 def _timing(clock):

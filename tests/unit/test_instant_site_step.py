@@ -10,8 +10,6 @@ from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile
 from ecwid_cloner.state import CloneState
 from ecwid_cloner.steps.clone_instant_site import CloneInstantSite
 from ecwid_cloner.steps.record_failure import RecordFailure
-from tests.fake_ecwid import Clock
-from tests.memory_stores import MemoryJobs
 from tests.unit.asl_choice import next_state
 from tests.unit.step_fakes import STORE, FakeInstantSiteClient, Gated, InMemoryBudget, completed_clone
 from tests.unit.test_caught_errors import lambda_cause
@@ -20,16 +18,6 @@ CLONE_ID = "9001-abc"
 TARGET = 9001
 SECRET_TOKENS = {TARGET: "secret-9001", STORE: "secret-7001"}
 MERCHANT = Merchant("ann@example.com", "Ann Owner", store_name="Ann's Bakery")
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def jobs(clock):
-    return MemoryJobs(clock)
 
 
 def _site(jobs, client, gate=None, secrets=SECRET_TOKENS) -> CloneInstantSite:

@@ -109,3 +109,11 @@ def test_mappings_are_counted_and_read_back_per_target_the_latest_winning(mappin
     assert mappings.get(9001, "products", "1") == "11"
     assert mappings.get(9001, "products", "2") == "20" and mappings.get(9001, "categories", "5") == "50"
     assert mappings.get(9002, "products", "1") is None
+
+
+def test_an_event_not_published_is_kept_on_the_job_each_time(jobs):
+    jobs.record_intent(CLONE_ID, REQUEST)
+    jobs.record_event_failure(CLONE_ID, "Clone Completed", "x" * 400)
+    jobs.record_event_failure(CLONE_ID, "Clone Failed", "throttled")
+    failures = jobs.get(CLONE_ID)["eventFailures"]
+    assert [(f["detailType"], len(f["error"])) for f in failures] == [("Clone Completed", 300), ("Clone Failed", 9)]

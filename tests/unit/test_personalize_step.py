@@ -13,8 +13,6 @@ from ecwid_cloner.models import PROFILE_FIELDS, CloneRequest, Merchant, StorePro
 from ecwid_cloner.state import CloneState
 from ecwid_cloner.steps.personalize_store import PersonalizeStore
 from ecwid_cloner.steps.record_failure import RecordFailure
-from tests.fake_ecwid import Clock
-from tests.memory_stores import MemoryJobs
 from tests.unit.asl_choice import next_state
 from tests.unit.step_fakes import STORE, FakeStoreProfileClient, Gated, InMemoryBudget, completed_clone
 from tests.unit.test_caught_errors import lambda_cause
@@ -25,16 +23,6 @@ MERCHANT = Merchant("ann@example.com", "Ann Owner", ip="203.0.113.9", store_name
 ASKED = StoreProfile.from_ecwid(
     {"settings": {"storeName": "Boulangerie Ann"}, "company": {"email": "shop@annsbakery.example", "city": "Lyon"}}
 )
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def jobs(clock):
-    return MemoryJobs(clock)
 
 
 def _personalize(jobs, client, gate=None, tokens=TOKENS) -> PersonalizeStore:

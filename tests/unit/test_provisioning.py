@@ -12,17 +12,12 @@ from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import CloneRequest, Merchant
 from ecwid_cloner.state import CloneState
 from ecwid_cloner.steps.create_store import CLOCK_SKEW_SECONDS, StoreProvisioning
-from tests.fake_ecwid import Clock, FakeResellerClient, FakeStoreCreator
+from tests.fake_ecwid import FakeResellerClient, FakeStoreCreator
 from tests.memory_stores import MemoryJobs
 
 CLONE_ID = "m-abc"
 MERCHANT = Merchant("owner@example.com", "Owner")
 REQUEST = CloneRequest(1003, None, merchant=MERCHANT, new_store=True)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.state import CloneState, Poll
 from ecwid_cloner.steps.record_failure import RecordFailure
-from tests.fake_ecwid import Clock
-from tests.memory_stores import MemoryJobs
 from tests.unit.test_caught_errors import lambda_cause
 
 CLONE_ID = "9001-abc"
@@ -35,24 +33,6 @@ PAYLOADS = {
 # Each shape's keys: the handler tells them apart by these (functions/record_failure/app.py).
 CLONE_FAILED_KEYS = {"cloneId", "request", "ticket", "status", "failure"}
 STEP_FAILED_KEYS = {"cloneId", "request", "ticket", "status", "result"}  # and the step's own outcome
-
-
-class JobsWithEventFailures(MemoryJobs):
-    """MemoryJobs and JobsRepository.record_event_failure, which MemoryJobs lacks: a list on the job."""
-
-    def record_event_failure(self, clone_id: str, detail_type: str, error: str) -> None:
-        failures = self._existing(clone_id).setdefault("eventFailures", [])
-        failures.append({"detailType": detail_type, "error": error[:300], "at": iso_utc()})
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def jobs(clock):
-    return JobsWithEventFailures(clock)
 
 
 def _running(jobs, clock) -> dict[str, Any]:
