@@ -185,7 +185,7 @@ def test_mapping_write_error_is_retried_where_the_mapping_is_written():
 @pytest.mark.parametrize("state_name", ["StartClone", "CheckCloneStatus"])
 def test_no_terminal_class_is_retried(state_name):
     terminal = {name for name, cls in error_classes().items() if not cls.retryable}
-    assert {"EcwidTerminalError", "TargetBusyError", "CloneFailedError"} <= terminal
+    assert {"EcwidTerminalError", "TargetBusyError"} <= terminal
     retried = retried_names(state_name)
     assert not retried & terminal
     # A catch-all retrier would retry terminal errors too.

@@ -172,18 +172,17 @@ def store_actions() -> StoreActions:
 def store_tokens() -> StoreTokens:
     """Every store's token: encrypted in the store-tokens table, or (a stack from before it)
     in its own secret under the old StoreSecretPrefix."""
-    from ecwid_cloner.data.store_tokens import StoreTokens
-    from ecwid_cloner.ecwid.instant_site import load_store_secret_token
+    from ecwid_cloner.data.store_tokens import LegacySecrets, StoreTokens
+    from ecwid_cloner.ecwid.credentials import read_secret
 
     config = settings()
     if not config.store_tokens_table or not config.store_tokens_key_arn:
         raise KeyError("STORE_TOKENS_TABLE_NAME and STORE_TOKENS_KEY_ARN")  # template.yaml sets both
-    prefix = config.store_secret_prefix
     return StoreTokens(
         boto3.resource("dynamodb", config=_AWS_CONFIG).Table(config.store_tokens_table),
         boto3.client("kms", config=_AWS_CONFIG),
         config.store_tokens_key_arn,
-        legacy=lambda store_id: load_store_secret_token(prefix, store_id),
+        legacy=LegacySecrets(config.store_secret_prefix, read_secret),
     )
 
 

@@ -25,15 +25,15 @@ from ecwid_cloner.data.jobs import Job, JobsRepository
 from ecwid_cloner.data.outcome_events import STORE_CREATED, event_for
 from ecwid_cloner.ecwid.budget import BudgetTurn, BudgetWait, Priority, RequestGate, step_budget, waiting
 from ecwid_cloner.ecwid.store_creation import EcwidStoreCreator, StoreEmailTakenError
-from ecwid_cloner.errors import EcwidTerminalError
+from ecwid_cloner.errors import EcwidTerminalError, ErrorCode
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.state import CloneState
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client
     from ecwid_cloner.ecwid.reseller import EcwidResellerClient
 
-MERCHANT_EMAIL_EXISTS = "MERCHANT_EMAIL_EXISTS"
-STORE_CREATE_ANSWER_LOST = "STORE_CREATE_ANSWER_LOST"
+MERCHANT_EMAIL_EXISTS = ErrorCode.MERCHANT_EMAIL_EXISTS
+STORE_CREATE_ANSWER_LOST = ErrorCode.STORE_CREATE_ANSWER_LOST
 # Ecwid's clock and ours may differ by a little: the lookup starts this much before the first POST.
 CLOCK_SKEW_SECONDS = 5.0
 
@@ -63,12 +63,12 @@ class StoreProvisioning:
         if job.finished:
             failure = job.failure
             raise EcwidTerminalError(
-                str(failure["errorCode"] or "STORE_NOT_CREATED"), str(failure["errorMessage"] or "")
+                str(failure["errorCode"] or ErrorCode.STORE_NOT_CREATED), str(failure["errorMessage"] or "")
             )
         # The merchant is on the job (the entry point wrote it), never in the state.
         merchant = job.merchant or request.merchant
         if merchant is None:
-            raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a job with a merchant")
+            raise EcwidTerminalError(ErrorCode.INVALID_MERCHANT, "CreateStore needs a job with a merchant")
 
         email = merchant.email
         turn = BudgetTurn.from_state(state.budget)
