@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -410,35 +410,15 @@ def waits_for_budget(state: CloneState, step: str) -> bool:
 
 def reset_caches() -> None:
     """Forget every built service (the local stack calls this when it changes the environment)."""
-    for cached in (
-        settings,
-        jobs_repository,
-        mapping_store,
-        _app_client,
-        store_tokens,
-        store_actions,
-        store_provisioning,
-        instant_site_client,
-        store_profile_client,
-        personalize_store,
-        poll_timing,
-        start_clone,
-        check_clone_status,
-        clone_instant_site,
-        record_failure,
-        clone_launcher,
-        coordination_table,
-        request_gate,
-        admission_control,
-        clone_slots,
-        stepfunctions,
-        clone_retries,
-        outcome_publisher,
-        clone_cancellations,
-        bulk_records,
-        bulk_actions,
-        bulk_worker,
-        personal_data,
-        campaign_view,
-    ):
-        cached.cache_clear()
+    for builder in cached_builders():
+        builder.cache_clear()
+
+
+def cached_builders() -> list[Any]:
+    """Every function of this module that functools caches (cache, lru_cache): found, not listed,
+    so that a builder added later is forgotten with the others."""
+    return [
+        value
+        for value in globals().values()
+        if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == __name__
+    ]
