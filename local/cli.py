@@ -412,13 +412,12 @@ def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, ecwid: 
             print_profiles(stack, args.source_store_id, target)
         events = [event["detail-type"] for event in stack.delivered_events(clone_id)]
         say(f"Events delivered: {', '.join(events) or 'none'}")
-    summary = {
+    summary: dict[str, Any] = {
         "cloneId": clone_id,
         "status": job.get("status"),
         "targetStoreId": target,
         "ticket": job.get("ticket"),
-        "products": _int_or_none(job.get("products")),
-        "categories": _int_or_none(job.get("categories")),
+        **{entity: _int_or_none(job.get(entity)) for entity in Entity},  # how many of each were mapped
         "errorCode": job.get("errorCode"),
         "errorMessage": job.get("errorMessage"),
         "seconds": round(time.monotonic() - started, 2),
@@ -529,15 +528,14 @@ def send_signup(args: argparse.Namespace) -> int:
             jobs.append(stack.job(execution["name"]) or {})
         job = jobs[0] if jobs else {}
         events = [event["detail-type"] for event in stack.delivered_events(job.get("cloneId"))] if job else []
-    summary = {
+    summary: dict[str, Any] = {
         "signupId": _signup_id(message),
         "cloneId": job.get("cloneId"),
         "status": job.get("status"),
         "targetStoreId": _int_or_none(job.get("targetStoreId")),
         "executions": len(executions),
         "deadLetters": len(dead),
-        "products": _int_or_none(job.get("products")),
-        "categories": _int_or_none(job.get("categories")),
+        **{entity: _int_or_none(job.get(entity)) for entity in Entity},  # how many of each were mapped
         "errorCode": job.get("errorCode"),
         **{step: plain(job[step]) for step in ("profile", "instantSite") if step in job},
         "events": events,
