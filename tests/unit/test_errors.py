@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import re
@@ -302,3 +303,29 @@ def test_every_registered_code_has_one_class():
         assert code.retryable is (code in errors.RETRYABLE), code
         assert code == code.name and str(code) == code.name and json.dumps(code) == f'"{code.name}"'
     assert errors.HttpErrorFamily.RESELLER_HTTP.code(503) == "RESELLER_HTTP_503"
+
+
+def test_every_code_is_raised_as_its_class_says():
+    # Where the layer raises EcwidRetryableError(ErrorCode.X, ...) or EcwidTerminalError(ErrorCode.X, ...),
+    # X's class in the registry agrees; read_secret's codes by their suffix.
+    raised: dict[str, set[str]] = {"EcwidRetryableError": set(), "EcwidTerminalError": set()}
+    for module in (ROOT / "layers" / "cloner" / "ecwid_cloner").rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in raised
+                and node.args
+                and isinstance(node.args[0], ast.Attribute)
+                and isinstance(node.args[0].value, ast.Name)
+                and node.args[0].value.id == "ErrorCode"
+            ):
+                raised[node.func.id].add(node.args[0].attr)
+    assert len(raised["EcwidRetryableError"]) >= 4 and len(raised["EcwidTerminalError"]) >= 10
+    assert {name for name in raised["EcwidRetryableError"] if not errors.ErrorCode[name].retryable} == set()
+    assert {name for name in raised["EcwidTerminalError"] if errors.ErrorCode[name].retryable} == set()
+    for secret in ("CREDENTIALS", "STORE_SECRET"):
+        assert errors.ErrorCode(f"{secret}_UNAVAILABLE").retryable
+        assert (
+            not errors.ErrorCode(f"{secret}_MISSING").retryable and not errors.ErrorCode(f"{secret}_INVALID").retryable
+        )

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 
 def words(vocabulary: type[StrEnum]) -> Any:
     """A vocabulary's words as a field's type: a Literal of their strings, so that the document
-    states them inline as it always did and a refusal names them as they are written."""
+    states them inline (no schema of its own), a refusal names them as they are written, and a
+    valid value comes in as the plain string, all as when they were spelled here."""
     return Literal[tuple(word.value for word in vocabulary)]
 
 
-if TYPE_CHECKING:  # what the code holds: the word, a str
+# The type checker sees the vocabulary itself (a StrEnum: a str); pydantic and the document, its words.
+if TYPE_CHECKING:
     Status = models.JobStatus
     Entity = models.Entity
     Scope = models.Scope
