@@ -106,7 +106,8 @@ def simulate(cancels: int, retries: int, per_second_setting: float, call_ms: flo
     from ecwid_cloner.api.clone_requests import CloneLauncher
     from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries, stop_execution
     from ecwid_cloner.data.jobs import JobsRepository
-    from ecwid_cloner.models import CloneRequest
+    from ecwid_cloner.errors import ErrorCode
+    from ecwid_cloner.models import CloneRequest, JobStatus, Scope
     from local.template_model import TemplateModel
 
     figures = {}
@@ -121,17 +122,19 @@ def simulate(cancels: int, retries: int, per_second_setting: float, call_ms: flo
         clock = SimulatedClock()
         # Every DynamoDB call takes its time on the simulated clock too.
         dynamodb.meta.client.meta.events.register("before-call", lambda **_: clock.advance(call_ms / 1000))
-        for action, count, status in (("cancel", cancels, "WAITING"), ("retry", retries, "FAILED")):
+        for action, count, status in (("cancel", cancels, JobStatus.WAITING), ("retry", retries, JobStatus.FAILED)):
             sfn = QuotaStepFunctions(clock, call_ms / 1000)
             slots = DynamoSlotStore(coordination)
             for index in range(count):
                 clone_id = f"{action}-{index:05d}"
-                jobs.record_intent(clone_id, CloneRequest(1003, 10_000 + index, "CATALOG"))
-                if status == "WAITING":
+                jobs.record_intent(clone_id, CloneRequest(1003, 10_000 + index, Scope.CATALOG))
+                if status == JobStatus.WAITING:
                     number, _ = slots.take_number()
-                    jobs.advance(clone_id, "WAITING", waitingPlace=number, slotNumber=number)
+                    jobs.advance(clone_id, JobStatus.WAITING, waitingPlace=number, slotNumber=number)
                 else:
-                    jobs.advance(clone_id, "FAILED", errorCode="CLONE_FAILED", errorMessage="Ecwid said so")
+                    jobs.advance(
+                        clone_id, JobStatus.FAILED, errorCode=ErrorCode.CLONE_FAILED, errorMessage="Ecwid said so"
+                    )
             admission = AdmissionControl(slots, AdmissionPolicy.for_budget(540, 420), clock=clock)
             stepfunctions = cast("SFNClient", sfn)  # the two calls the bulk actions make, on the quotas
             cancellations = CloneCancellations(jobs, admission, stop_execution(stepfunctions, arn), lambda job: None)

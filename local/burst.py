@@ -12,8 +12,10 @@ import re
 import time
 from typing import Any
 
+from ecwid_cloner.data.jobs import FINAL_STATUSES
+from ecwid_cloner.models import JobStatus, Scope, StepStatus
+
 ECWID_LIMIT_PER_MINUTE = 600
-FINAL = ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED")
 # Every Ecwid request a provisioned clone makes, by what it is (method, path on the sandbox).
 REQUEST_TYPES = (
     ("createStore", "POST", re.compile(r"/api/v3/stores")),
@@ -55,7 +57,7 @@ def run_burst(
                     "signupId": f"{run_id}-{index}",
                     "sourceStoreId": source_store_id,
                     "merchant": {"email": f"{run_id}-{index}@example.com", "name": f"Merchant {index}"},
-                    "scope": "CATALOG",
+                    "scope": Scope.CATALOG,
                     "instantSite": {"draft": True},
                 }
             )
@@ -71,7 +73,7 @@ def run_burst(
     ready = [
         job
         for job in jobs.values()
-        if job["status"] == "COMPLETED" and (job.get("instantSite") or {}).get("status") == "COMPLETED"
+        if job["status"] == JobStatus.COMPLETED and (job.get("instantSite") or {}).get("status") == StepStatus.COMPLETED
     ]
     return {
         "signups": signups,
@@ -112,9 +114,9 @@ def _failures(jobs) -> dict[str, int]:
     counts: dict[str, int] = {}
     for job in jobs:
         instant_site = job.get("instantSite") or {}
-        if job["status"] != "COMPLETED":
+        if job["status"] != JobStatus.COMPLETED:
             code = f"{job['status']}:{job.get('errorCode')}"
-        elif instant_site.get("status") != "COMPLETED":
+        elif instant_site.get("status") != StepStatus.COMPLETED:
             code = f"INSTANT_SITE:{(instant_site.get('error') or {}).get('errorCode')}"
         else:
             continue
@@ -134,7 +136,7 @@ def wait_for(stack, clone_ids: list[str], timeout: float) -> dict[str, dict]:
             if clone_id in jobs:
                 continue
             job = stack.job(clone_id)
-            if job and job["status"] in FINAL:
+            if job and job["status"] in FINAL_STATUSES:
                 if sfn.describe_execution(executionArn=stack.execution_arn(clone_id))["status"] != "RUNNING":
                     jobs[clone_id] = stack.job(clone_id)
         if time.monotonic() > deadline:

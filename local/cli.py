@@ -16,10 +16,12 @@ from pydantic import ValidationError
 
 from ecwid_cloner.api.clone_requests import CloneRequestBody
 from ecwid_cloner.data.jobs import plain
+from ecwid_cloner.models import Entity, JobStatus, Scope
 from ecwid_cloner.state import CloneState
 from local.api_client import LOCAL_API_URL, client_from
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
+SCOPES = [scope.value for scope in Scope]  # as argparse shows and names them
 
 
 def positive(number_type: type):
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("--target-store-id", type=positive_int, help="an existing store to clone into")
     _add_merchant_options(clone)
     clone.add_argument("--signup-id", help="as a signup would name it: one signup, one store (default: a new request)")
-    clone.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
+    clone.add_argument("--scope", choices=SCOPES)
     clone.add_argument("--clone-demo-catalog", action="store_true")
     clone.add_argument(
         "--instant-site",
@@ -121,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_merchant_options(signup)
     signup.add_argument("--signup-id", help="default: a new one")
     signup.add_argument("--source-store-id", type=positive_int, help="default: the template store (TemplateStoreId)")
-    signup.add_argument("--scope", choices=["CATALOG", "STORE_SETTINGS"])
+    signup.add_argument("--scope", choices=SCOPES)
     signup.add_argument("--instant-site", choices=["draft", "publish"], help="clone the Instant Site too")
     signup.add_argument("--message", help="send this raw message body instead (e.g. a malformed one)")
     signup.add_argument("--times", type=positive_int, default=1, help="deliver the message this many times")
@@ -395,8 +397,7 @@ def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, ecwid: 
             stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
         if args.profile is not None and stack.sandbox and args.target_store_id:
             stack.put_store_secret(args.target_store_id, stack.sandbox.store_secret_token(args.target_store_id))
-        # Started as the API starts it (or the signup consumer, with --signup-id): the same launcher.
-        clone_id, _ = stack.launch(body, signup_id=args.signup_id)
+        clone_id = start_clone(stack, args)
         into = f"a new store for {args.merchant_email}" if args.merchant_email else f"store {args.target_store_id}"
         say(
             f"Clone {clone_id}: store {args.source_store_id} -> {into}, "
@@ -405,19 +406,18 @@ def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, ecwid: 
         stack.wait(stack.execution_arn(clone_id), on_event=print_progress)
         job = stack.job(clone_id) or {}
         target = _int_or_none(job.get("targetStoreId"))
-        if job.get("status") == "COMPLETED" and args.show_mappings > 0 and target:
+        if job.get("status") == JobStatus.COMPLETED and args.show_mappings > 0 and target:
             print_mappings(stack, clone_id, target, args.show_mappings)
         if job.get("profile") and target:
             print_profiles(stack, args.source_store_id, target)
         events = [event["detail-type"] for event in stack.delivered_events(clone_id)]
         say(f"Events delivered: {', '.join(events) or 'none'}")
-    summary = {
+    summary: dict[str, Any] = {
         "cloneId": clone_id,
         "status": job.get("status"),
         "targetStoreId": target,
         "ticket": job.get("ticket"),
-        "products": _int_or_none(job.get("products")),
-        "categories": _int_or_none(job.get("categories")),
+        **{entity: _int_or_none(job.get(entity)) for entity in Entity},  # how many of each were mapped
         "errorCode": job.get("errorCode"),
         "errorMessage": job.get("errorMessage"),
         "seconds": round(time.monotonic() - started, 2),
@@ -427,7 +427,14 @@ def run_clone(parser: argparse.ArgumentParser, args: argparse.Namespace, ecwid: 
             summary[step] = plain(job[step])
     summary["events"] = events
     print(json.dumps(summary), flush=True)
-    return EXIT_COMPLETED if summary["status"] == "COMPLETED" else EXIT_FAILED
+    return EXIT_COMPLETED if summary["status"] == JobStatus.COMPLETED else EXIT_FAILED
+
+
+def start_clone(stack: Any, args: argparse.Namespace) -> str:
+    """Start the clone ``args`` ask for as the API starts one (or the signup consumer, with
+    --signup-id): the same validation, launcher, clone ID and job. Its clone ID."""
+    clone_id, _ = stack.launch(clone_body(args), signup_id=args.signup_id)
+    return str(clone_id)
 
 
 def _local_stack(args: argparse.Namespace, **options: Any):
@@ -521,22 +528,21 @@ def send_signup(args: argparse.Namespace) -> int:
             jobs.append(stack.job(execution["name"]) or {})
         job = jobs[0] if jobs else {}
         events = [event["detail-type"] for event in stack.delivered_events(job.get("cloneId"))] if job else []
-    summary = {
+    summary: dict[str, Any] = {
         "signupId": _signup_id(message),
         "cloneId": job.get("cloneId"),
         "status": job.get("status"),
         "targetStoreId": _int_or_none(job.get("targetStoreId")),
         "executions": len(executions),
         "deadLetters": len(dead),
-        "products": _int_or_none(job.get("products")),
-        "categories": _int_or_none(job.get("categories")),
+        **{entity: _int_or_none(job.get(entity)) for entity in Entity},  # how many of each were mapped
         "errorCode": job.get("errorCode"),
         **{step: plain(job[step]) for step in ("profile", "instantSite") if step in job},
         "events": events,
         "seconds": round(time.monotonic() - started, 2),
     }
     print(json.dumps(summary), flush=True)
-    return EXIT_COMPLETED if summary["status"] == "COMPLETED" and not dead else EXIT_FAILED
+    return EXIT_COMPLETED if summary["status"] == JobStatus.COMPLETED and not dead else EXIT_FAILED
 
 
 def store_tokens_command(args: argparse.Namespace) -> int:
@@ -546,19 +552,15 @@ def store_tokens_command(args: argparse.Namespace) -> int:
 
     import boto3
 
-    from ecwid_cloner.data.store_tokens import StoreTokens, migrate_legacy_secrets
-    from ecwid_cloner.ecwid.instant_site import load_store_secret_token
+    from ecwid_cloner.data.store_tokens import LegacySecrets, StoreTokens, migrate_legacy_secrets
+    from ecwid_cloner.ecwid.credentials import read_secret
 
     if args.region:  # the old secrets are read through Powertools, whose client takes the default region
         os.environ["AWS_DEFAULT_REGION"] = args.region
     session = boto3.Session(region_name=args.region)
     legacy_prefix = getattr(args, "prefix", None)
-    tokens = StoreTokens(
-        session.resource("dynamodb").Table(args.table),
-        session.client("kms"),
-        args.key,
-        legacy=(lambda store_id: load_store_secret_token(legacy_prefix, store_id)) if legacy_prefix else None,
-    )
+    legacy = LegacySecrets(legacy_prefix, read_secret) if legacy_prefix else None
+    tokens = StoreTokens(session.resource("dynamodb").Table(args.table), session.client("kms"), args.key, legacy)
     if args.action == "put":
         token = sys.stdin.readline().strip()
         if not token:
@@ -571,8 +573,7 @@ def store_tokens_command(args: argparse.Namespace) -> int:
     report = migrate_legacy_secrets(
         tokens,
         session.client("secretsmanager"),
-        args.prefix,
-        read_secret_token=lambda store_id: load_store_secret_token(args.prefix, store_id),
+        LegacySecrets(args.prefix, read_secret),
         delete_secrets=args.delete_secrets,
         recovery_days=args.recovery_days,
     )
@@ -675,12 +676,12 @@ def print_profiles(stack, source_store_id: int, target_store_id: int) -> None:
 
 def print_mappings(stack, clone_id: str, target_store_id: int, count: int) -> None:
     store = stack.mapping_store()
-    for entity in ("products", "categories"):
+    for entity in Entity:
         page, _ = store.page(clone_id, entity, limit=count)
         for source_id in page:
             # Read back through the lookup users make: target store + source ID.
             looked_up = store.get(target_store_id, entity, source_id)
-            noun = "category" if entity == "categories" else "product"
+            noun = "category" if entity == Entity.CATEGORIES else "product"
             say(f"   {noun} {source_id} -> {looked_up}  (read from DynamoDB {stack.mappings_table})")
 
 

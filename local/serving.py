@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from console.server import ConsoleServer, Forward, serve_until_interrupted
+from ecwid_cloner.models import Scope
 from local.api_gateway import STAGE, refusal, response_parts, rest_event
 from local.sigv4 import SigV4Verifier
 
@@ -101,7 +102,7 @@ def start_demo_clones(stack: Any, count: int, every_seconds: float, say: Say) ->
                     "instantSite": {"draft": True},
                 }
             else:
-                body = {"sourceStoreId": 1003, "targetStoreId": 2001 + number, "scope": "CATALOG"}
+                body = {"sourceStoreId": 1003, "targetStoreId": 2001 + number, "scope": Scope.CATALOG}
             status, _, payload = api_answer(
                 stack, "POST", f"/{STAGE}/clones", json.dumps(body).encode(), {"Content-Type": "application/json"}
             )

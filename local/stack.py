@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from pydantic import ValidationError
 from ecwid_cloner.api.clone_requests import CloneLauncher, CloneRequestBody
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.data.mappings import MappingStore
-from ecwid_cloner.data.store_tokens import StoreTokens
-from ecwid_cloner.models import CloneRequest, clone_id_for, clone_id_for_merchant
+from ecwid_cloner.data.store_tokens import LegacySecrets, StoreTokens
+from ecwid_cloner.models import CloneRequest, clone_id_of
 from local.entry_points import SignupQueue, call_api, execution_status_change
 from local.executions import CloneRun, Executions
 from local.lambda_endpoint import LambdaEndpoint
@@ -193,16 +192,16 @@ class LocalStack:
         """Run one clone to its end and gather what it left: execution, history, job.
 
         A request the API would take is recorded and started as the entry points do (the job
-        whole, the execution's input without personal data); any other is started as it is."""
-        if clone_id is None and "merchant" in request:
-            clone_id = clone_id_for_merchant(request["merchant"]["email"], str(uuid.uuid4()))
-        clone_id = clone_id or clone_id_for(int(request["targetStoreId"]), str(uuid.uuid4()))
+        whole, the execution's input without personal data, the clone ID by the entry points'
+        rule); any other is started as it is."""
         request = {"scope": None, "cloneDemoCatalog": False, **request}
         try:
             asked = CloneRequestBody.model_validate(request).clone_request()
         except ValidationError:
+            clone_id = clone_id or clone_id_of(CloneRequest.from_state(request), None)
             arn = self.start_clone(clone_id, request)
         else:
+            clone_id = clone_id or clone_id_of(asked, None)
             self._jobs.record_intent(clone_id, asked)
             arn = self.start_clone(clone_id, asked.to_state())
         execution = self.wait(arn, timeout=timeout)
@@ -273,15 +272,18 @@ class LocalStack:
 
     def store_tokens(self) -> StoreTokens:
         """The token store as the steps read it (the table, then the old per-store secrets)."""
-        from ecwid_cloner.ecwid.instant_site import load_store_secret_token
-
-        prefix = self.template.parameters["StoreSecretPrefix"]
         return StoreTokens(
             boto3.resource("dynamodb").Table(self.store_tokens_table),
             boto3.client("kms"),
             self.store_tokens_key_arn,
-            legacy=lambda store_id: load_store_secret_token(prefix, store_id),
+            legacy=self.legacy_store_secrets(),
         )
+
+    def legacy_store_secrets(self) -> LegacySecrets:
+        """The old per-store secrets under the template's StoreSecretPrefix, as the steps read them."""
+        from ecwid_cloner.ecwid.credentials import read_secret
+
+        return LegacySecrets(self.template.parameters["StoreSecretPrefix"], read_secret)
 
     def store_token_items(self) -> list[dict[str, Any]]:
         """Every item of the store-tokens table as DynamoDB holds it (a ciphertext, never a token)."""
@@ -289,10 +291,10 @@ class LocalStack:
         return [item for page in pages for item in page.get("Items", [])]
 
     def put_store_secret(self, store_id: int, secret_token: str) -> None:
-        """Keep a store's secret_token where the Instant Site step reads it: {StoreSecretPrefix}{storeId}."""
-        name = f"{self.template.parameters['StoreSecretPrefix']}{store_id}"
+        """Keep a store's secret_token where the steps read it: its old per-store secret (LegacySecrets)."""
+        name = self.legacy_store_secrets().name(store_id)
         secrets = boto3.client("secretsmanager")
-        value = json.dumps({"secretToken": secret_token})
+        value = LegacySecrets.secret_string(secret_token)
         try:
             secrets.create_secret(Name=name, SecretString=value)
         except secrets.exceptions.ResourceExistsException:

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from local.cli import build_parser, clone_body, start_clone
 from local.ecwid_sandbox import EcwidSandbox, SandboxConfig
 from local.template_model import ROOT
 
@@ -458,3 +459,42 @@ def test_operators_retry_cancel_and_bulk_through_a_running_api(local_api, extern
 def test_an_operator_command_without_an_api_exits_1_saying_so():
     code, answer = operator("cancel", "2001-x", "--api-url", "http://127.0.0.1:9/v1")
     assert code == 1 and answer["httpStatus"] is None and "did not answer" in answer["error"]
+
+
+# -- the CLI starts clones as the API and the signup queue do --------------------------------
+
+
+def test_the_cli_and_the_api_start_the_same_clone_for_the_same_request(stack, empty_target):
+    # What `python -m local clone` runs to start its clone, then the same request on POST /clones:
+    # one clone ID rule, one launcher, so the API finds the CLI's clone instead of starting another.
+    args = build_parser().parse_args(
+        ["clone", "--source-store-id", "1003", "--target-store-id", str(empty_target), "--scope", "CATALOG"]
+        + ["--request-id", f"cli-and-api-{empty_target}"]
+    )
+    executions_before = {execution["name"] for execution in stack.executions()}
+
+    clone_id = start_clone(stack, args)
+    status, answer = stack.api("POST", "/clones", clone_body(args))
+
+    assert (status, answer.get("cloneId")) == (200, clone_id), answer
+    assert {execution["name"] for execution in stack.executions()} - executions_before == {clone_id}
+    job = stack.wait_for_clone(clone_id)
+    assert job["status"] == "COMPLETED" and job["requestId"] == f"cli-and-api-{empty_target}"
+
+
+def test_the_cli_and_the_signup_queue_make_one_store_for_one_signup(stack):
+    args = build_parser().parse_args(
+        ["clone", "--source-store-id", "1003", "--merchant-email", "one-signup@example.com"]
+        + ["--merchant-name", "Una Signup", "--signup-id", "cli-and-queue-1", "--scope", "CATALOG"]
+    )
+    executions_before = {execution["name"] for execution in stack.executions()}
+
+    clone_id = start_clone(stack, args)
+    message = {key: value for key, value in clone_body(args).items() if key != "cloneDemoCatalog"}
+    stack.send_signup({**message, "signupId": "cli-and-queue-1"})
+    stack.drain_signups()
+
+    assert {execution["name"] for execution in stack.executions()} - executions_before == {clone_id}
+    job = stack.wait_for_clone(clone_id)
+    assert job["status"] == "COMPLETED" and job["signupId"] == "cli-and-queue-1"
+    assert stack.dead_letters() == []

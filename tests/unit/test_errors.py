@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -185,7 +187,7 @@ def test_mapping_write_error_is_retried_where_the_mapping_is_written():
 @pytest.mark.parametrize("state_name", ["StartClone", "CheckCloneStatus"])
 def test_no_terminal_class_is_retried(state_name):
     terminal = {name for name, cls in error_classes().items() if not cls.retryable}
-    assert {"EcwidTerminalError", "TargetBusyError", "CloneFailedError"} <= terminal
+    assert {"EcwidTerminalError", "TargetBusyError"} <= terminal
     retried = retried_names(state_name)
     assert not retried & terminal
     # A catch-all retrier would retry terminal errors too.
@@ -235,3 +237,95 @@ def test_every_lambda_task_retries_lambdas_own_faults_with_the_same_block():
     first = next(iter(blocks.values()))
     assert all(block == first for block in blocks.values()), blocks
     assert {"Lambda.TooManyRequestsException", "Lambda.Unknown"} <= set(first["ErrorEquals"])
+
+
+# -- the registry and the operators' table (docs/operations.md) -----------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATIONS = ROOT / "docs" / "operations.md"
+CODE = re.compile(r"[A-Z][A-Z0-9_]*[A-Z0-9]")  # ERROR_CODE
+FAMILY_CODE = re.compile(r"([A-Z][A-Z_]*)_(?:<status>|[1-5]xx)")  # HTTP_5xx, PROFILE_HTTP_<status>
+AWS_ERROR = re.compile(r"[A-Z][A-Za-z]*\.[A-Za-z.]+")  # States.Runtime, Sandbox.Timedout: not ours
+
+
+def documented_codes() -> list[str]:
+    """Every `code` in the first column of docs/operations.md's tables headed errorCode."""
+    codes: list[str] = []
+    in_table = False
+    for line in OPERATIONS.read_text().splitlines():
+        if not line.startswith("|"):
+            in_table = False
+            continue
+        first = line.strip("|").split("|")[0].strip()
+        if first == "errorCode":
+            in_table = True
+        elif in_table and not set(first) <= set("-: "):
+            codes.extend(re.findall(r"`([^`]+)`", first))
+    return codes
+
+
+def asl_error_names() -> set[str]:
+    """The error names the state machines match (ErrorEquals): what Lambda and Step Functions raise."""
+    names: set[str] = set()
+    for definition in (ROOT / "statemachine").glob("*.asl.json"):
+        text = definition.read_text()
+        for match in re.finditer(r'"ErrorEquals":\s*(\[[^\]]*\])', text):
+            names.update(json.loads(match.group(1)))
+    return names
+
+
+def test_every_registered_code_is_explained_to_operators_and_nothing_else():
+    documented = documented_codes()
+    assert len(documented) >= 40, "the tables were found"
+    codes = {code for code in documented if CODE.fullmatch(code)}
+    families = {match.group(1) for code in documented if (match := FAMILY_CODE.fullmatch(code))}
+    assert sorted(set(errors.ErrorCode) - codes) == [], "registered, not in docs/operations.md's table"
+    assert sorted(codes - set(errors.ErrorCode)) == [], "in docs/operations.md's table, not registered"
+    assert families == set(errors.HttpErrorFamily)
+
+
+def test_the_codes_the_state_machine_records_as_they_come_are_named_as_such():
+    # A step that fails with no code of ours (a Lambda timeout, a bug) ends with the error's name
+    # (RecordFailure): the table shows them as "anything else", each one Step Functions' or the ASL's own.
+    aws_names = {code for code in documented_codes() if AWS_ERROR.fullmatch(code)}
+    assert aws_names, "the table's catch-all row names some"
+    known = asl_error_names()
+    assert {name for name in aws_names if not name.startswith("States.") and name not in known} == set()
+    assert not {name for name in known if CODE.fullmatch(name)} - set(errors.ErrorCode), "the ASL matches no code"
+    ours = {name for name in known if not AWS_ERROR.fullmatch(name)}
+    assert ours <= set(error_classes()), "the ASL matches our errors by class name, never by code"
+
+
+def test_every_registered_code_has_one_class():
+    assert errors.RETRYABLE <= set(errors.ErrorCode)
+    assert errors.RETRYABLE_CODES | errors.TERMINAL_CODES == errors.ECWID_CLONE_CODES
+    for code in errors.ErrorCode:
+        assert code.retryable is (code in errors.RETRYABLE), code
+        assert code == code.name and str(code) == code.name and json.dumps(code) == f'"{code.name}"'
+    assert errors.HttpErrorFamily.RESELLER_HTTP.code(503) == "RESELLER_HTTP_503"
+
+
+def test_every_code_is_raised_as_its_class_says():
+    # Where the layer raises EcwidRetryableError(ErrorCode.X, ...) or EcwidTerminalError(ErrorCode.X, ...),
+    # X's class in the registry agrees; read_secret's codes by their suffix.
+    raised: dict[str, set[str]] = {"EcwidRetryableError": set(), "EcwidTerminalError": set()}
+    for module in (ROOT / "layers" / "cloner" / "ecwid_cloner").rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in raised
+                and node.args
+                and isinstance(node.args[0], ast.Attribute)
+                and isinstance(node.args[0].value, ast.Name)
+                and node.args[0].value.id == "ErrorCode"
+            ):
+                raised[node.func.id].add(node.args[0].attr)
+    assert len(raised["EcwidRetryableError"]) >= 4 and len(raised["EcwidTerminalError"]) >= 10
+    assert {name for name in raised["EcwidRetryableError"] if not errors.ErrorCode[name].retryable} == set()
+    assert {name for name in raised["EcwidTerminalError"] if errors.ErrorCode[name].retryable} == set()
+    for secret in ("CREDENTIALS", "STORE_SECRET"):
+        assert errors.ErrorCode(f"{secret}_UNAVAILABLE").retryable
+        assert (
+            not errors.ErrorCode(f"{secret}_MISSING").retryable and not errors.ErrorCode(f"{secret}_INVALID").retryable
+        )

@@ -1,17 +1,15 @@
-"""The Instant Site client (against `responses`) and the per-store secret_token."""
+"""The Instant Site client (against `responses`)."""
 
 from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 import requests
 import responses
-from aws_lambda_powertools.utilities import parameters
 
 from ecwid_cloner.ecwid import transport as ecwid_client
-from ecwid_cloner.ecwid.instant_site import InstantSiteClient, load_store_secret_token
+from ecwid_cloner.ecwid.instant_site import InstantSiteClient
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError
 
 BASE = "https://vuega.example/api/v1"
@@ -88,33 +86,6 @@ def test_rate_limit_and_network_errors_are_retryable(api, client, monkeypatch):
     with pytest.raises(EcwidRetryableError) as network:
         client.clone(9001, 1003, True, "tok")
     assert network.value.code == "CONNECTION_ERROR"
-
-
-@pytest.fixture
-def secrets(mocked_aws):
-    parameters.clear_caches()
-    yield boto3.client("secretsmanager", region_name="us-east-1")
-    parameters.clear_caches()
-
-
-@pytest.mark.parametrize("stored", [SECRET_TOKEN, json.dumps({"secretToken": SECRET_TOKEN})])
-def test_store_secret_token_is_read_from_the_prefixed_secret(secrets, stored):
-    secrets.create_secret(Name="store-cloner/stores/9001", SecretString=stored)
-    assert load_store_secret_token("store-cloner/stores/", 9001) == SECRET_TOKEN
-
-
-def test_a_missing_store_secret_is_terminal_and_names_it(secrets):
-    with pytest.raises(EcwidTerminalError) as caught:
-        load_store_secret_token("store-cloner/stores/", 9002)
-    assert caught.value.code == "STORE_SECRET_MISSING" and "store-cloner/stores/9002" in caught.value.message
-
-
-@pytest.mark.parametrize("stored", ['{"token": "x"}', '{"secretToken": ""}', "   "])
-def test_a_store_secret_without_a_token_is_terminal(secrets, stored):
-    secrets.create_secret(Name="store-cloner/stores/9003", SecretString=stored)
-    with pytest.raises(EcwidTerminalError) as caught:
-        load_store_secret_token("store-cloner/stores/", 9003)
-    assert caught.value.code == "STORE_SECRET_INVALID"
 
 
 def test_the_sites_profile_is_put_with_the_sites_token_and_only_the_fields_given(api, client):

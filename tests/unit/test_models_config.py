@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,10 +11,16 @@ from ecwid_cloner.config import DEFAULT_BASE_URL, SettingError, Settings
 from ecwid_cloner.models import (
     CloneRequest,
     CloneStatus,
+    Entity,
+    JobStatus,
     Merchant,
+    Scope,
     StoreProfile,
+    TicketStatus,
     clone_id_for,
     clone_id_for_merchant,
+    clone_id_of,
+    clone_key,
 )
 
 EXECUTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -165,6 +172,42 @@ def test_clone_id_is_a_valid_execution_name_starting_with_the_target(request_id)
     clone_id = clone_id_for(99928003, request_id)
     assert EXECUTION_NAME.fullmatch(clone_id), clone_id
     assert clone_id.startswith("99928003-")
+
+
+def test_one_clone_id_rule_for_every_entry_point():
+    into_store = CloneRequest(1003, 9001, Scope.CATALOG)
+    for_merchant = CloneRequest(1003, None, merchant=Merchant("Ann@Example.com", "Ann"))
+    # A request ID, or a signup ID in a namespace of its own: the same key, the same clone.
+    assert clone_id_of(into_store, clone_key("req-1")) == clone_id_of(into_store, clone_key(request_id="req-1"))
+    assert clone_id_of(into_store, clone_key("req-1")) != clone_id_of(into_store, clone_key(signup_id="req-1"))
+    assert clone_id_of(for_merchant, clone_key(signup_id="s-1")) == clone_id_for_merchant(
+        "ann@example.com", "signup-s-1"
+    )
+    assert clone_id_of(into_store, clone_key("req-1")).startswith("9001-")
+    # No key: a clone of its own each time.
+    assert clone_key() is None
+    assert clone_id_of(into_store, None) != clone_id_of(into_store, None)
+    assert EXECUTION_NAME.fullmatch(clone_id_of(for_merchant, None))
+
+
+def test_the_vocabulary_is_written_as_its_strings():
+    # Items, answers, events and the state machine see exactly the strings they always did.
+    assert [str(status) for status in JobStatus] == [
+        "STARTING",
+        "WAITING",
+        "CREATING_STORE",
+        "QUEUED",
+        "IN_PROGRESS",
+        "COMPLETED",
+        "FAILED",
+        "TIMED_OUT",
+        "CANCELLED",
+    ]
+    assert list(TicketStatus) == ["QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED"]
+    assert (list(Scope), list(Entity)) == (["CATALOG", "STORE_SETTINGS"], ["products", "categories"])
+    state = CloneRequest(1003, 9001, Scope.STORE_SETTINGS).to_state()
+    assert json.dumps(state, sort_keys=True) == json.dumps({**state, "scope": "STORE_SETTINGS"}, sort_keys=True)
+    assert f"{Entity.PRODUCTS}" == "products" and {JobStatus.FAILED: 1}["FAILED"] == 1
 
 
 ENV = {

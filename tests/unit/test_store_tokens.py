@@ -10,13 +10,15 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.data.store_tokens import StoreTokens, migrate_legacy_secrets
-from ecwid_cloner.ecwid.instant_site import load_store_secret_token
+from ecwid_cloner.data.store_tokens import LegacySecrets, StoreTokens, migrate_legacy_secrets
+from ecwid_cloner.ecwid.credentials import read_secret
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 from tests.unit.conftest import REGION, template_table
 
 PREFIX = "store-cloner/stores/"
 TOKEN = "secret_60000001_token_never_in_plaintext_7d2c"
+SECRET_TOKEN = "secret_9001_do_not_log"
+LEGACY = LegacySecrets(PREFIX, read_secret)
 
 
 @pytest.fixture
@@ -44,7 +46,7 @@ def table(dynamodb_client):
 
 @pytest.fixture
 def tokens(table, kms, key_arn, secrets) -> StoreTokens:
-    return StoreTokens(table, kms, key_arn, legacy=lambda store_id: load_store_secret_token(PREFIX, store_id))
+    return StoreTokens(table, kms, key_arn, legacy=LEGACY)
 
 
 def raw_item(dynamodb_client, store_id: int) -> dict:
@@ -176,8 +178,7 @@ def test_the_old_secrets_move_into_the_table_at_once(tokens, secrets, dynamodb_c
         return migrate_legacy_secrets(
             tokens,
             secrets,
-            PREFIX,
-            read_secret_token=lambda store_id: load_store_secret_token(PREFIX, store_id),
+            LEGACY,
             delete_secrets=True,
             recovery_days=7,
         )
@@ -199,3 +200,36 @@ def test_the_old_secrets_move_into_the_table_at_once(tokens, secrets, dynamodb_c
 
     again = migrate()
     assert again.migrated == [] and again.secrets_deleted == [], "safe to run again"
+
+
+# -- the old per-store secrets: their name and format --------------------------------------
+
+
+@pytest.mark.parametrize("stored", [SECRET_TOKEN, json.dumps({"secretToken": SECRET_TOKEN})])
+def test_store_secret_token_is_read_from_the_prefixed_secret(secrets, stored):
+    secrets.create_secret(Name="store-cloner/stores/9001", SecretString=stored)
+    assert LegacySecrets("store-cloner/stores/", read_secret).read(9001) == SECRET_TOKEN
+
+
+def test_a_missing_store_secret_is_terminal_and_names_it(secrets):
+    with pytest.raises(EcwidTerminalError) as caught:
+        LegacySecrets("store-cloner/stores/", read_secret).read(9002)
+    assert caught.value.code == "STORE_SECRET_MISSING" and "store-cloner/stores/9002" in caught.value.message
+
+
+@pytest.mark.parametrize("stored", ['{"token": "x"}', '{"secretToken": ""}', "   "])
+def test_a_store_secret_without_a_token_is_terminal(secrets, stored):
+    secrets.create_secret(Name="store-cloner/stores/9003", SecretString=stored)
+    with pytest.raises(EcwidTerminalError) as caught:
+        LegacySecrets("store-cloner/stores/", read_secret).read(9003)
+    assert caught.value.code == "STORE_SECRET_INVALID"
+
+
+def test_a_secret_written_as_the_local_stack_writes_it_reads_back(secrets):
+    # The one format, both ways: what secret_string writes under name() is what read() finds.
+    legacy = LegacySecrets("store-cloner/stores/", read_secret)
+    secrets.create_secret(Name=legacy.name(9004), SecretString=LegacySecrets.secret_string(SECRET_TOKEN))
+    assert legacy.read(9004) == SECRET_TOKEN
+    assert legacy.store_id(legacy.name(9004)) == 9004
+    assert legacy.store_id("store-cloner/stores/notes") is None
+    assert legacy.store_id("another/prefix/9004") is None

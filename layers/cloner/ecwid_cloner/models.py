@@ -3,13 +3,82 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from enum import StrEnum, auto
+from typing import Any
 
-Scope = Literal["CATALOG", "STORE_SETTINGS"]
-SCOPES: tuple[str, ...] = ("CATALOG", "STORE_SETTINGS")
-ENTITIES: tuple[str, ...] = ("products", "categories")
+
+class Word(StrEnum):
+    """A word of the pipeline's vocabulary, spelled as its own name. A StrEnum: it equals, hashes,
+    formats and serialises (JSON, DynamoDB, the state machine's input) as that very string."""
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[str]) -> str:
+        return name
+
+
+class JobStatus(Word):
+    """A clone's status on its job (the jobs table, the API, the events), in the order a job moves."""
+
+    STARTING = auto()
+    WAITING = auto()  # for a slot among the clones in flight (admission control)
+    CREATING_STORE = auto()
+    QUEUED = auto()
+    IN_PROGRESS = auto()
+    COMPLETED = auto()
+    FAILED = auto()
+    TIMED_OUT = auto()
+    CANCELLED = auto()  # by an operator (POST /clones/{cloneId}/cancel)
+
+
+class TicketStatus(Word):
+    """A clone ticket's status in Ecwid's answer to GET /stores/clone (the spec)."""
+
+    QUEUED = auto()
+    IN_PROGRESS = auto()
+    COMPLETED = auto()
+    FAILED = auto()
+
+
+class StepStatus(Word):
+    """The outcome of a step after the clone (the job's ``profile`` and ``instantSite``)."""
+
+    PENDING = auto()
+    COMPLETED = auto()
+    FAILED = auto()
+
+
+class StoreActionStatus(Word):
+    """What became of an action on a store this stack created (the job's ``storeAction.status``)."""
+
+    DONE = auto()  # Ecwid did it (or had done it: a second delete)
+    KEPT = auto()  # FailedStoreAction=keep: nothing asked of Ecwid
+    PENDING = auto()  # a cancel met a spent budget: the slot reaper does it
+    NO_RESELLER_KEY = auto()  # no reseller key in the credentials secret: Ecwid cannot be asked
+    FAILED = auto()  # Ecwid refused it (its code in ``reason``)
+
+
+class BulkStatus(Word):
+    """An operator's bulk action (retry or cancel by filter)."""
+
+    RUNNING = auto()
+    COMPLETED = auto()
+
+
+class Scope(Word):
+    """What a clone copies (the spec's ``scope``); no scope: both."""
+
+    CATALOG = auto()
+    STORE_SETTINGS = auto()
+
+
+class Entity(StrEnum):
+    """What a COMPLETED clone maps from source to target IDs (the keys of Ecwid's clonedEntitiesMapping)."""
+
+    PRODUCTS = auto()  # "products": StrEnum's auto() spells the name in lower case
+    CATEGORIES = auto()
 
 
 @dataclass(frozen=True)
@@ -132,7 +201,7 @@ class StoreProfile:
 def personalizes(scope: str | None, merchant: Merchant | None, profile: StoreProfile | None) -> bool:
     """Whether PersonalizeStore runs: for a store made for a merchant whose clone copied the
     template's settings (profile included), and whenever a profile is asked for."""
-    return profile is not None or (merchant is not None and scope in (None, "STORE_SETTINGS"))
+    return profile is not None or (merchant is not None and scope in (None, Scope.STORE_SETTINGS))
 
 
 @dataclass(frozen=True)
@@ -238,7 +307,7 @@ class CloneRequest:
 class CloneStatus:
     """One answer of GET /stores/clone."""
 
-    status: str
+    status: TicketStatus
     error_message: str | None = None
     # source ID -> target ID, both as Ecwid sends them (strings); only when COMPLETED
     products: dict[str, str] = field(default_factory=dict)
@@ -246,7 +315,7 @@ class CloneStatus:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("COMPLETED", "FAILED")
+        return self.status in (TicketStatus.COMPLETED, TicketStatus.FAILED)
 
 
 def clone_id_for_merchant(email: str, request_id: str) -> str:
@@ -263,3 +332,19 @@ def clone_id_for(target_store_id: int, request_id: str) -> str:
     request ID within that."""
     digest = hashlib.sha256(f"{target_store_id}:{request_id}".encode()).hexdigest()[:24]
     return f"{target_store_id}-{digest}"
+
+
+def clone_key(request_id: str | None = None, signup_id: str | None = None) -> str | None:
+    """What names a clone besides its target: a signup's ID (its own namespace, so a request ID
+    cannot take a signup's clone) or the request's ID; None when the caller gave neither."""
+    return f"signup-{signup_id}" if signup_id is not None else request_id
+
+
+def clone_id_of(request: CloneRequest, key: str | None) -> str:
+    """The clone ID of every entry point (the API, the signup queue, the local CLI: all through
+    CloneLauncher): from the merchant's e-mail or the target store, and ``key`` (clone_key). The
+    same key gives the same clone; without one, the clone gets a key of its own."""
+    key = key if key is not None else f"auto-{uuid.uuid4()}"
+    if request.merchant is not None:
+        return clone_id_for_merchant(request.merchant.email, key)
+    return clone_id_for(request.target, key)

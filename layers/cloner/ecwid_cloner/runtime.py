@@ -174,18 +174,17 @@ def store_actions() -> StoreActions:
 def store_tokens() -> StoreTokens:
     """Every store's token: encrypted in the store-tokens table, or (a stack from before it)
     in its own secret under the old StoreSecretPrefix."""
-    from ecwid_cloner.data.store_tokens import StoreTokens
-    from ecwid_cloner.ecwid.instant_site import load_store_secret_token
+    from ecwid_cloner.data.store_tokens import LegacySecrets, StoreTokens
+    from ecwid_cloner.ecwid.credentials import read_secret
 
     config = settings()
     if not config.store_tokens_table or not config.store_tokens_key_arn:
         raise KeyError("STORE_TOKENS_TABLE_NAME and STORE_TOKENS_KEY_ARN")  # template.yaml sets both
-    prefix = config.store_secret_prefix
     return StoreTokens(
         boto3.resource("dynamodb", config=_AWS_CONFIG).Table(config.store_tokens_table),
         boto3.client("kms", config=_AWS_CONFIG),
         config.store_tokens_key_arn,
-        legacy=lambda store_id: load_store_secret_token(prefix, store_id),
+        legacy=LegacySecrets(config.store_secret_prefix, read_secret),
     )
 
 
@@ -414,35 +413,15 @@ def waits_for_budget(result: object, step: str) -> TypeIs[BudgetTurn]:
 
 def reset_caches() -> None:
     """Forget every built service (the local stack calls this when it changes the environment)."""
-    for cached in (
-        settings,
-        jobs_repository,
-        mapping_store,
-        _app_client,
-        store_tokens,
-        store_actions,
-        store_provisioning,
-        instant_site_client,
-        store_profile_client,
-        personalize_store,
-        poll_timing,
-        start_clone,
-        check_clone_status,
-        clone_instant_site,
-        record_failure,
-        clone_launcher,
-        coordination_table,
-        request_gate,
-        admission_control,
-        clone_slots,
-        stepfunctions,
-        clone_retries,
-        outcome_publisher,
-        clone_cancellations,
-        bulk_records,
-        bulk_actions,
-        bulk_worker,
-        personal_data,
-        campaign_view,
-    ):
-        cached.cache_clear()
+    for builder in cached_builders():
+        builder.cache_clear()
+
+
+def cached_builders() -> list[Any]:
+    """Every function of this module that functools caches (cache, lru_cache): found, not listed,
+    so that a builder added later is forgotten with the others."""
+    return [
+        value
+        for value in globals().values()
+        if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == __name__
+    ]

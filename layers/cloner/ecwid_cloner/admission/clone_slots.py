@@ -11,6 +11,7 @@ from typing import Any
 
 from ecwid_cloner.admission.control import AdmissionControl
 from ecwid_cloner.data.jobs import JobsRepository
+from ecwid_cloner.models import JobStatus
 
 
 @dataclass
@@ -34,7 +35,7 @@ class CloneSlots:
         if admission.admitted:
             return {"held": True, "number": admission.number, "waitedSeconds": waited}
         # The job may not exist yet (an execution started without an entry point): then nothing to show.
-        self.jobs.advance(clone_id, "WAITING", waitingPlace=admission.place, slotNumber=admission.number)
+        self.jobs.advance(clone_id, JobStatus.WAITING, waitingPlace=admission.place, slotNumber=admission.number)
         return {
             "held": False,
             "number": admission.number,
@@ -53,5 +54,5 @@ class CloneSlots:
         Every failed execution comes here, most having released their slot on the way out;
         a job still WAITING never left the line, any other has passed it."""
         job = self.jobs.get(clone_id)
-        waiting_number = job.slot_number if job is not None and job.status == "WAITING" else None
+        waiting_number = job.slot_number if job is not None and job.status == JobStatus.WAITING else None
         return self.admission.give_up(clone_id, waiting_number)

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries
 from ecwid_cloner.data.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, JobsRepository, iso_utc, plain
 from ecwid_cloner.errors import ActionRefused
+from ecwid_cloner.models import BulkStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -118,7 +119,7 @@ class BulkRecords:
         names = {"#cursor": "cursor"}
         if not cursor:  # the last page
             sets += ["#status = :completed", "finishedAt = :now"]
-            values[":completed"] = "COMPLETED"
+            values[":completed"] = BulkStatus.COMPLETED
             names["#status"] = "status"
         try:
             self._table.update_item(
@@ -185,7 +186,7 @@ class BulkActions:
             "bulkId": bulk_id,
             "action": action,
             "filter": bulk_filter.to_item(),
-            "status": "RUNNING",
+            "status": BulkStatus.RUNNING,
             "matched": matched,
             "done": 0,
             "failed": 0,
@@ -217,7 +218,7 @@ class BulkWorker:
 
     def run(self, bulk_id: str) -> dict[str, Any]:
         record = self.records.get(bulk_id)
-        if record is None or record["status"] != "RUNNING":
+        if record is None or record["status"] != BulkStatus.RUNNING:
             return {"bulkId": bulk_id, "done": True}
         started = self.clock()
         action, page_number = str(record["action"]), int(record["page"])

@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ecwid_cloner.admission.control import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE, SLOTS_ITEM_NAME
-from ecwid_cloner.data.jobs import FINAL_STATUSES, STATUS_RANK, JobsRepository, iso_utc
+from ecwid_cloner.data.jobs import FINAL_STATUSES, JobsRepository, iso_utc
 from ecwid_cloner.ecwid.budget import BOOKED_TOTAL, BUDGET_ITEM_NAME
+from ecwid_cloner.models import JobStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -62,7 +63,7 @@ class CampaignView:
                 error_code=error_code,
                 sample=0,
             )[0]
-            for status in STATUS_RANK
+            for status in JobStatus
         }
         slots = self._item(SLOTS_ITEM_NAME)
         arrivals, passed = _number(slots.get("arrivals")), _number(slots.get("passed"))
@@ -109,7 +110,7 @@ class CampaignView:
 
     def _recent_clone_seconds(self) -> float:
         """The median duration of the newest completed clones; before any, the sizing's mean."""
-        recent, _ = self.jobs.list_by_status("COMPLETED", limit=RECENT_CLONES)
+        recent, _ = self.jobs.list_by_status(JobStatus.COMPLETED, limit=RECENT_CLONES)
         durations = [float(job["durationSeconds"]) for job in recent if job.get("durationSeconds")]
         if durations:
             return max(0.1, statistics.median(durations))

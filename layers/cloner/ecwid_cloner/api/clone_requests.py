@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from botocore.exceptions import ClientError
 from pydantic import (
@@ -31,8 +30,9 @@ from pydantic import (
 )
 
 from ecwid_cloner import iso_codes
+from ecwid_cloner.api.contract import Scope
 from ecwid_cloner.data.jobs import Job, JobsRepository
-from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile, clone_id_for, clone_id_for_merchant
+from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile, clone_id_of, clone_key
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
@@ -288,7 +288,7 @@ class CloneRequestBody(BaseModel):
     targetStoreId: StoreId | None = Field(default=None, validate_default=True)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
     _one_target = field_validator("targetStoreId")(_target_or_merchant)
-    scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
+    scope: Scope | None = None
     cloneDemoCatalog: StrictBool = False
     requestId: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
     instantSite: InstantSiteOption | None = None
@@ -314,7 +314,7 @@ class SignupMessage(BaseModel):
     targetStoreId: StoreId | None = Field(default=None, validate_default=True)
     _target_differs = field_validator("targetStoreId")(_differs_from_source)
     _one_target = field_validator("targetStoreId")(_target_or_merchant)
-    scope: Literal["CATALOG", "STORE_SETTINGS"] | None = None
+    scope: Scope | None = None
     instantSite: InstantSiteOption | None = None
     profile: ProfileBody | None = None
 
@@ -357,24 +357,22 @@ class CloneLauncher:
         without a request ID, the running clone of the same source, target and
         scope is the answer; anything else is a conflict.
         """
-        key = f"signup-{signup_id}" if signup_id is not None else request_id
+        key = clone_key(request_id, signup_id)
         origin = {"signupId": signup_id} if signup_id is not None else {"requestId": request_id} if request_id else {}
         if request.merchant is not None:
-            clone_id = clone_id_for_merchant(request.merchant.email, key or f"auto-{uuid.uuid4()}")
-            return self.start(clone_id, request, origin)
-        target = request.target
+            return self.start(clone_id_of(request, key), request, origin)
         if key is not None:
-            existing = self._jobs.get(clone_id_for(target, key))
+            existing = self._jobs.get(clone_id_of(request, key))
             if existing is not None:
                 self.start_execution(existing.clone_id, existing.request())
                 return existing, False
-        running = self._jobs.running_for_target(target)
+        running = self._jobs.running_for_target(request.target)
         if running is not None:
             if key is None and running.is_same_clone(request):
                 self.start_execution(running.clone_id, running.request())
                 return running, False
             raise CloneConflictError(running)
-        return self.start(clone_id_for(target, key or f"auto-{uuid.uuid4()}"), request, origin)
+        return self.start(clone_id_of(request, key), request, origin)
 
     def start(self, clone_id: str, request: CloneRequest, origin: Mapping[str, Any]) -> tuple[Job, bool]:
         """Record the job (once) and start its execution; the job and whether this call recorded it."""

@@ -7,17 +7,39 @@ here is a promise the contract test holds them to, not a second serializer).
 from __future__ import annotations
 
 import copy
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecwid_cloner import models
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-Status = Literal[
-    "STARTING", "WAITING", "CREATING_STORE", "QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED", "TIMED_OUT", "CANCELLED"
-]
-Entity = Literal["products", "categories"]
+
+def words(vocabulary: type[StrEnum]) -> Any:
+    """A vocabulary's words as a field's type: a Literal of their strings, so that the document
+    states them inline (no schema of its own), a refusal names them as they are written, and a
+    valid value comes in as the plain string, all as when they were spelled here."""
+    return Literal[tuple(word.value for word in vocabulary)]
+
+
+# The type checker sees the vocabulary itself (a StrEnum: a str); pydantic and the document, its words.
+if TYPE_CHECKING:
+    Status = models.JobStatus
+    Entity = models.Entity
+    Scope = models.Scope
+    StepStatus = models.StepStatus
+    StoreActionStatus = models.StoreActionStatus
+    BulkStatus = models.BulkStatus
+else:
+    Status = words(models.JobStatus)
+    Entity = words(models.Entity)
+    Scope = words(models.Scope)
+    StepStatus = words(models.StepStatus)
+    StoreActionStatus = words(models.StoreActionStatus)
+    BulkStatus = words(models.BulkStatus)
 JSON = "application/json"
 
 
@@ -60,7 +82,7 @@ class StepError(Answer):
 class StepOutcome(Answer):
     """A step after the clone whose failure leaves the clone COMPLETED."""
 
-    status: Literal["PENDING", "COMPLETED", "FAILED"]
+    status: StepStatus
     fields: list[str] | None = Field(default=None, description="The profile fields set, as section.field")
     error: StepError | None = None
 
@@ -70,7 +92,7 @@ class StoreAction(Answer):
     or an operator's suspend, resume or delete."""
 
     action: Literal["keep", "suspend", "resume", "delete"]
-    status: Literal["DONE", "KEPT", "PENDING", "NO_RESELLER_KEY", "FAILED"] = Field(
+    status: StoreActionStatus = Field(
         description="DONE by Ecwid; KEPT (keep); PENDING (a cancel met a spent budget: the reaper does it); "
         "NO_RESELLER_KEY (no resellerKey in the credentials secret); FAILED (Ecwid refused: reason)"
     )
@@ -94,7 +116,7 @@ class CloneView(Answer):
     status: Status
     sourceStoreId: int
     targetStoreId: int | None = Field(description="null until CreateStore made the merchant's store")
-    scope: Literal["CATALOG", "STORE_SETTINGS"] | None
+    scope: Scope | None
     cloneDemoCatalog: bool | None
     ticket: str | None = Field(description="Ecwid's clone ticket")
     createdAt: str
@@ -149,7 +171,7 @@ class RetryStarted(Answer):
 
 class Cancelled(Answer):
     cloneId: str
-    status: Literal["CANCELLED"]
+    status: Literal[models.JobStatus.CANCELLED]
     cancelledAt: str
     cancelledBy: str
     ecwidTicketMayComplete: bool = Field(
@@ -164,15 +186,10 @@ class BulkLinks(Answer):
     self_: str = Field(alias="self")
 
 
-class BulkDryRun(Answer):
-    matched: int
-    sample: list[str] = Field(description="The newest matched clones, up to 10")
-
-
 class BulkStarted(Answer):
     bulkId: str
     matched: int
-    status: Literal["RUNNING", "COMPLETED"]
+    status: BulkStatus
     links: BulkLinks
 
 
@@ -182,7 +199,7 @@ class BulkAnswer(Answer):
     matched: int
     sample: list[str] | None = Field(default=None, description="A dry run: the newest matched clones, up to 10")
     bulkId: str | None = None
-    status: Literal["RUNNING", "COMPLETED"] | None = None
+    status: BulkStatus | None = None
     links: BulkLinks | None = None
 
 
@@ -190,7 +207,7 @@ class BulkView(Answer):
     bulkId: str
     action: Literal["retry", "cancel"]
     filter: dict[str, Any]
-    status: Literal["RUNNING", "COMPLETED"]
+    status: BulkStatus
     matched: int
     done: int
     failed: int

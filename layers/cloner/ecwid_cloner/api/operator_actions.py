@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 from ecwid_cloner.admission.control import AdmissionControl
 from ecwid_cloner.api.clone_requests import CloneLauncher
 from ecwid_cloner.data.jobs import RETRYABLE_STATUSES, Job, JobsRepository
-from ecwid_cloner.errors import ActionRefused, CloneNotFound
+from ecwid_cloner.errors import ActionRefused, CloneNotFound, ErrorCode
+from ecwid_cloner.models import JobStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
@@ -28,35 +29,41 @@ NEVER = "never"  # a new request, not a retry
 _NOT_EMPTY = "the target store has a catalog: empty its products, categories and product types (or use another store)"
 _PLAN = "the target store's plan does not allow this clone: upgrade it (or use another store)"
 RETRY_BLOCKERS: dict[str, tuple[str, str]] = {
-    "STORE_CREATE_ANSWER_LOST": (
+    ErrorCode.STORE_CREATE_ANSWER_LOST: (
         NEEDS_A_STORE,
         "the store was most likely created by the lost POST: find it (the reseller panel, by the merchant's "
         "e-mail) and retry with its targetStoreId",
     ),
-    "STORE_CREATE_ANSWER_MALFORMED": (NEEDS_A_STORE, "the store may exist: find it and retry with its targetStoreId"),
-    "MERCHANT_EMAIL_EXISTS": (
+    ErrorCode.STORE_CREATE_ANSWER_MALFORMED: (
+        NEEDS_A_STORE,
+        "the store may exist: find it and retry with its targetStoreId",
+    ),
+    ErrorCode.MERCHANT_EMAIL_EXISTS: (
         NEEDS_A_STORE,
         "the merchant's e-mail has a store already: retry with that store's targetStoreId, or send a new signup",
     ),
-    "INVALID_MERCHANT": (NEVER, "Ecwid refused the merchant: send a corrected request as a new clone"),
-    "SOURCE_NOT_FOUND": (NEVER, "the source store does not exist: start a new clone with the right sourceStoreId"),
-    "TARGET_NOT_FOUND": (NEVER, "the target store does not exist: start a new clone with the right store"),
-    "TARGET_PRODUCTS_NOT_EMPTY": (NEEDS_CONFIRMATION, _NOT_EMPTY),
-    "TARGET_CATEGORIES_NOT_EMPTY": (NEEDS_CONFIRMATION, _NOT_EMPTY),
-    "TARGET_PRODUCT_TYPES_NOT_EMPTY": (NEEDS_CONFIRMATION, _NOT_EMPTY),
-    "CLONE_ANSWER_LOST": (
+    ErrorCode.INVALID_MERCHANT: (NEVER, "Ecwid refused the merchant: send a corrected request as a new clone"),
+    ErrorCode.SOURCE_NOT_FOUND: (
+        NEVER,
+        "the source store does not exist: start a new clone with the right sourceStoreId",
+    ),
+    ErrorCode.TARGET_NOT_FOUND: (NEVER, "the target store does not exist: start a new clone with the right store"),
+    ErrorCode.TARGET_PRODUCTS_NOT_EMPTY: (NEEDS_CONFIRMATION, _NOT_EMPTY),
+    ErrorCode.TARGET_CATEGORIES_NOT_EMPTY: (NEEDS_CONFIRMATION, _NOT_EMPTY),
+    ErrorCode.TARGET_PRODUCT_TYPES_NOT_EMPTY: (NEEDS_CONFIRMATION, _NOT_EMPTY),
+    ErrorCode.CLONE_ANSWER_LOST: (
         NEEDS_CONFIRMATION,
         "an earlier clone most likely filled the target already: empty it for a clone with a mapping",
     ),
-    "CLONE_TIMED_OUT": (
+    ErrorCode.CLONE_TIMED_OUT: (
         NEEDS_CONFIRMATION,
         "Ecwid may still be running the timed-out ticket, or left the target half filled: check the target and "
         "empty it",
     ),
-    "TARGET_NOT_ALLOWED_TO_CLONE": (NEEDS_CONFIRMATION, _PLAN),
-    "TARGET_PRODUCTS_LIMIT": (NEEDS_CONFIRMATION, _PLAN),
-    "TARGET_CATEGORIES_LIMIT": (NEEDS_CONFIRMATION, _PLAN),
-    "TARGET_DESTINATION_ZONES_LIMIT": (NEEDS_CONFIRMATION, _PLAN),
+    ErrorCode.TARGET_NOT_ALLOWED_TO_CLONE: (NEEDS_CONFIRMATION, _PLAN),
+    ErrorCode.TARGET_PRODUCTS_LIMIT: (NEEDS_CONFIRMATION, _PLAN),
+    ErrorCode.TARGET_CATEGORIES_LIMIT: (NEEDS_CONFIRMATION, _PLAN),
+    ErrorCode.TARGET_DESTINATION_ZONES_LIMIT: (NEEDS_CONFIRMATION, _PLAN),
 }
 _TICKET_MAY_COMPLETE = (
     "Ecwid may still complete the cancelled clone's ticket into the target (Ecwid cannot stop one): wait for it, "
@@ -157,7 +164,7 @@ class CloneRetries:
 def _check_retry_can_succeed(job: Job, target_store_id: int | None, confirm_target: bool) -> None:
     code = job.error_code or ""
     need, what = RETRY_BLOCKERS.get(code, ("", ""))
-    if job.status == "CANCELLED" and job.get("ecwidTicketMayComplete") and not need:
+    if job.status == JobStatus.CANCELLED and job.get("ecwidTicketMayComplete") and not need:
         need, what = NEEDS_CONFIRMATION, _TICKET_MAY_COMPLETE
     if need == NEVER:
         raise ActionRefused(409, f"a retry of a clone that failed {code} cannot succeed", "errorCode", what)
@@ -189,14 +196,14 @@ class CloneCancellations:
             job = self.jobs.get(clone_id)
             if job is None:
                 raise CloneNotFound(clone_id)
-            if job.status == "CANCELLED":
+            if job.status == JobStatus.CANCELLED:
                 return job, False
             raise ActionRefused(409, f"clone {clone_id} has ended", "status", f"is {job.status}: nothing to cancel")
         before, cancelled = ended
         # Stopped first, so that it takes nothing more; then its place in line when it was waiting,
         # else its slot (what it held when it stopped: the reaper sees the job CANCELLED, not WAITING).
         self.stop_execution(clone_id, f"Cancelled by {by}" + (f": {reason}" if reason else ""))
-        self.admission.give_up(clone_id, before.slot_number if before.status == "WAITING" else None)
+        self.admission.give_up(clone_id, before.slot_number if before.status == JobStatus.WAITING else None)
         store_action = self.settle_store(clone_id)
         if store_action:
             cancelled = Job({**cancelled, "storeAction": store_action})
@@ -210,7 +217,9 @@ def stop_execution(stepfunctions: SFNClient, state_machine_arn: str) -> Callable
 
     def stop(clone_id: str, cause: str) -> None:
         try:
-            stepfunctions.stop_execution(executionArn=f"{execution_prefix}:{clone_id}", error="CANCELLED", cause=cause)
+            stepfunctions.stop_execution(
+                executionArn=f"{execution_prefix}:{clone_id}", error=ErrorCode.CANCELLED, cause=cause
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ExecutionDoesNotExist":
                 raise

@@ -9,46 +9,12 @@ import re
 from datetime import datetime
 from typing import Any
 
+from ecwid_cloner.api.contract import CloneView
 from ecwid_cloner.data.jobs import Job, iso_utc
+from ecwid_cloner.models import Entity
 
-PUBLIC_JOB_FIELDS = (
-    "cloneId",
-    "status",
-    "sourceStoreId",
-    "targetStoreId",
-    "scope",
-    "cloneDemoCatalog",
-    "ticket",
-    "createdAt",
-    "startedAt",
-    "finishedAt",
-    "durationSeconds",
-    "polls",
-    "products",
-    "categories",
-    "errorCode",
-    "errorMessage",
-    "instantSite",
-    "profile",
-    "requestId",
-    "signupId",
-    "merchant",
-    "storeCreatedAt",
-    "storeTokenSaved",
-    "storeFoundAfterLostAnswer",
-    "storeTokenUnknown",
-    "storeAction",
-    "eventFailures",
-    "waitingPlace",
-    "attempt",
-    "retryOf",
-    "retriedBy",
-    "cancelledAt",
-    "cancelledBy",
-    "cancelReason",
-    "ecwidTicketMayComplete",
-    "personalDataErasedAt",
-)
+# The job's fields the API shows: the answer's own (CloneView), whose links are made here.
+PUBLIC_JOB_FIELDS = tuple(name for name in CloneView.model_fields if name != "links")
 
 
 def job_view(job: Job, base_path: str = "") -> dict[str, Any]:
@@ -62,11 +28,7 @@ def job_view(job: Job, base_path: str = "") -> dict[str, Any]:
 def clone_links(clone_id: str, base_path: str = "") -> dict[str, str]:
     """Paths from the host: ``base_path`` is the API stage, e.g. "/v1"."""
     clone = f"{base_path}/clones/{clone_id}"
-    return {
-        "self": clone,
-        "products": f"{clone}/mappings?entity=products",
-        "categories": f"{clone}/mappings?entity=categories",
-    }
+    return {"self": clone, **{entity: f"{clone}/mappings?entity={entity}" for entity in Entity}}
 
 
 def encode_page_token(last_key: dict[str, Any] | None) -> str | None:

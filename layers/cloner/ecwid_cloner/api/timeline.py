@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from ecwid_cloner.data.jobs import iso_utc
 from ecwid_cloner.data.outcome_events import CLONE_FAILED, event_for
+from ecwid_cloner.models import JobStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
@@ -132,7 +133,7 @@ def cancel_event(job: Mapping[str, Any]) -> dict[str, Any] | None:
     """The Clone Failed an operator's cancel published itself, outside the state machine (the
     job says when, and keeps the error when it could not be published)."""
     cancelled_at = job.get("cancelledAt")
-    if job.get("status") != "CANCELLED" or not cancelled_at:
+    if job.get("status") != JobStatus.CANCELLED or not cancelled_at:
         return None
     failed = [
         failure
@@ -184,11 +185,11 @@ def _phase(name: str, entered_with: dict[str, Any], previous: dict[str, Any], ou
         # (An execution from before every booking was kept in $.budget: in its poll.)
         if previous.get("budget") or (previous.get("poll") or {}).get("budget"):
             return "budgetWait"  # the poll was told to wait its turn, not for Ecwid
-        return "ecwidInProgress" if entered_with.get("status") == "IN_PROGRESS" else "ecwidQueued"
+        return "ecwidInProgress" if entered_with.get("status") == JobStatus.IN_PROGRESS else "ecwidQueued"
     if name == "CheckCloneStatus":
-        if output.get("status") == "COMPLETED":
+        if output.get("status") == JobStatus.COMPLETED:
             return "mapping"  # the poll that saw COMPLETED wrote the mapping
-        return "ecwidInProgress" if entered_with.get("status") == "IN_PROGRESS" else "ecwidQueued"
+        return "ecwidInProgress" if entered_with.get("status") == JobStatus.IN_PROGRESS else "ecwidQueued"
     return "other"
 
 

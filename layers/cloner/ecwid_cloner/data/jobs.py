@@ -11,26 +11,28 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.models import CloneRequest, Merchant
+from ecwid_cloner.errors import ErrorCode
+from ecwid_cloner.models import CloneRequest, Entity, JobStatus, Merchant, StepStatus, StoreActionStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 # Status order: a job may move only to a later rank, so a late or repeated
 # update can never turn a COMPLETED job back into IN_PROGRESS.
-STATUS_RANK = {
-    "STARTING": 0,
-    "WAITING": 1,  # for a slot among the clones in flight (admission control)
-    "CREATING_STORE": 2,
-    "QUEUED": 3,
-    "IN_PROGRESS": 4,
-    "COMPLETED": 5,
-    "FAILED": 5,
-    "TIMED_OUT": 5,
-    "CANCELLED": 5,  # by an operator (POST /clones/{cloneId}/cancel)
+STATUS_RANK: dict[str, int] = {
+    JobStatus.STARTING: 0,
+    JobStatus.WAITING: 1,
+    JobStatus.CREATING_STORE: 2,
+    JobStatus.QUEUED: 3,
+    JobStatus.IN_PROGRESS: 4,
+    JobStatus.COMPLETED: 5,
+    JobStatus.FAILED: 5,
+    JobStatus.TIMED_OUT: 5,
+    JobStatus.CANCELLED: 5,
 }
 FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == max(STATUS_RANK.values()))
-RETRYABLE_STATUSES = frozenset({"FAILED", "TIMED_OUT", "CANCELLED"})  # an operator may start a new attempt
+# An operator may start a new attempt of these.
+RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.CANCELLED})
 DAY = 86400
 # The merchant's personal data on a job: what DELETE /clones/{cloneId}/merchant erases.
 PERSONAL_FIELDS = ("merchant", "requestedProfile")
@@ -117,7 +119,7 @@ class Job(Mapping[str, Any]):
     @property
     def counts(self) -> dict[str, int]:
         """How many products and categories were mapped (0 before COMPLETED)."""
-        return {entity: int(self._item.get(entity, 0)) for entity in ("products", "categories")}
+        return {entity: int(self._item.get(entity, 0)) for entity in Entity}
 
     @property
     def failure(self) -> dict[str, Any]:
@@ -160,7 +162,7 @@ class Job(Mapping[str, Any]):
     def store_action_done(self, action: str) -> bool:
         """Whether Ecwid did ``action`` (suspend, resume, delete) to the clone's store, as last recorded."""
         recorded = self._item.get("storeAction") or {}
-        return recorded.get("action") == action and recorded.get("status") == "DONE"
+        return recorded.get("action") == action and recorded.get("status") == StoreActionStatus.DONE
 
     @property
     def slot_number(self) -> int | None:
@@ -212,16 +214,16 @@ class JobsRepository:
             **request.to_item(),
             "cloneId": clone_id,
             "intentId": intent_id,
-            "status": "STARTING",
+            "status": JobStatus.STARTING,
             "polls": 0,
             "createdAt": now,
             "updatedAt": now,
         }
         item.update(origin or {})  # requestId or signupId: what the outcome events name
         if request.instant_site_draft is not None:
-            item["instantSite"] = {"draft": request.instant_site_draft, "status": "PENDING"}
+            item["instantSite"] = {"draft": request.instant_site_draft, "status": StepStatus.PENDING}
         if request.personalize:
-            item["profile"] = {"status": "PENDING"}
+            item["profile"] = {"status": StepStatus.PENDING}
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(cloneId)")
             return Job(item), True
@@ -410,7 +412,7 @@ class JobsRepository:
         durations = [
             float(cast(Decimal, item.get("cloneSeconds", item.get("durationSeconds"))))
             for item in answer.get("Items") or []
-            if item.get("status") == "COMPLETED"
+            if item.get("status") == JobStatus.COMPLETED
             and item.get("scope") == scope
             and ("cloneSeconds" in item or "durationSeconds" in item)
         ]
@@ -506,14 +508,18 @@ class JobsRepository:
             "cancelledAt": now,
             "cancelledBy": by,
             "finishedAt": now,
-            "errorCode": "CANCELLED",
+            "errorCode": ErrorCode.CANCELLED,
             "errorMessage": f"Cancelled by {by}" + (f": {reason}" if reason else ""),
             **self._expiry(),
         }
         if reason:
             attributes["cancelReason"] = reason
         names = {"#status": "status", **{f"#a{index}": name for index, name in enumerate(attributes)}}
-        values = {":cancelled": "CANCELLED", ":now": now, **{f":a{i}": v for i, v in enumerate(attributes.values())}}
+        values = {
+            ":cancelled": JobStatus.CANCELLED,
+            ":now": now,
+            **{f":a{i}": v for i, v in enumerate(attributes.values())},
+        }
         finals = sorted(FINAL_STATUSES)
         values.update({f":f{index}": status for index, status in enumerate(finals)})
         sets = ["#status = :cancelled", "updatedAt = :now"] + [f"#a{i} = :a{i}" for i in range(len(attributes))]
@@ -541,7 +547,7 @@ class JobsRepository:
         )
         now_item = {
             **before,
-            "status": "CANCELLED",
+            "status": JobStatus.CANCELLED,
             "updatedAt": now,
             **attributes,
             "ecwidTicketMayComplete": may_complete,

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import JobsRepository, plain
+from ecwid_cloner.errors import ErrorCode
+from ecwid_cloner.models import Entity
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -30,8 +32,7 @@ DETAIL_TYPES = (STORE_CREATED, CLONE_COMPLETED, CLONE_FAILED)
 _COMMON = ("cloneId", "requestId", "signupId", "sourceStoreId", "targetStoreId", "scope")
 _OUTCOME = (
     "status",
-    "products",
-    "categories",
+    *Entity,  # how many of each were mapped
     "durationSeconds",
     "errorCode",
     "errorMessage",
@@ -79,6 +80,6 @@ class OutcomePublisher:
             return True
         from ecwid_cloner.telemetry import record_event_not_published
 
-        self._jobs.record_event_failure(str(job["cloneId"]), detail_type, f"PUT_EVENTS_FAILED: {error}")
+        self._jobs.record_event_failure(str(job["cloneId"]), detail_type, f"{ErrorCode.PUT_EVENTS_FAILED}: {error}")
         record_event_not_published()
         return False

@@ -10,20 +10,22 @@ to save at most one $0.03-per-10,000 KMS request per token.
 
 Only CreateStore writes here (IAM: PutItem and kms:Encrypt), only the steps that use a token
 read (GetItem and kms:Decrypt). A store whose token is still a Secrets Manager secret under the
-old prefix (a stack from before this table) is read from there: existing stacks keep working,
-and ``migrate_legacy_secrets`` (``python -m local store-tokens migrate``) moves them at once.
+old prefix (a stack from before this table) is read from there (``LegacySecrets``: the one place
+that knows those secrets' name and format): existing stacks keep working, and
+``migrate_legacy_secrets`` (``python -m local store-tokens migrate``) moves them at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import iso_utc
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, ErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -31,10 +33,6 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 CONTEXT_KEY = "storeId"  # the encryption context's one key (the key policy refuses any use without it)
-STORE_TOKEN_UNKNOWN = "STORE_TOKEN_UNKNOWN"
-STORE_SECRET_MISSING = "STORE_SECRET_MISSING"
-STORE_TOKEN_UNREADABLE = "STORE_TOKEN_UNREADABLE"
-STORE_TOKENS_UNAVAILABLE = "STORE_TOKENS_UNAVAILABLE"
 # AWS answers worth another try (botocore's standard mode already retried them a few times).
 _TRANSIENT = frozenset(
     {
@@ -51,14 +49,60 @@ _TRANSIENT = frozenset(
 )
 
 
+class SecretReader(Protocol):
+    """Reads a Secrets Manager secret's value, or raises ``<code>_MISSING``, ``_UNAVAILABLE``
+    (ecwid.credentials.read_secret: Powertools' cache and the typed errors)."""
+
+    def __call__(self, name: str, code: str, *, what: str = "") -> object: ...
+
+
+@dataclass(frozen=True)
+class LegacySecrets:
+    """The per-store secrets of stacks from before the store-tokens table: ``<prefix><storeId>``
+    (StoreSecretPrefix), each holding the store's token itself or ``{"secretToken": "..."}``."""
+
+    prefix: str
+    read_secret: SecretReader
+
+    def name(self, store_id: int) -> str:
+        return f"{self.prefix}{store_id}"
+
+    def store_id(self, name: str) -> int | None:
+        """The store a secret of this prefix is for; None when its name ends in no store ID."""
+        suffix = name[len(self.prefix) :] if name.startswith(self.prefix) else ""
+        return int(suffix) if suffix.isdigit() and int(suffix) > 0 else None
+
+    def read(self, store_id: int) -> str:
+        """The store's token; STORE_SECRET_MISSING without its secret, STORE_SECRET_INVALID when it holds none."""
+        name = self.name(store_id)
+        value = self.read_secret(name, "STORE_SECRET", what=f" with store {store_id}'s secret_token")
+        token = value
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            try:
+                token = json.loads(value).get("secretToken")
+            except (ValueError, AttributeError):
+                token = None
+        if not isinstance(token, str) or not token.strip():
+            raise EcwidTerminalError(
+                ErrorCode.STORE_SECRET_INVALID,
+                f"Secret {name} holds no secret_token (the token, or a JSON object with secretToken)",
+            )
+        return token.strip()
+
+    @staticmethod
+    def secret_string(token: str) -> str:
+        """What a store's secret holds, as it is written (by an operator, or the local stack)."""
+        return json.dumps({"secretToken": token})
+
+
 class StoreTokens:
     """write / mark_unknown (CreateStore) and read (every step that uses a token)."""
 
-    def __init__(self, table: Table, kms: KMSClient, key_arn: str, legacy: Callable[[int], str] | None = None):
+    def __init__(self, table: Table, kms: KMSClient, key_arn: str, legacy: LegacySecrets | None = None):
         self._table = table  # a boto3 DynamoDB Table resource
         self._kms = kms
         self._key_arn = key_arn
-        self._legacy = legacy  # store ID -> its token from the old per-store secret (raises STORE_SECRET_MISSING)
+        self.legacy = legacy  # the old per-store secrets, read when the table has no item for a store
 
     def write(self, store_id: int, token: str) -> None:
         """Encrypt the store's token and keep it (replacing whatever the store had: a newer token
@@ -93,7 +137,9 @@ class StoreTokens:
                 return False
             raise _aws_error(exc, f"store {store_id}'s token could not be marked unknown") from None
         except BotoCoreError:
-            raise EcwidRetryableError(STORE_TOKENS_UNAVAILABLE, "the store-tokens table could not be reached") from None
+            raise EcwidRetryableError(
+                ErrorCode.STORE_TOKENS_UNAVAILABLE, "the store-tokens table could not be reached"
+            ) from None
 
     def read(self, store_id: int) -> str:
         """The store's token; STORE_TOKEN_UNKNOWN when this stack never got it, STORE_SECRET_MISSING
@@ -103,7 +149,7 @@ class StoreTokens:
             return self._read_legacy(store_id)
         if item.get("tokenUnknown") and "ciphertext" not in item:
             raise EcwidTerminalError(
-                STORE_TOKEN_UNKNOWN,
+                ErrorCode.STORE_TOKEN_UNKNOWN,
                 f"Store {store_id} was found through the Reseller API after its creation answer was lost, and "
                 "Ecwid gives a store's token only in that answer: put it with `python -m local store-tokens put` "
                 "(docs/operations.md, a store whose token is unknown)",
@@ -121,7 +167,9 @@ class StoreTokens:
         except ClientError as exc:
             raise _aws_error(exc, f"store {store_id}'s token could not be read") from None
         except BotoCoreError:
-            raise EcwidRetryableError(STORE_TOKENS_UNAVAILABLE, "the store-tokens table could not be reached") from None
+            raise EcwidRetryableError(
+                ErrorCode.STORE_TOKENS_UNAVAILABLE, "the store-tokens table could not be reached"
+            ) from None
 
     def _decrypt(self, store_id: int, item: dict[str, Any]) -> str:
         ciphertext = item["ciphertext"]
@@ -133,22 +181,22 @@ class StoreTokens:
         except ClientError as exc:
             raise _aws_error(exc, f"store {store_id}'s token could not be decrypted") from None
         except BotoCoreError:
-            raise EcwidRetryableError(STORE_TOKENS_UNAVAILABLE, "KMS could not be reached") from None
+            raise EcwidRetryableError(ErrorCode.STORE_TOKENS_UNAVAILABLE, "KMS could not be reached") from None
         token = plaintext.decode("utf-8", "replace").strip()
         if not token:
-            raise EcwidTerminalError(STORE_TOKEN_UNREADABLE, f"Store {store_id}'s token is empty")
+            raise EcwidTerminalError(ErrorCode.STORE_TOKEN_UNREADABLE, f"Store {store_id}'s token is empty")
         return token
 
     def _read_legacy(self, store_id: int) -> str:
-        if self._legacy is None:
-            raise EcwidTerminalError(STORE_SECRET_MISSING, f"No token is kept for store {store_id}")
+        if self.legacy is None:
+            raise EcwidTerminalError(ErrorCode.STORE_SECRET_MISSING, f"No token is kept for store {store_id}")
         try:
-            return self._legacy(store_id)
+            return self.legacy.read(store_id)
         except EcwidTerminalError as missing:
-            if missing.code != STORE_SECRET_MISSING:
+            if missing.code != ErrorCode.STORE_SECRET_MISSING:
                 raise
             raise EcwidTerminalError(
-                STORE_SECRET_MISSING,
+                ErrorCode.STORE_SECRET_MISSING,
                 f"No token is kept for store {store_id}: none in the store-tokens table, and {missing.message[0].lower()}"
                 f"{missing.message[1:]}",
             ) from None
@@ -162,8 +210,8 @@ def _aws_error(exc: ClientError, what: str) -> EcwidRetryableError | EcwidTermin
     """An AWS refusal as a clone error: its code only, never its message (it may quote a request)."""
     code = exc.response.get("Error", {}).get("Code", "Unknown")
     if code in _TRANSIENT:
-        return EcwidRetryableError(STORE_TOKENS_UNAVAILABLE, f"{what}: AWS answered {code}")
-    return EcwidTerminalError(STORE_TOKEN_UNREADABLE, f"{what}: AWS answered {code}")
+        return EcwidRetryableError(ErrorCode.STORE_TOKENS_UNAVAILABLE, f"{what}: AWS answered {code}")
+    return EcwidTerminalError(ErrorCode.STORE_TOKEN_UNREADABLE, f"{what}: AWS answered {code}")
 
 
 # ---- moving the old per-store secrets into the table ---------------------------------------
@@ -188,27 +236,25 @@ class MigrationReport:
 def migrate_legacy_secrets(
     tokens: StoreTokens,
     secretsmanager: SecretsManagerClient,
-    prefix: str,
+    legacy: LegacySecrets,
     *,
-    read_secret_token: Callable[[int], str],
     delete_secrets: bool = False,
     recovery_days: int = 30,
 ) -> MigrationReport:
-    """Every ``<prefix><storeId>`` secret's token into the table (read back and compared before
-    anything is deleted). ``delete_secrets`` schedules each migrated secret's deletion, with
-    ``recovery_days`` to restore it. Safe to run again: a store already in the table is left."""
+    """Every ``legacy`` secret's token into the table (read back and compared before anything is
+    deleted). ``delete_secrets`` schedules each migrated secret's deletion, with ``recovery_days``
+    to restore it. Safe to run again: a store already in the table is left."""
     report = MigrationReport()
-    for name in _secret_names(secretsmanager, prefix):
-        suffix = name[len(prefix) :]
-        if not suffix.isdigit() or int(suffix) <= 0:
+    for name in _secret_names(secretsmanager, legacy.prefix):
+        store_id = legacy.store_id(name)
+        if store_id is None:
             report.skipped[name] = "not a store's secret (the name does not end in a store ID)"
             continue
-        store_id = int(suffix)
         try:
             if tokens.has_token(store_id):
                 report.already_in_table.append(store_id)
             else:
-                token = read_secret_token(store_id)
+                token = legacy.read(store_id)
                 tokens.write(store_id, token)
                 if tokens.read(store_id) != token:
                     report.skipped[name] = "the token read back differs: the secret is kept"

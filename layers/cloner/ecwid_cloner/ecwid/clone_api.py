@@ -7,14 +7,10 @@ from typing import Any
 from ecwid_cloner.config import DEFAULT_BASE_URL
 from ecwid_cloner.ecwid.budget import Priority
 from ecwid_cloner.ecwid.transport import EcwidCredentials, EcwidHttp, _parse
-from ecwid_cloner.errors import (
-    EcwidRetryableError,
-)
-from ecwid_cloner.models import CloneRequest, CloneStatus
+from ecwid_cloner.errors import EcwidRetryableError, ErrorCode
+from ecwid_cloner.models import CloneRequest, CloneStatus, Entity, TicketStatus
 
 CLONE_PATH = "/stores/clone"
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
-KNOWN_STATUSES = frozenset({"QUEUED", "IN_PROGRESS"}) | TERMINAL_STATUSES
 
 
 class EcwidCloneClient(EcwidHttp):
@@ -44,27 +40,28 @@ class EcwidCloneClient(EcwidHttp):
         http_status, body = self._call("POST", params, Priority.NEW)
         ticket = body.get("ticket")
         if body.get("success") is not True or not isinstance(ticket, str) or not ticket:
-            raise EcwidRetryableError("MALFORMED_RESPONSE", "Clone start answer has no ticket", http_status)
+            raise EcwidRetryableError(ErrorCode.MALFORMED_RESPONSE, "Clone start answer has no ticket", http_status)
         return ticket
 
     def get_status(self, ticket: str) -> CloneStatus:
         """GET /stores/clone?ticket=…; the mapping is kept only when COMPLETED."""
         http_status, body = self._call("GET", {"ticket": ticket}, Priority.RUNNING)
-        status = body.get("status")
-        if status not in KNOWN_STATUSES:
+        answered = body.get("status")
+        if answered not in TicketStatus:  # by value; an unhashable one (a list) is not either
             raise EcwidRetryableError(
-                "MALFORMED_RESPONSE",
-                f"Clone status answer has an unknown status {str(status)[:40]!r}",
+                ErrorCode.MALFORMED_RESPONSE,
+                f"Clone status answer has an unknown status {str(answered)[:40]!r}",
                 http_status,
             )
-        if status != "COMPLETED":
+        status = TicketStatus(str(answered))
+        if status != TicketStatus.COMPLETED:
             return CloneStatus(status=status, error_message=body.get("errorMessage"))
         mapping = body.get("clonedEntitiesMapping") or {}
-        products = mapping.get("products") or {} if isinstance(mapping, dict) else None
-        categories = mapping.get("categories") or {} if isinstance(mapping, dict) else None
+        products = mapping.get(Entity.PRODUCTS) or {} if isinstance(mapping, dict) else None
+        categories = mapping.get(Entity.CATEGORIES) or {} if isinstance(mapping, dict) else None
         if not isinstance(products, dict) or not isinstance(categories, dict):
             raise EcwidRetryableError(
-                "MALFORMED_RESPONSE", "clonedEntitiesMapping is not an object of objects", http_status
+                ErrorCode.MALFORMED_RESPONSE, "clonedEntitiesMapping is not an object of objects", http_status
             )
         return CloneStatus(status=status, products=products, categories=categories)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from aws_lambda_powertools.utilities import parameters
 
 from ecwid_cloner.ecwid.transport import EcwidCredentials
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, ErrorCode
 
 if TYPE_CHECKING:
     from ecwid_cloner.ecwid.reseller import ResellerKey
@@ -19,19 +19,19 @@ CACHE_SECONDS = 300  # a rotated secret is picked up within five minutes
 def read_secret(name: str, code: str, *, transform: Literal["json"] | None = None, what: str = "") -> object:
     """A secret's value through Powertools' cache, or the typed error for its absence.
 
-    ``code`` prefixes the error codes: {code}_MISSING (terminal: a secret that
-    is not there will not appear by retrying), {code}_UNAVAILABLE (retryable:
-    throttling or a network blip will pass), {code}_INVALID (not JSON, when
-    ``transform="json"``).
+    ``code`` prefixes the error codes (ErrorCode): {code}_MISSING (terminal: a
+    secret that is not there will not appear by retrying), {code}_UNAVAILABLE
+    (retryable: throttling or a network blip will pass), {code}_INVALID (not JSON,
+    when ``transform="json"``).
     """
     try:
         return parameters.get_secret(name, transform=transform, max_age=CACHE_SECONDS)
     except parameters.exceptions.TransformParameterError:
-        raise EcwidTerminalError(f"{code}_INVALID", f"Secret {name} is not a JSON object") from None
+        raise EcwidTerminalError(ErrorCode(f"{code}_INVALID"), f"Secret {name} is not a JSON object") from None
     except parameters.exceptions.GetParameterError as exc:
         if "ResourceNotFoundException" in str(exc):
-            raise EcwidTerminalError(f"{code}_MISSING", f"Secret {name}{what} does not exist") from None
-        raise EcwidRetryableError(f"{code}_UNAVAILABLE", f"Secret {name} could not be read") from None
+            raise EcwidTerminalError(ErrorCode(f"{code}_MISSING"), f"Secret {name}{what} does not exist") from None
+        raise EcwidRetryableError(ErrorCode(f"{code}_UNAVAILABLE"), f"Secret {name} could not be read") from None
 
 
 def load_credentials(secret_name: str) -> EcwidCredentials:
@@ -42,7 +42,7 @@ def load_credentials(secret_name: str) -> EcwidCredentials:
     if not client_id or not client_secret:
         # Name the fields, never their values.
         raise EcwidTerminalError(
-            "CREDENTIALS_INVALID", f"Secret {secret_name} needs non-empty clientId and clientSecret"
+            ErrorCode.CREDENTIALS_INVALID, f"Secret {secret_name} needs non-empty clientId and clientSecret"
         )
     return EcwidCredentials(client_id=str(client_id), client_secret=str(client_secret))
 
@@ -57,5 +57,7 @@ def load_reseller_key(secret_name: str) -> ResellerKey | None:
     if key is None or key == "":
         return None
     if not isinstance(key, str) or not key.strip():
-        raise EcwidTerminalError("CREDENTIALS_INVALID", f"Secret {secret_name}: resellerKey must be a non-empty string")
+        raise EcwidTerminalError(
+            ErrorCode.CREDENTIALS_INVALID, f"Secret {secret_name}: resellerKey must be a non-empty string"
+        )
     return ResellerKey(key.strip())

@@ -2,22 +2,20 @@
 
 Two calls, from Ecwid's docs: a token for the TARGET store, made from that
 store's secret_token, then the clone itself. The secret_token never travels in
-a request, a message or the state: it is read here, from a Secrets Manager
-secret named after the target store.
+a request, a message or the state: the step reads it from the token store
+(data/store_tokens.py) and hands it to this client.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import requests
 
 from ecwid_cloner.config import DEFAULT_INSTANT_SITE_BASE_URL
 from ecwid_cloner.ecwid.budget import Priority
-from ecwid_cloner.ecwid.credentials import read_secret
 from ecwid_cloner.ecwid.transport import EcwidHttp, json_object
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, error_for_status
+from ecwid_cloner.errors import EcwidRetryableError, ErrorCode, HttpErrorFamily, error_for_status
 
 
 class InstantSiteClient(EcwidHttp):
@@ -38,7 +36,7 @@ class InstantSiteClient(EcwidHttp):
         token = body.get("accessToken") if body else None
         if not isinstance(token, str) or not token:
             raise EcwidRetryableError(
-                "MALFORMED_RESPONSE", "Instant Site token answer has no accessToken", response.status_code
+                ErrorCode.MALFORMED_RESPONSE, "Instant Site token answer has no accessToken", response.status_code
             )
         return token
 
@@ -73,25 +71,6 @@ class InstantSiteClient(EcwidHttp):
             return response
         body = json_object(response) or {}
         message = str(body.get("errorMessage") or f"HTTP {status}")[:300]
-        raise error_for_status(f"INSTANT_SITE_HTTP_{status}", f"Instant Site {where}: {message}", status)
-
-
-def load_store_secret_token(secret_prefix: str, store_id: int) -> str:
-    """The store's secret_token from the secret ``{prefix}{storeId}``.
-
-    The secret holds the token itself, or ``{"secretToken": "..."}``.
-    """
-    name = f"{secret_prefix}{store_id}"
-    value = read_secret(name, "STORE_SECRET", what=f" with store {store_id}'s secret_token")
-    token = value
-    if isinstance(value, str) and value.lstrip().startswith("{"):
-        try:
-            token = json.loads(value).get("secretToken")
-        except (ValueError, AttributeError):
-            token = None
-    if not isinstance(token, str) or not token.strip():
-        raise EcwidTerminalError(
-            "STORE_SECRET_INVALID",
-            f"Secret {name} holds no secret_token (the token, or a JSON object with secretToken)",
+        raise error_for_status(
+            HttpErrorFamily.INSTANT_SITE_HTTP.code(status), f"Instant Site {where}: {message}", status
         )
-    return token.strip()

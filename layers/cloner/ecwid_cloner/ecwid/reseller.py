@@ -30,14 +30,7 @@ import requests
 from ecwid_cloner.config import DEFAULT_RESELLER_BASE_URL
 from ecwid_cloner.ecwid.budget import Priority
 from ecwid_cloner.ecwid.transport import EcwidHttp
-from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, error_for_status
-
-# Error codes (the typed errors below carry them)
-RESELLER_KEY_REFUSED = "RESELLER_KEY_REFUSED"  # 403 on `stores`: the key is wrong
-RESELLER_STORE_FORBIDDEN = "RESELLER_STORE_FORBIDDEN"  # 403 on a store: not the partner's (or the key is wrong)
-RESELLER_STORE_NOT_FOUND = "RESELLER_STORE_NOT_FOUND"  # 404: no such store (or deleted)
-RESELLER_BAD_REQUEST = "RESELLER_BAD_REQUEST"  # 400 / 412: a parameter Ecwid refused
-RESELLER_TOO_MANY_STORES = "RESELLER_TOO_MANY_STORES"  # more matches than a lookup pages through
+from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, ErrorCode, HttpErrorFamily, error_for_status
 
 MAX_BODY_BYTES = 1 << 20
 PAGE_SIZE = 100  # Ecwid's largest `limit`
@@ -83,7 +76,7 @@ class ResellerStoreNotFoundError(EcwidTerminalError):
     """404: Ecwid has no such store (never made, or deleted)."""
 
     def __init__(self, store_id: int, call: str):
-        super().__init__(RESELLER_STORE_NOT_FOUND, f"Reseller API {call}: Ecwid has no store {store_id}", 404)
+        super().__init__(ErrorCode.RESELLER_STORE_NOT_FOUND, f"Reseller API {call}: Ecwid has no store {store_id}", 404)
         self.store_id = store_id
 
 
@@ -92,7 +85,7 @@ class ResellerStoreForbiddenError(EcwidTerminalError):
 
     def __init__(self, store_id: int, call: str):
         super().__init__(
-            RESELLER_STORE_FORBIDDEN,
+            ErrorCode.RESELLER_STORE_FORBIDDEN,
             f"Reseller API {call}: store {store_id} is not the partner's, or the reseller key is wrong",
             403,
         )
@@ -143,7 +136,7 @@ class EcwidResellerClient(EcwidHttp):
             if not listed or (total is not None and len(found) >= total):
                 return found
         raise EcwidTerminalError(
-            RESELLER_TOO_MANY_STORES, f"Reseller API stores: more than {max_pages * PAGE_SIZE} stores match"
+            ErrorCode.RESELLER_TOO_MANY_STORES, f"Reseller API stores: more than {max_pages * PAGE_SIZE} stores match"
         )
 
     def stores_of_email(self, email: str, created_since: float, **options: Any) -> list[PartnerStore]:
@@ -192,7 +185,7 @@ class EcwidResellerClient(EcwidHttp):
         response = self._post(call, form, priority, store_id=store_id)
         body = response.content
         malformed = EcwidRetryableError(
-            "MALFORMED_RESPONSE",
+            ErrorCode.MALFORMED_RESPONSE,
             f"Reseller API {call}: the answer is not the XML Ecwid documents",
             response.status_code,
         )
@@ -218,20 +211,24 @@ class EcwidResellerClient(EcwidHttp):
         if status == 403:
             if store_id is None:
                 raise EcwidTerminalError(
-                    RESELLER_KEY_REFUSED, f"Reseller API {call}: Ecwid refused the reseller key", 403
+                    ErrorCode.RESELLER_KEY_REFUSED, f"Reseller API {call}: Ecwid refused the reseller key", 403
                 )
             raise ResellerStoreForbiddenError(store_id, call)
         if status == 404 and store_id is not None:
             raise ResellerStoreNotFoundError(store_id, call)
         if status in (400, 412):
-            raise EcwidTerminalError(RESELLER_BAD_REQUEST, f"Reseller API {call}: Ecwid refused a parameter", status)
-        raise error_for_status(f"RESELLER_HTTP_{status}", f"Reseller API {call}: HTTP {status}", status)
+            raise EcwidTerminalError(
+                ErrorCode.RESELLER_BAD_REQUEST, f"Reseller API {call}: Ecwid refused a parameter", status
+            )
+        raise error_for_status(
+            HttpErrorFamily.RESELLER_HTTP.code(status), f"Reseller API {call}: HTTP {status}", status
+        )
 
 
 def _partner_store(item: ET.Element) -> PartnerStore:
     store_id = _integer(item.findtext("id"))
     if not store_id:
-        raise EcwidRetryableError("MALFORMED_RESPONSE", "Reseller API stores: a listed store has no store ID")
+        raise EcwidRetryableError(ErrorCode.MALFORMED_RESPONSE, "Reseller API stores: a listed store has no store ID")
     return PartnerStore(
         store_id=store_id,
         email=_clean(item.findtext("email")),

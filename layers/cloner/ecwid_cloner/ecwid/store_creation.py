@@ -14,7 +14,7 @@ from typing import Any
 from ecwid_cloner.config import DEFAULT_BASE_URL
 from ecwid_cloner.ecwid.budget import Priority
 from ecwid_cloner.ecwid.transport import EcwidCredentials, EcwidHttp, json_object
-from ecwid_cloner.errors import EcwidTerminalError, error_for_status
+from ecwid_cloner.errors import EcwidTerminalError, ErrorCode, HttpErrorFamily, error_for_status
 from ecwid_cloner.models import Merchant
 
 STORES_PATH = "/stores"
@@ -31,7 +31,7 @@ class StoreEmailTakenError(EcwidTerminalError):
     """409: a store with this e-mail exists (Ecwid does not say which)."""
 
     def __init__(self, message: str, http_status: int = 409):
-        super().__init__("EMAIL_ALREADY_EXISTS", message, http_status)
+        super().__init__(ErrorCode.EMAIL_ALREADY_EXISTS, message, http_status)
 
 
 class EcwidStoreCreator(EcwidHttp):
@@ -62,10 +62,10 @@ class EcwidStoreCreator(EcwidHttp):
         if status == 409:
             raise StoreEmailTakenError(message)
         if status == 400:
-            raise EcwidTerminalError("INVALID_MERCHANT", message, status)
+            raise EcwidTerminalError(ErrorCode.INVALID_MERCHANT, message, status)
         if status in (402, 403):
-            raise EcwidTerminalError("STORE_CREATE_NOT_ALLOWED", message, status)
-        raise error_for_status(f"HTTP_{status}", message, status)
+            raise EcwidTerminalError(ErrorCode.STORE_CREATE_NOT_ALLOWED, message, status)
+        raise error_for_status(HttpErrorFamily.HTTP.code(status), message, status)
 
 
 def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
@@ -76,13 +76,13 @@ def _created_store(body: dict[str, Any] | None, status: int) -> CreatedStore:
     ):
         # The store may well exist: POSTing again would only meet a 409. Never re-POST.
         raise EcwidTerminalError(
-            "STORE_CREATE_ANSWER_MALFORMED",
+            ErrorCode.STORE_CREATE_ANSWER_MALFORMED,
             f"Ecwid answered the store creation with HTTP {status} and no store id",
             status,
         )
     store_id = int(raw_id)
     if store_id <= 0:
-        raise EcwidTerminalError("STORE_CREATE_ANSWER_MALFORMED", f"Ecwid answered store id {store_id}", status)
+        raise EcwidTerminalError(ErrorCode.STORE_CREATE_ANSWER_MALFORMED, f"Ecwid answered store id {store_id}", status)
     token = (body or {}).get("token")
     return CreatedStore(store_id, token if isinstance(token, str) and token.strip() else None)
 

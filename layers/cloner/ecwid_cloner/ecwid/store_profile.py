@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ecwid_cloner.config import DEFAULT_BASE_URL
 from ecwid_cloner.ecwid.budget import Priority
 from ecwid_cloner.ecwid.transport import EcwidHttp, json_object
-from ecwid_cloner.errors import EcwidRetryableError, error_for_status
+from ecwid_cloner.errors import EcwidRetryableError, ErrorCode, HttpErrorFamily, error_for_status
 from ecwid_cloner.models import StoreProfile
 
 if TYPE_CHECKING:
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
 # What each refusal means for an operator (docs/operations.md); other statuses: PROFILE_HTTP_<status>.
 PROFILE_ERROR_CODES = {
-    400: "PROFILE_INVALID",  # Ecwid refused a value
-    401: "PROFILE_TOKEN_INVALID",  # the store's token does not work (wrong, revoked)
-    402: "PROFILE_NOT_ALLOWED",  # the store's plan, or a suspended store
-    403: "PROFILE_UPDATE_FORBIDDEN",  # the app lacks update_store_profile
-    404: "PROFILE_STORE_NOT_FOUND",
+    400: ErrorCode.PROFILE_INVALID,  # Ecwid refused a value
+    401: ErrorCode.PROFILE_TOKEN_INVALID,  # the store's token does not work (wrong, revoked)
+    402: ErrorCode.PROFILE_NOT_ALLOWED,  # the store's plan, or a suspended store
+    403: ErrorCode.PROFILE_UPDATE_FORBIDDEN,  # the app lacks update_store_profile
+    404: ErrorCode.PROFILE_STORE_NOT_FOUND,
 }
 
 
@@ -64,7 +64,7 @@ class EcwidStoreProfileClient(EcwidHttp):
     def _refused(response: requests.Response, body: dict[str, Any] | None, what: str) -> NoReturn:
         status = response.status_code
         if 200 <= status < 300:  # a read whose answer is not the profile
-            raise EcwidRetryableError("MALFORMED_RESPONSE", "Store profile answer is not a JSON object", status)
+            raise EcwidRetryableError(ErrorCode.MALFORMED_RESPONSE, "Store profile answer is not a JSON object", status)
         message = str((body or {}).get("errorMessage") or f"HTTP {status}")[:300]
-        code = PROFILE_ERROR_CODES.get(status, f"PROFILE_HTTP_{status}")
+        code = PROFILE_ERROR_CODES.get(status) or HttpErrorFamily.PROFILE_HTTP.code(status)
         raise error_for_status(code, f"Store profile {what}: {message}", status)

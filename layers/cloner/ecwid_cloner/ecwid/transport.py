@@ -17,6 +17,8 @@ from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.errors import (
     EcwidRateLimitedError,
     EcwidRetryableError,
+    ErrorCode,
+    HttpErrorFamily,
     error_for_code,
     error_for_status,
 )
@@ -94,11 +96,11 @@ def send_with_rate_limit(
             response = session.request(method, url, timeout=timeout, **request)
         except requests.Timeout as exc:
             raise EcwidRetryableError(
-                "TIMEOUT", f"Ecwid did not answer {method} in time: {type(exc).__name__}"
+                ErrorCode.TIMEOUT, f"Ecwid did not answer {method} in time: {type(exc).__name__}"
             ) from None
         except requests.RequestException as exc:
             # The exception text may carry the URL (never the headers), but keep it short.
-            raise EcwidRetryableError("CONNECTION_ERROR", f"{method} failed: {type(exc).__name__}") from None
+            raise EcwidRetryableError(ErrorCode.CONNECTION_ERROR, f"{method} failed: {type(exc).__name__}") from None
         if response.status_code != 429:
             return response
         retry_after = _retry_after_seconds(response)
@@ -138,15 +140,17 @@ def _parse(method: str, response: requests.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         message = f"Ecwid answered {method} with HTTP {status} and a body that is not a JSON object"
         if status < 400:  # a 2xx or 3xx without its JSON: Ecwid's (or a proxy's) trouble, worth a retry
-            raise EcwidRetryableError("MALFORMED_RESPONSE" if status < 300 else f"HTTP_{status}", message, status)
-        raise error_for_status(f"HTTP_{status}", message, status)
+            code = ErrorCode.MALFORMED_RESPONSE if status < 300 else HttpErrorFamily.HTTP.code(status)
+            raise EcwidRetryableError(code, message, status)
+        raise error_for_status(HttpErrorFamily.HTTP.code(status), message, status)
 
     error_code = body.get("errorCode")
     if body.get("success") is False or error_code or status >= 300:
         message = str(body.get("errorMessage") or f"HTTP {status}")[:500]
         if error_code:
             raise error_for_code(str(error_code), message, status)
-        raise error_for_status(f"HTTP_{status}" if status >= 400 else "REQUEST_REJECTED", message, status)
+        code = HttpErrorFamily.HTTP.code(status) if status >= 400 else ErrorCode.REQUEST_REJECTED
+        raise error_for_status(code, message, status)
     return body
 
 

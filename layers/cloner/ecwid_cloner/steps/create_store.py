@@ -25,7 +25,7 @@ from ecwid_cloner.data.jobs import Job, JobsRepository
 from ecwid_cloner.data.outcome_events import STORE_CREATED, event_for
 from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.ecwid.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
-from ecwid_cloner.errors import EcwidTerminalError
+from ecwid_cloner.errors import EcwidTerminalError, ErrorCode
 from ecwid_cloner.models import CloneRequest, Merchant
 from ecwid_cloner.state import BudgetTurn, CloneState
 from ecwid_cloner.steps.budgeted import Ran, open_gate, run_budgeted
@@ -33,8 +33,8 @@ from ecwid_cloner.steps.budgeted import Ran, open_gate, run_budgeted
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client
     from ecwid_cloner.ecwid.reseller import EcwidResellerClient
 
-MERCHANT_EMAIL_EXISTS = "MERCHANT_EMAIL_EXISTS"
-STORE_CREATE_ANSWER_LOST = "STORE_CREATE_ANSWER_LOST"
+MERCHANT_EMAIL_EXISTS = ErrorCode.MERCHANT_EMAIL_EXISTS
+STORE_CREATE_ANSWER_LOST = ErrorCode.STORE_CREATE_ANSWER_LOST
 # Ecwid's clock and ours may differ by a little: the lookup starts this much before the first POST.
 CLOCK_SKEW_SECONDS = 5.0
 
@@ -64,12 +64,12 @@ class StoreProvisioning:
         if job.finished:
             failure = job.failure
             raise EcwidTerminalError(
-                str(failure["errorCode"] or "STORE_NOT_CREATED"), str(failure["errorMessage"] or "")
+                str(failure["errorCode"] or ErrorCode.STORE_NOT_CREATED), str(failure["errorMessage"] or "")
             )
         # The merchant is on the job (the entry point wrote it), never in the state.
         merchant = job.merchant or request.merchant
         if merchant is None:
-            raise EcwidTerminalError("INVALID_MERCHANT", "CreateStore needs a job with a merchant")
+            raise EcwidTerminalError(ErrorCode.INVALID_MERCHANT, "CreateStore needs a job with a merchant")
 
         if job.store_create_conflict:
             # An earlier run met the 409 and began looking: never POST again, look again.
