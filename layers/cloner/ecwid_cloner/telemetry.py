@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
-from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, StepOutcome
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
@@ -43,13 +43,13 @@ def record_outcome(state: CloneState) -> None:
         if poll is not None and poll.started_at:
             _emit("CloneDurationSeconds", MetricUnit.Seconds, round(time.time() - poll.started_at, 1))
         _emit("PollsPerClone", MetricUnit.Count, poll.attempt if poll else 0)
-    elif state.failure:
+    elif state.failure is not None:
         record_failed(state.failure, poll.attempt if poll else 0)
 
 
-def record_failed(failure: dict[str, Any], polls: int = 0) -> None:
+def record_failed(failure: Failure, polls: int = 0) -> None:
     # By Ecwid error code: a wrong request and an Ecwid outage look different.
-    code = str(failure.get("errorCode") or "UNKNOWN")[:255]
+    code = (failure.error_code or "UNKNOWN")[:255]
     _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=code)
     if code in STORE_CREATION_ERROR_CODES:
         _emit("StoreCreationsFailed", MetricUnit.Count, 1)
@@ -60,7 +60,7 @@ def record_failed(failure: dict[str, Any], polls: int = 0) -> None:
 def record_store_created(state: CloneState) -> None:
     """StoresCreated; StoreTokensNotSaved when the new store's token could not be kept."""
     _emit("StoresCreated", MetricUnit.Count, 1)
-    if not (state.store or {}).get("tokenSaved"):
+    if state.store is None or not state.store.token_saved:
         _emit("StoreTokensNotSaved", MetricUnit.Count, 1)
 
 
@@ -88,15 +88,13 @@ def record_slot_reaped() -> None:
     _emit("SlotsReaped", MetricUnit.Count, 1)
 
 
-def record_instant_site(outcome: dict[str, Any] | None) -> None:
+def record_instant_site(outcome: InstantSiteOutcome | None) -> None:
     """InstantSiteClones by Outcome: a failed Instant Site step shows though the clone COMPLETED."""
-    status = (outcome or {}).get("status")
-    if status:
-        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=status)
+    if outcome is not None and outcome.status:
+        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=outcome.status)
 
 
-def record_profile(outcome: dict[str, Any] | None) -> None:
+def record_profile(outcome: StepOutcome | None) -> None:
     """ProfileUpdates by Outcome: a failed profile step shows though the clone COMPLETED."""
-    status = (outcome or {}).get("status")
-    if status:
-        _emit("ProfileUpdates", MetricUnit.Count, 1, Outcome=status)
+    if outcome is not None and outcome.status:
+        _emit("ProfileUpdates", MetricUnit.Count, 1, Outcome=outcome.status)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ecwid_cloner.data.jobs import JobsRepository, iso_utc
 from ecwid_cloner.models import CloneRequest
-from ecwid_cloner.state import CloneState
+from ecwid_cloner.state import CloneState, Failure, InstantSiteOutcome, StepOutcome
 
 
 @dataclass
@@ -38,27 +38,23 @@ class RecordFailure:
             # Failed before the intent was written: keep a record all the same.
             self.jobs.record_intent(clone_id, CloneRequest.from_state(caught["request"]))
             self.jobs.advance(clone_id, "FAILED", **failed)
-        failure = {"errorCode": code, "errorMessage": message}
+        failure = Failure(code, message)
         try:
             return replace(CloneState.from_state(caught).carried(), status="FAILED", failure=failure).to_state()
         except (KeyError, TypeError, ValueError):
             # An execution started by hand with a request we cannot read: its failure is recorded all the same.
-            return {"cloneId": clone_id, "status": "FAILED", "failure": failure}
+            return {"cloneId": clone_id, "status": "FAILED", "failure": failure.to_state()}
 
     def _instant_site_failed(self, state: CloneState, code: str, message: str) -> CloneState:
         """The store clone stands: the job stays COMPLETED, with the Instant Site step FAILED."""
-        outcome = {
-            "status": "FAILED",
-            "draft": bool(state.request.instant_site_draft),
-            "error": {"errorCode": code, "errorMessage": message},
-        }
-        self.jobs.set_instant_site(state.clone_id, outcome)
+        outcome = InstantSiteOutcome("FAILED", bool(state.request.instant_site_draft), error=Failure(code, message))
+        self.jobs.set_instant_site(state.clone_id, outcome.to_state())
         return replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
 
     def _profile_failed(self, state: CloneState, code: str, message: str) -> CloneState:
         """The store clone stands: the job stays COMPLETED, with the profile step FAILED."""
-        outcome = {"status": "FAILED", "error": {"errorCode": code, "errorMessage": message}}
-        self.jobs.set_profile(state.clone_id, outcome)
+        outcome = StepOutcome("FAILED", error=Failure(code, message))
+        self.jobs.set_profile(state.clone_id, outcome.to_state())
         return replace(state.carried(), status="COMPLETED", result=state.result, profile=outcome)
 
 
