@@ -16,6 +16,7 @@ from ecwid_cloner.state import (
     OutcomeEvent,
     Poll,
     ProvisionedStore,
+    SlotTicket,
     StepOutcome,
 )
 from local.template_model import ROOT
@@ -188,6 +189,10 @@ PARTS = {
     "store": ProvisionedStore(7001, token_saved=True),
     "event": OutcomeEvent("Store Created", {"cloneId": "c", "targetStoreId": 7001}),
     "budget": BudgetTurn(booked_at=1795000012.5, tokens=2, refusals=1, backlog=2.25, wait_seconds=3),
+    "slot held": SlotTicket(held=True, number=3, waited_seconds=30.0),
+    "slot waiting": SlotTicket(
+        held=False, number=3, waited_seconds=25.0, place=1, waiting_since=1795000000.5, first_place=2, wait_seconds=20
+    ),
 }
 
 
@@ -231,12 +236,23 @@ def test_the_parts_write_the_keys_and_types_the_state_machine_reads():
     assert _at(made.to_state(), "$.event.detailType") == "Store Created"
     assert _at(made.to_state(), "$.event.detail") == {"cloneId": "c", "targetStoreId": 7001}
     assert _at(made.to_state(), "$.store") == {"storeId": 7001, "tokenSaved": True}
+    # SlotAcquired and WaitForSlot: held (a boolean), else the Wait state's whole seconds.
+    assert PARTS["slot held"].to_state() == {"held": True, "number": 3, "waitedSeconds": 30.0}
+    assert PARTS["slot waiting"].to_state() == {
+        "held": False,
+        "number": 3,
+        "place": 1,
+        "waitingSince": 1795000000.5,
+        "firstPlace": 2,
+        "waitedSeconds": 25.0,
+        "waitSeconds": 20,
+    }
 
 
 def test_every_path_the_state_machine_reads_in_a_part_of_the_state_is_one_a_test_here_writes():
     """A path the ASL starts reading (or a key renamed there) must be written by the typed parts."""
     asl = (ROOT / "statemachine" / "clone_store.asl.json").read_text()
-    parts = ("failure", "instantSite", "profile", "store", "event", "budget", "poll")
+    parts = ("failure", "instantSite", "profile", "store", "event", "budget", "poll", "slot")
     read = {path for path in re.findall(r'"(\$\.[A-Za-z.]+)"', asl) if path.split(".")[1] in parts}
     written = {
         "$.failure.errorCode",
@@ -249,12 +265,17 @@ def test_every_path_the_state_machine_reads_in_a_part_of_the_state_is_one_a_test
         "$.event.detail.status",  # the detail's own contract (data.outcome_events), carried as it is
         "$.budget.waitSeconds",
         "$.poll.waitSeconds",
+        "$.slot",  # AcquireSlot's ResultPath: a SlotTicket
+        "$.slot.held",
+        "$.slot.waitSeconds",
     }
     assert read <= written, f"the ASL reads {sorted(read - written)}: give them a typed part and a test"
     samples = [STATES["failed"], STATES["instant site and its profile done"], STATES["waiting for the budget"]]
     samples += [STATES["store made"], STATES["started"]]
+    written_here = [CloneState.from_state(sample).to_state() for sample in samples]
+    written_here += [{"slot": PARTS[name].to_state()} for name in ("slot held", "slot waiting")]
     for path in written - {"$.event.detail.status"}:
-        assert any(_has(CloneState.from_state(sample).to_state(), path) for sample in samples), path
+        assert any(_has(state, path) for state in written_here), path
 
 
 def _has(state: dict[str, Any], path: str) -> bool:

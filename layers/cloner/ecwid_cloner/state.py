@@ -3,7 +3,8 @@
 Each step reads it with ``CloneState.from_state`` and hands on ``to_state()``:
 the JSON keys are the state machine's contract (its Choice and Wait states read
 ``$.status``, ``$.poll.waitSeconds``, ``$.budget.waitSeconds``, ``$.request.…``).
-A step waiting for Ecwid's request budget, whichever it is, keeps its turn in ``$.budget``.
+A step waiting for Ecwid's request budget, whichever it is, keeps its turn in ``$.budget``;
+a clone waiting for a slot, its ticket in ``$.slot`` (SlotTicket; CloneState leaves it out).
 It never holds a mapping or a credential: the mapping goes to DynamoDB and only
 its counts travel on. Plain dataclasses, not pydantic: the Step Functions tasks
 stay quick to start.
@@ -124,6 +125,48 @@ class OutcomeEvent:
 
     def to_state(self) -> dict[str, Any]:
         return {"detailType": self.detail_type, "detail": dict(self.detail)}
+
+
+@dataclass(frozen=True)
+class SlotTicket:
+    """A clone's ticket for a slot among the clones in flight (``$.slot``, AcquireSlot's result):
+    held, or where in line and how long the Wait state waits before it asks again. Its number, its
+    first place and when it began to wait travel with it, so that a waiter keeps its turn."""
+
+    held: bool
+    number: int  # its number in arrival order
+    waited_seconds: float = 0.0  # since the first refusal (the slot-wait alarm watches it)
+    # While it waits in line (not held):
+    place: int = 0  # about how many clones wait before it, itself included
+    waiting_since: float | None = None  # epoch seconds of the first refusal
+    first_place: int = 0  # its place at the first refusal (how overdue it is, is measured on it)
+    wait_seconds: int = 0  # the Wait state's seconds until it asks again
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> SlotTicket:
+        since = data.get("waitingSince")
+        return cls(
+            held=bool(data["held"]),
+            number=int(data["number"]),
+            waited_seconds=float(data.get("waitedSeconds") or 0.0),
+            place=int(data.get("place") or 0),
+            waiting_since=float(since) if since is not None else None,
+            first_place=int(data.get("firstPlace") or 0),
+            wait_seconds=int(data.get("waitSeconds") or 0),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        if self.held:
+            return {"held": True, "number": self.number, "waitedSeconds": self.waited_seconds}
+        return {
+            "held": False,
+            "number": self.number,
+            "place": self.place,
+            "waitingSince": self.waiting_since,
+            "firstPlace": self.first_place,
+            "waitedSeconds": self.waited_seconds,
+            "waitSeconds": self.wait_seconds,
+        }
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
-from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, StepOutcome
+from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, SlotTicket, StepOutcome
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
@@ -75,13 +74,13 @@ def record_budget_wait(turn: BudgetTurn, step: str) -> None:
     _emit("BudgetWaitSeconds", MetricUnit.Seconds, float(turn.wait_seconds), Step=step)
 
 
-def record_slot_wait(slot: dict[str, Any]) -> None:
+def record_slot_wait(slot: SlotTicket) -> None:
     """SlotWaits (a refused try) and SlotWaitedSeconds (how long this clone has waited so
     far, on every try and at admission: the slot-wait alarm watches its maximum)."""
-    if not slot["held"]:
+    if not slot.held:
         _emit("SlotWaits", MetricUnit.Count, 1)
-    if slot.get("waitedSeconds"):
-        _emit("SlotWaitedSeconds", MetricUnit.Seconds, float(slot["waitedSeconds"]))
+    if slot.waited_seconds:
+        _emit("SlotWaitedSeconds", MetricUnit.Seconds, slot.waited_seconds)
 
 
 def record_slot_reaped() -> None:
