@@ -138,7 +138,7 @@ def test_a_refused_token_or_clone_fails_the_step_and_record_failure_keeps_the_st
         "error": {"Error": "EcwidTerminalError", "Cause": lambda_cause(refused.value)},
         "failedStep": "INSTANT_SITE",
     }
-    recorded = RecordFailure(jobs)(caught)
+    recorded = RecordFailure(jobs)(caught).to_state()
 
     failed = {
         "status": "FAILED",

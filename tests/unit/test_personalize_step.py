@@ -133,7 +133,7 @@ def test_a_refused_update_fails_the_step_and_record_failure_keeps_the_clone_comp
         "error": {"Error": "EcwidTerminalError", "Cause": lambda_cause(forbidden)},
         "failedStep": "PROFILE",
     }
-    recorded = RecordFailure(jobs)(caught)
+    recorded = RecordFailure(jobs)(caught).to_state()
 
     failed = {"status": "FAILED", "error": {"errorCode": forbidden.code, "errorMessage": forbidden.message}}
     job = jobs.get(CLONE_ID)
