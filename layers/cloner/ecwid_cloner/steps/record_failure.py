@@ -28,25 +28,27 @@ class CloneFailed:
 
 
 @dataclass(frozen=True)
-class ProfileFailed:
-    """PersonalizeStore failed after a COMPLETED clone: the clone stands, its profile step FAILED."""
+class _StepAfterCloneFailed:
+    """A step after a COMPLETED clone failed: the clone stands (the job stays COMPLETED)."""
 
-    state: CloneState
-    outcome: StepOutcome  # the state's profile
+    state: CloneState  # the clone's state, with the step's outcome
 
     def to_state(self) -> dict[str, Any]:
         return self.state.to_state()
 
 
 @dataclass(frozen=True)
-class InstantSiteFailed:
-    """CloneInstantSite failed after a COMPLETED clone: the clone stands, its Instant Site step FAILED."""
+class ProfileFailed(_StepAfterCloneFailed):
+    """PersonalizeStore failed: the profile step FAILED."""
 
-    state: CloneState
+    outcome: StepOutcome  # the state's profile
+
+
+@dataclass(frozen=True)
+class InstantSiteFailed(_StepAfterCloneFailed):
+    """CloneInstantSite failed: the Instant Site step FAILED."""
+
     outcome: InstantSiteOutcome  # the state's instantSite
-
-    def to_state(self) -> dict[str, Any]:
-        return self.state.to_state()
 
 
 @dataclass(frozen=True)
