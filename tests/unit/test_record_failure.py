@@ -208,3 +208,25 @@ def test_the_handler_logs_and_counts_each_kind_and_hands_on_its_json(kind, jobs,
     assert text == message and logged_key in extra
     lines = [line for line in emitted() if metric in line]
     assert len(lines) == 1 and all(lines[0][name] == value for name, value in dimensions.items())
+
+
+# ---- DescribeOutcome (clone_events): the event of a clone whose failure has no job --------------
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["failure-carried", "nothing-carried"])
+def test_a_clone_failed_without_a_job_is_described_failed_with_the_failure_it_carried(carried, jobs, monkeypatch):
+    from local.lambda_endpoint import LambdaContext, load_module
+    from local.template_model import TemplateModel
+
+    handler = load_module(TemplateModel().functions()["CloneEventsFunction"])
+    monkeypatch.setattr(handler, "jobs_repository", lambda: jobs)
+    failure = {"errorCode": "States.Timeout", "errorMessage": "AcquireSlot timed out"}
+    event = {"cloneId": CLONE_ID, "detailType": "Clone Failed", **({"failure": failure} if carried else {})}
+
+    described = handler.lambda_handler(event, LambdaContext("CloneEventsFunction"))
+
+    detail = {"cloneId": CLONE_ID, "status": "FAILED", **(failure if carried else {})}
+    assert described == {"detailType": "Clone Failed", "detail": detail}
+    jobs.record_intent(CLONE_ID, REQUEST)  # with a job, the job says it
+    described = handler.lambda_handler(event, LambdaContext("CloneEventsFunction"))
+    assert described["detail"]["status"] == "STARTING" and described["detail"]["sourceStoreId"] == 1003

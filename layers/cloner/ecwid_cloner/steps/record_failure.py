@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ecwid_cloner.data.jobs import JobsRepository, iso_utc
+from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.state import CloneState, Failure, InstantSiteOutcome, StepOutcome
 
@@ -117,6 +117,12 @@ class RecordFailure:
         return ProfileFailed(
             replace(state.carried(), status="COMPLETED", result=state.result, profile=outcome), outcome
         )
+
+
+def unrecorded_failure(clone_id: str, failure: Failure | None) -> Job:
+    """The job of a clone that failed before its job was written, where RecordFailure could not
+    write one either: FAILED, with the failure when the state carried it (for its Clone Failed event)."""
+    return Job({"cloneId": clone_id, "status": "FAILED", **(failure.to_state() if failure is not None else {})})
 
 
 def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
