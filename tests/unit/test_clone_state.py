@@ -19,6 +19,7 @@ from ecwid_cloner.state import (
     SlotTicket,
     StepOutcome,
 )
+from ecwid_cloner.steps.store_actions import StoreAction
 from local.template_model import ROOT
 
 REQUEST = {"sourceStoreId": 1003, "targetStoreId": 2001, "scope": "CATALOG", "cloneDemoCatalog": False}
@@ -189,6 +190,8 @@ PARTS = {
     "store": ProvisionedStore(7001, token_saved=True),
     "event": OutcomeEvent("Store Created", {"cloneId": "c", "targetStoreId": 7001}),
     "budget": BudgetTurn(booked_at=1795000012.5, tokens=2, refusals=1, backlog=2.25, wait_seconds=3),
+    "store action": StoreAction("suspend", "DONE", "2026-11-29T08:00:00Z", "FailedStoreAction", store_id=7001),
+    "store action failed": StoreAction("delete", "FAILED", "2026-11-29T08:00:00Z", "ops@example.com", 7001, "HTTP_403"),
     "slot held": SlotTicket(held=True, number=3, waited_seconds=30.0),
     "slot waiting": SlotTicket(
         held=False, number=3, waited_seconds=25.0, place=1, waiting_since=1795000000.5, first_place=2, wait_seconds=20
@@ -236,6 +239,15 @@ def test_the_parts_write_the_keys_and_types_the_state_machine_reads():
     assert _at(made.to_state(), "$.event.detailType") == "Store Created"
     assert _at(made.to_state(), "$.event.detail") == {"cloneId": "c", "targetStoreId": 7001}
     assert _at(made.to_state(), "$.store") == {"storeId": 7001, "tokenSaved": True}
+    # SettleFailedStore's result ($.storeAction), as the job and the Clone Failed event keep it.
+    assert PARTS["store action failed"].to_state() == {
+        "action": "delete",
+        "status": "FAILED",
+        "at": "2026-11-29T08:00:00Z",
+        "by": "ops@example.com",
+        "storeId": 7001,
+        "reason": "HTTP_403",
+    }
     # SlotAcquired and WaitForSlot: held (a boolean), else the Wait state's whole seconds.
     assert PARTS["slot held"].to_state() == {"held": True, "number": 3, "waitedSeconds": 30.0}
     assert PARTS["slot waiting"].to_state() == {
