@@ -181,7 +181,7 @@ class BudgetTurn:
     wait_seconds: int = 0  # the Wait state's seconds until the next run
 
     @classmethod
-    def from_state(cls, state: dict[str, Any] | None) -> BudgetTurn:
+    def from_state(cls, state: Mapping[str, Any] | None) -> BudgetTurn:
         state = state or {}
         booked_at = state.get("bookedAt")
         return cls(
@@ -221,7 +221,7 @@ class Poll:
     backlog_wait: bool = False  # the wait now running was set by the backlog
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> Poll:
+    def from_state(cls, data: Mapping[str, Any]) -> Poll:
         durations = data.get("durations") or ()
         return cls(
             attempt=int(data["attempt"]),
@@ -279,7 +279,7 @@ class CloneState:
     event: OutcomeEvent | None = None  # for the native PutEvents state
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> CloneState:
+    def from_state(cls, data: Mapping[str, Any]) -> CloneState:
         """Read a state; keys that belong to other states (slot, error, ...) are left out."""
         poll = data.get("poll")
         # An execution from before every booking was kept in $.budget: a poll kept its own in the poll.
