@@ -627,19 +627,18 @@ def describe_state(state: CloneState) -> str:
     """A step's output in one line: the store made, the ticket, the counts or the failure, the next poll."""
     line = f"   status {state.status}"
     if state.store:
-        line = f"   created store {state.store['storeId']} (token kept: {state.store['tokenSaved']})"
+        line = f"   created store {state.store.store_id} (token kept: {state.store.token_saved})"
     if state.ticket:
         line += f", ticket {state.ticket}"
     if state.profile:
         outcome = state.profile
-        error = outcome.get("error") or {}
-        line += f", profile {outcome['status']}: " + (
-            f"{len(outcome.get('fields') or [])} fields set" if not error else f"{error.get('errorCode')}"
+        line += f", profile {outcome.status}: " + (
+            f"{len(outcome.fields or ())} fields set" if not outcome.error else outcome.error.error_code
         )
     elif state.result:
         line += f", mapped {state.result['products']} products and {state.result['categories']} categories"
     elif state.failure:
-        line += f", {state.failure['errorCode']}: {state.failure['errorMessage']}"
+        line += f", {state.failure.error_code}: {state.failure.error_message}"
     elif state.poll is not None:
         line += f", next poll in {state.poll.wait_seconds} s (polls so far: {state.poll.attempt})"
     if state.poll is not None and state.poll.last_error:

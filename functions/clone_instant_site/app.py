@@ -14,6 +14,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     state = clone_instant_site()(CloneState.from_state(event))
     if waits_for_budget(state.budget, "CloneInstantSite"):
         return state.to_state()
-    logger.info("Instant Site cloned", extra={"instantSite": state.instant_site})
+    answer = state.to_state()
+    logger.info("Instant Site cloned", extra={"instantSite": answer.get("instantSite")})
     record_instant_site(state.instant_site)
-    return state.to_state()
+    return answer

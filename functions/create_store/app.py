@@ -14,7 +14,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     state = store_provisioning().create_store(CloneState.from_state(event))
     if waits_for_budget(state.budget, "CreateStore"):
         return state.to_state()
+    answer = state.to_state()
     # The store ID and whether its token was kept; never the token.
-    logger.info("Store created", extra={"store": state.store})
+    logger.info("Store created", extra={"store": answer.get("store")})
     record_store_created(state)
-    return state.to_state()
+    return answer

@@ -14,7 +14,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     state = personalize_store()(CloneState.from_state(event))
     if waits_for_budget(state.budget, "PersonalizeStore"):
         return state.to_state()
+    answer = state.to_state()
     # The names of the fields set, never their values (personal data stays on the job).
-    logger.info("Store profile set", extra={"profile": state.profile})
+    logger.info("Store profile set", extra={"profile": answer.get("profile")})
     record_profile(state.profile)
-    return state.to_state()
+    return answer

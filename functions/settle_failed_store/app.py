@@ -17,5 +17,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     outcome = store_actions().settle_failed(clone_id, BudgetTurn.from_state(previous.get("budget")))
     if waits_for_budget(outcome, "SettleFailedStore"):
         return {"budget": outcome.to_state()}  # $.storeAction.budget: the state machine waits, then runs this again
-    logger.info("Failed clone's store settled", extra={"storeAction": outcome})
-    return outcome
+    settled = outcome.to_state() if outcome is not None else {}  # {}: no store of ours to settle
+    logger.info("Failed clone's store settled", extra={"storeAction": settled})
+    return settled

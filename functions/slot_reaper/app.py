@@ -35,6 +35,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             extra={"storeAction": {"budget": store_action.to_state()}},
         )
         raise StoreActionPending(clone_id)
-    if store_action:
-        logger.info("Failed clone's store settled", extra={"storeAction": store_action})
-    return {"cloneId": clone_id, "released": released, **({"storeAction": store_action} if store_action else {})}
+    if store_action is None:
+        return {"cloneId": clone_id, "released": released}
+    logger.info("Failed clone's store settled", extra={"storeAction": store_action.to_state()})
+    return {"cloneId": clone_id, "released": released, "storeAction": store_action.to_state()}

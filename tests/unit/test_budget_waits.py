@@ -227,5 +227,5 @@ def test_a_clone_whose_deadline_passed_while_its_poll_waited_is_timed_out_unpoll
     budget.run_ahead(BOOKED)
     client = FakeCloneClient(statuses=[CloneStatus("COMPLETED")])
     state = _check(jobs, clock, budget, client)(started)
-    assert client.polled == [] and state.status == "TIMED_OUT" and state.failure["errorCode"] == "CLONE_TIMED_OUT"
+    assert client.polled == [] and state.status == "TIMED_OUT" and state.failure.error_code == "CLONE_TIMED_OUT"
     assert jobs.get(CLONE_ID).status == "TIMED_OUT"

@@ -4,11 +4,14 @@ keeps at $.slot, over an in-memory slot store and in-memory jobs, on a clock the
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ecwid_cloner.admission.clone_slots import CloneSlots
 from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy
 from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.state import SlotTicket
 from tests.memory_stores import MemoryJobs, MemorySlotStore
 
 RELEASE_INTERVAL = 10.0
@@ -26,7 +29,11 @@ def slots(clock):
 
 
 def _ask(slots, clone_id, slot=None):
-    return slots.acquire({"cloneId": clone_id, **({"slot": slot} if slot else {})})
+    """AcquireSlot as the state machine runs it: the ticket of the last try read from $.slot, the
+    new one written there (the JSON, which the assertions read)."""
+    ticket = slots.acquire(clone_id, SlotTicket.from_state(slot) if slot else None)
+    assert SlotTicket.from_state(json.loads(json.dumps(ticket.to_state()))) == ticket, "reads back as it was"
+    return ticket.to_state()
 
 
 def test_a_free_slot_is_held_at_once_and_the_job_is_not_waiting(slots):
@@ -56,13 +63,13 @@ def test_a_waiter_keeps_its_number_first_place_and_start_of_waiting_until_it_is_
     ahead = _ask(slots, "ahead")
     me = _ask(slots, "me")
     clock.advance(25)
-    assert slots.release({"cloneId": "running"}) == {"released": True}
+    assert slots.release("running") is True
     assert _ask(slots, "ahead", ahead)["held"]
     me = _ask(slots, "me", me)
     assert (me["held"], me["number"], me["place"]) == (False, 3, 1)
     assert me["firstPlace"] == 2 and me["waitedSeconds"] == 25.0 and me["waitingSince"] == clock.now - 25
     clock.advance(5)
-    slots.release({"cloneId": "ahead"})
+    slots.release("ahead")
     admitted = _ask(slots, "me", me)
     assert admitted == {"held": True, "number": 3, "waitedSeconds": 30.0}
 
@@ -71,7 +78,7 @@ def test_a_waiter_overdue_behind_a_number_that_never_passes_takes_a_free_slot(sl
     _ask(slots, "running")
     _ask(slots, "ahead")  # number 2: its execution dies here and never asks again
     me = _ask(slots, "me")
-    slots.release({"cloneId": "running"})
+    slots.release("running")
     overdue_after = 2 * me["firstPlace"] * RELEASE_INTERVAL + 60
     clock.advance(overdue_after)
     assert not _ask(slots, "me", me)["held"], "not yet overdue: the line's order holds"
@@ -81,6 +88,6 @@ def test_a_waiter_overdue_behind_a_number_that_never_passes_takes_a_free_slot(sl
 
 def test_a_slot_is_released_once(slots):
     _ask(slots, "running")
-    assert slots.release({"cloneId": "running"}) == {"released": True}
-    assert slots.release({"cloneId": "running"}) == {"released": False}
+    assert slots.release("running") is True
+    assert slots.release("running") is False
     assert _ask(slots, "ahead")["held"]

@@ -8,7 +8,7 @@ import pytest
 
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, EcwidTerminalError, TargetBusyError
 from ecwid_cloner.models import CloneRequest, CloneStatus
-from ecwid_cloner.state import CloneState
+from ecwid_cloner.state import CloneState, Failure
 from ecwid_cloner.steps.check_clone_status import CheckCloneStatus
 from ecwid_cloner.steps.poll_timing import PollTiming
 from ecwid_cloner.steps.start_clone import StartClone
@@ -109,7 +109,7 @@ def test_a_rerun_of_a_finished_clone_reports_the_job_and_calls_nobody(jobs, cloc
     jobs.record_intent(CLONE_ID, REQUEST)
     jobs.advance(CLONE_ID, "FAILED", ticket="t-1", errorCode="SOURCE_NOT_FOUND", errorMessage="gone")
     state = _start(jobs, FakeCloneClient(), clock)(CloneState(CLONE_ID, REQUEST))
-    assert state.status == "FAILED" and state.failure == {"errorCode": "SOURCE_NOT_FOUND", "errorMessage": "gone"}
+    assert state.status == "FAILED" and state.failure == Failure("SOURCE_NOT_FOUND", "gone")
 
 
 def test_the_deadline_runs_from_the_start(jobs, clock):
@@ -140,10 +140,7 @@ def test_a_failed_ticket_ends_the_clone_with_ecwids_message(jobs, clock):
     state = _started(jobs, clock)
     failed = CloneStatus("FAILED", error_message="Source went away")
     state = _check(jobs, FakeCloneClient(statuses=[failed]), clock)(state)
-    assert state.status == "FAILED" and state.failure == {
-        "errorCode": "CLONE_FAILED",
-        "errorMessage": "Source went away",
-    }
+    assert state.status == "FAILED" and state.failure == Failure("CLONE_FAILED", "Source went away")
     assert jobs.get(CLONE_ID).status == "FAILED"
 
 
@@ -151,7 +148,7 @@ def test_a_clone_still_running_at_its_deadline_is_timed_out(jobs, clock):
     state = _started(jobs, clock)
     clock.advance(DEADLINE + 1)
     state = _check(jobs, FakeCloneClient(statuses=[CloneStatus("IN_PROGRESS")]), clock)(state)
-    assert state.status == "TIMED_OUT" and state.failure["errorCode"] == "CLONE_TIMED_OUT"
+    assert state.status == "TIMED_OUT" and state.failure.error_code == "CLONE_TIMED_OUT"
     job = jobs.get(CLONE_ID)
     assert job.status == "TIMED_OUT" and job.error_code == "CLONE_TIMED_OUT"
 

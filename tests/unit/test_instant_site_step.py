@@ -54,7 +54,7 @@ def test_a_clone_that_asked_for_the_site_gets_it_cloned_once_and_recorded(jobs, 
 
     assert client.calls == [("token", TARGET, "secret-9001"), ("clone", TARGET, 1003, draft, "site-token")]
     outcome = {"status": "COMPLETED", "draft": draft}
-    assert done.instant_site == outcome and jobs.get(CLONE_ID)["instantSite"] == outcome
+    assert done.instant_site.to_state() == outcome and jobs.get(CLONE_ID)["instantSite"] == outcome
     assert (done.status, done.ticket, done.result) == ("COMPLETED", "t-1", {"products": 2, "categories": 1})
     assert next_state("InstantSiteDoneOrWaiting", done.to_state()) == "ReleaseSlotCompleted"
     assert jobs.get(CLONE_ID).status == "COMPLETED"
@@ -75,12 +75,12 @@ def test_a_personalized_stores_site_gets_the_stores_name_and_email_with_the_same
         {"storeName": "Boulangerie Ann", "email": MERCHANT.email},
         "site-token",
     )
-    assert done.instant_site == {
+    assert done.instant_site.to_state() == {
         "status": "COMPLETED",
         "draft": True,
         "profile": {"status": "COMPLETED", "fields": ["email", "storeName"]},
     }
-    assert jobs.get(CLONE_ID)["instantSite"] == done.instant_site
+    assert jobs.get(CLONE_ID)["instantSite"] == done.instant_site.to_state()
 
 
 def test_a_profile_without_a_name_or_an_email_leaves_the_sites_profile_alone(jobs):
@@ -88,7 +88,7 @@ def test_a_profile_without_a_name_or_an_email_leaves_the_sites_profile_alone(job
     state = completed_clone(jobs, CLONE_ID, _asked(profile=phone_only))
     client = FakeInstantSiteClient()
     done = _site(jobs, client)(state)
-    assert [call[0] for call in client.calls] == ["token", "clone"] and "profile" not in done.instant_site
+    assert [call[0] for call in client.calls] == ["token", "clone"] and done.instant_site.profile is None
 
 
 # ---- what it records when Ecwid refuses ----------------------------------------------------
@@ -98,12 +98,12 @@ def test_a_refused_site_profile_is_the_steps_outcome_and_the_site_clone_stands(j
     state = completed_clone(jobs, CLONE_ID, CloneRequest(1003, None, merchant=MERCHANT), True)
     forbidden = _refused("INSTANT_SITE_HTTP_403", 403)
     done = _site(jobs, FakeInstantSiteClient(profiles=[forbidden]))(state)
-    assert done.instant_site == {
+    assert done.instant_site.to_state() == {
         "status": "COMPLETED",
         "draft": True,
         "profile": {"status": "FAILED", "error": {"errorCode": forbidden.code, "errorMessage": forbidden.message}},
     }
-    assert jobs.get(CLONE_ID)["instantSite"] == done.instant_site
+    assert jobs.get(CLONE_ID)["instantSite"] == done.instant_site.to_state()
 
 
 def test_ecwids_trouble_with_the_site_profile_is_raised_for_the_state_machine_to_retry(jobs):
@@ -138,7 +138,7 @@ def test_a_refused_token_or_clone_fails_the_step_and_record_failure_keeps_the_st
         "error": {"Error": "EcwidTerminalError", "Cause": lambda_cause(refused.value)},
         "failedStep": "INSTANT_SITE",
     }
-    recorded = RecordFailure(jobs)(caught)
+    recorded = RecordFailure(jobs)(caught).to_state()
 
     failed = {
         "status": "FAILED",
@@ -182,5 +182,5 @@ def test_its_requests_are_booked_together_and_spent_on_the_next_run(jobs, clock,
 
     clock.advance(waiting.budget.wait_seconds)
     done = step(CloneState.from_state(waiting.to_state()))
-    assert len(client.calls) == requests and done.instant_site["status"] == "COMPLETED"
+    assert len(client.calls) == requests and done.instant_site.status == "COMPLETED"
     assert budget.booked_until == schedule + requests, "no second booking"

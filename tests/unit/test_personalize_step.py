@@ -83,7 +83,7 @@ def test_a_merchants_store_gets_the_merchants_profile_from_the_job_with_the_stor
     assert set(fields) <= set(PROFILE_FIELDS), "only the documented fields the step owns"
     assert MERCHANT.ip not in json.dumps(body) and MERCHANT.name not in json.dumps(body)
     outcome = {"status": "COMPLETED", "fields": StoreProfile.from_ecwid(body).fields}
-    assert state.profile == outcome and jobs.get(CLONE_ID)["profile"] == outcome
+    assert state.profile.to_state() == outcome and jobs.get(CLONE_ID)["profile"] == outcome
     assert (state.status, state.ticket, state.result) == ("COMPLETED", "t-1", {"products": 2, "categories": 1})
     assert "ann@example.com" not in json.dumps(state.to_state()), "field names on the state, never values"
 
@@ -113,8 +113,8 @@ def test_an_existing_store_gets_only_the_fields_asked_for(jobs):
 def test_with_nothing_to_set_the_step_records_no_fields_and_reads_no_token(jobs, request_):
     client = FakeStoreProfileClient()
     state = _personalize(jobs, client, tokens={})(completed_clone(jobs, CLONE_ID, request_))
-    assert client.puts == [] and state.profile == {"status": "COMPLETED", "fields": []}
-    assert jobs.get(CLONE_ID)["profile"] == state.profile
+    assert client.puts == [] and state.profile.to_state() == {"status": "COMPLETED", "fields": []}
+    assert jobs.get(CLONE_ID)["profile"] == state.profile.to_state()
 
 
 # ---- what it records when Ecwid refuses -----------------------------------------------------
@@ -133,7 +133,7 @@ def test_a_refused_update_fails_the_step_and_record_failure_keeps_the_clone_comp
         "error": {"Error": "EcwidTerminalError", "Cause": lambda_cause(forbidden)},
         "failedStep": "PROFILE",
     }
-    recorded = RecordFailure(jobs)(caught)
+    recorded = RecordFailure(jobs)(caught).to_state()
 
     failed = {"status": "FAILED", "error": {"errorCode": forbidden.code, "errorMessage": forbidden.message}}
     job = jobs.get(CLONE_ID)
@@ -150,7 +150,7 @@ def test_ecwids_trouble_is_raised_for_the_state_machine_to_retry_and_records_not
     with pytest.raises(EcwidRetryableError):
         step(state)
     assert jobs.get(CLONE_ID)["profile"] == {"status": "PENDING"}
-    assert step(state).profile["status"] == "COMPLETED" and len(client.puts) == 2
+    assert step(state).profile.status == "COMPLETED" and len(client.puts) == 2
 
 
 def test_a_store_without_a_token_fails_before_any_request(jobs):
@@ -177,5 +177,5 @@ def test_told_to_wait_it_puts_nothing_then_spends_its_booking(jobs, clock):
     schedule = budget.booked_until
     clock.advance(waiting.budget.wait_seconds)
     done = step(CloneState.from_state(waiting.to_state()))
-    assert len(client.puts) == 1 and done.profile["status"] == "COMPLETED" and done.budget is None
+    assert len(client.puts) == 1 and done.profile.status == "COMPLETED" and done.budget is None
     assert budget.booked_until == schedule

@@ -10,7 +10,7 @@ from ecwid_cloner.ecwid.reseller import PartnerStore
 from ecwid_cloner.ecwid.store_creation import CreatedStore, StoreEmailTakenError
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError
 from ecwid_cloner.models import CloneRequest, Merchant
-from ecwid_cloner.state import CloneState
+from ecwid_cloner.state import CloneState, ProvisionedStore
 from ecwid_cloner.steps.create_store import CLOCK_SKEW_SECONDS, StoreProvisioning
 from tests.fake_ecwid import FakeResellerClient, FakeStoreCreator
 from tests.memory_stores import MemoryJobs
@@ -53,7 +53,7 @@ def _create(provisioning):
 def test_a_new_store_becomes_the_target_and_its_token_goes_to_the_token_store_only(jobs):
     tokens: dict[int, str] = {}
     state = _create(_provisioning(jobs, FakeStoreCreator([CreatedStore(7001, "secret-token")]), tokens))
-    assert state.request.target_store_id == 7001 and state.store == {"storeId": 7001, "tokenSaved": True}
+    assert state.request.target_store_id == 7001 and state.store == ProvisionedStore(7001, token_saved=True)
     assert tokens == {7001: "secret-token"}
     assert "secret-token" not in repr(state.to_state()) and "secret-token" not in repr(jobs.items)
     job = jobs.get(CLONE_ID)
@@ -94,7 +94,7 @@ def test_a_lost_creation_answer_with_a_reseller_key_goes_on_into_the_one_store_f
         _create(provisioning)
     clock.advance(60)
     state = _create(provisioning)
-    assert state.request.target_store_id == 7002 and state.store == {"storeId": 7002, "tokenSaved": False}
+    assert state.request.target_store_id == 7002 and state.store == ProvisionedStore(7002, token_saved=False)
     assert reseller.asked == [(MERCHANT.email, first_post - CLOCK_SKEW_SECONDS)], "stores made since the first POST"
     job = jobs.get(CLONE_ID)
     assert job.target_store_id == 7002 and job["storeTokenUnknown"] is True
@@ -132,4 +132,4 @@ def test_a_token_that_cannot_be_saved_does_not_fail_a_store_that_exists(jobs):
     provisioning = _provisioning(jobs, FakeStoreCreator([CreatedStore(7001, "secret-token")]))
     provisioning.save_token = unreachable
     state = _create(provisioning)
-    assert state.store == {"storeId": 7001, "tokenSaved": False} and jobs.get(CLONE_ID).target_store_id == 7001
+    assert state.store == ProvisionedStore(7001, token_saved=False) and jobs.get(CLONE_ID).target_store_id == 7001

@@ -1,6 +1,7 @@
 """RecordFailure in milliseconds: each error payload Step Functions hands it (a Lambda's error with
-its JSON Cause, a States.Timeout, a Cause that is not JSON), each shape it returns for the
-handler to tell apart, and the state it leaves the job in. In-memory jobs, a clock the test holds."""
+its JSON Cause, a States.Timeout, a Cause that is not JSON), each kind of result the handler
+dispatches on and the JSON each hands the state machine, and the state it leaves the job in.
+In-memory jobs, a clock the test holds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from ecwid_cloner.data.jobs import iso_utc
 from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.state import CloneState, Poll
-from ecwid_cloner.steps.record_failure import RecordFailure
+from ecwid_cloner.steps.record_failure import (
+    CloneFailed,
+    EventNotPublished,
+    InstantSiteFailed,
+    ProfileFailed,
+    RecordedFailure,
+    RecordFailure,
+)
 from tests.unit.test_caught_errors import lambda_cause
 
 CLONE_ID = "9001-abc"
@@ -30,9 +38,15 @@ PAYLOADS = {
         ("Lambda.Unknown", "The Lambda function crashed before returning"),
     ),
 }
-# Each shape's keys: the handler tells them apart by these (functions/record_failure/app.py).
+# Each result's JSON keys: what the state machine gets (the handler dispatches on the result's type).
 CLONE_FAILED_KEYS = {"cloneId", "request", "ticket", "status", "failure"}
 STEP_FAILED_KEYS = {"cloneId", "request", "ticket", "status", "result"}  # and the step's own outcome
+
+
+def _recorded[T: RecordedFailure](kind: type[T], recorded: RecordedFailure) -> dict[str, Any]:
+    """The JSON the handler hands the state machine, of a result of this kind."""
+    assert isinstance(recorded, kind), f"{type(recorded).__name__}, not {kind.__name__}"
+    return recorded.to_state()
 
 
 def _running(jobs, clock) -> dict[str, Any]:
@@ -59,7 +73,7 @@ def test_a_failed_clone_ends_failed_on_the_job_with_the_code_and_message_of_the_
     error, (code, message) = PAYLOADS[payload]
     caught = {**_running(jobs, clock), "error": error}
 
-    answer = RecordFailure(jobs, clock)(caught)
+    answer = _recorded(CloneFailed, RecordFailure(jobs, clock)(caught))
 
     assert set(answer) == CLONE_FAILED_KEYS
     assert answer["status"] == "FAILED" and answer["failure"] == {"errorCode": code, "errorMessage": message}
@@ -72,7 +86,7 @@ def test_a_failed_clone_ends_failed_on_the_job_with_the_code_and_message_of_the_
 def test_a_clone_that_failed_before_its_job_was_written_gets_a_failed_job_all_the_same(jobs, clock):
     # AcquireSlot's Catch: the execution's input and the error, no job yet.
     caught = {"cloneId": CLONE_ID, "request": REQUEST.to_state(), "error": PAYLOADS["states-timeout"][0]}
-    answer = RecordFailure(jobs, clock)(caught)
+    answer = _recorded(CloneFailed, RecordFailure(jobs, clock)(caught))
     job = jobs.get(CLONE_ID)
     assert job is not None and job.status == "FAILED" and job.error_code == "States.Timeout"
     assert job.request() == REQUEST and answer["status"] == "FAILED"
@@ -89,7 +103,7 @@ def test_a_job_that_ended_meanwhile_keeps_its_end(jobs, clock):
 def test_an_execution_started_with_a_request_it_cannot_read_is_recorded_failed_all_the_same(jobs, clock):
     _running(jobs, clock)
     caught = {"cloneId": CLONE_ID, "request": {"targetStoreId": "nine"}, "error": PAYLOADS["cause-not-json"][0]}
-    answer = RecordFailure(jobs, clock)(caught)
+    answer = _recorded(CloneFailed, RecordFailure(jobs, clock)(caught))
     failure = {"errorCode": "Lambda.Unknown", "errorMessage": "The Lambda function crashed before returning"}
     assert answer == {"cloneId": CLONE_ID, "status": "FAILED", "failure": failure}
     assert jobs.get(CLONE_ID).status == "FAILED"
@@ -99,17 +113,17 @@ def test_an_execution_started_with_a_request_it_cannot_read_is_recorded_failed_a
 
 
 @pytest.mark.parametrize(
-    ("failed_step", "outcome_key", "outcome_extra"),
-    [("PROFILE", "profile", {}), ("INSTANT_SITE", "instantSite", {"draft": True})],
+    ("failed_step", "kind", "outcome_key", "outcome_extra"),
+    [("PROFILE", ProfileFailed, "profile", {}), ("INSTANT_SITE", InstantSiteFailed, "instantSite", {"draft": True})],
     ids=["profile", "instant-site"],
 )
 def test_a_failed_step_after_the_clone_is_that_steps_outcome_and_the_job_stays_completed(
-    jobs, clock, failed_step, outcome_key, outcome_extra
+    jobs, clock, failed_step, kind, outcome_key, outcome_extra
 ):
     error, (code, message) = PAYLOADS["states-timeout"]
     caught = {**_completed(jobs), "error": error, "failedStep": failed_step}
 
-    answer = RecordFailure(jobs, clock)(caught)
+    answer = _recorded(kind, RecordFailure(jobs, clock)(caught))
 
     outcome = {"status": "FAILED", **outcome_extra, "error": {"errorCode": code, "errorMessage": message}}
     assert set(answer) == STEP_FAILED_KEYS | {outcome_key}
@@ -133,7 +147,7 @@ def test_an_event_not_published_is_kept_on_the_job_and_the_outcome_stands(jobs, 
         "error": {"Error": "EventBridge.InternalException", "Cause": cause},
     }
 
-    answer = RecordFailure(jobs, clock)(caught)
+    answer = _recorded(EventNotPublished, RecordFailure(jobs, clock)(caught))
 
     assert answer == {
         "cloneId": CLONE_ID,
@@ -143,3 +157,76 @@ def test_an_event_not_published_is_kept_on_the_job_and_the_outcome_stands(jobs, 
     assert job.status == "COMPLETED" and job.error_code is None
     [failure] = job["eventFailures"]
     assert failure["detailType"] == "Clone Completed" and failure["error"] == f"EventBridge.InternalException: {cause}"
+
+
+# ---- the handler: it dispatches on the kind, logs and counts each, hands the JSON on ------------
+
+
+def _event_caught(jobs, clock) -> dict[str, Any]:
+    _completed(jobs)
+    error = {"Error": "EventBridge.InternalException", "Cause": "InternalException"}
+    return {"cloneId": CLONE_ID, "failedStep": "EVENTS", "detailType": "Clone Completed", "error": error}
+
+
+CAUGHT = {  # each kind: what the state machine hands RecordFailure, the warning, the metric and its dimension
+    "clone": (
+        lambda jobs, clock: {**_running(jobs, clock), "error": PAYLOADS["states-timeout"][0]},
+        ("Clone failed", "failure"),
+        ("ClonesFailed", {"ErrorCode": "States.Timeout"}),
+    ),
+    "profile": (
+        lambda jobs, clock: {**_completed(jobs), "error": PAYLOADS["states-timeout"][0], "failedStep": "PROFILE"},
+        ("Store profile update failed", "profile"),
+        ("ProfileUpdates", {"Outcome": "FAILED"}),
+    ),
+    "instant-site": (
+        lambda jobs, clock: {**_completed(jobs), "error": PAYLOADS["states-timeout"][0], "failedStep": "INSTANT_SITE"},
+        ("Instant Site clone failed", "instantSite"),
+        ("InstantSiteClones", {"Outcome": "FAILED"}),
+    ),
+    "event": (_event_caught, ("Event not published", "detailType"), ("EventsNotPublished", {})),
+}
+
+
+@pytest.mark.parametrize("kind", CAUGHT)
+def test_the_handler_logs_and_counts_each_kind_and_hands_on_its_json(kind, jobs, clock, monkeypatch, emitted):
+    from ecwid_cloner import runtime
+    from local.lambda_endpoint import LambdaContext, load_module
+    from local.template_model import TemplateModel
+
+    make_caught, (message, logged_key), (metric, dimensions) = CAUGHT[kind]
+    caught = make_caught(jobs, clock)
+    handler = load_module(TemplateModel().functions()["RecordFailureFunction"])
+    monkeypatch.setattr(handler, "record_failure", lambda: RecordFailure(jobs, clock))
+    logged: list[tuple[str, Any]] = []
+    monkeypatch.setattr(runtime.logger, "warning", lambda text, **kw: logged.append((text, kw.get("extra"))))
+
+    answer = handler.lambda_handler(caught, LambdaContext("RecordFailureFunction"))
+
+    assert answer == RecordFailure(jobs, clock)(caught).to_state(), "the JSON of the result (recorded again: the same)"
+    [(text, extra)] = logged
+    assert text == message and logged_key in extra
+    lines = [line for line in emitted() if metric in line]
+    assert len(lines) == 1 and all(lines[0][name] == value for name, value in dimensions.items())
+
+
+# ---- DescribeOutcome (clone_events): the event of a clone whose failure has no job --------------
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["failure-carried", "nothing-carried"])
+def test_a_clone_failed_without_a_job_is_described_failed_with_the_failure_it_carried(carried, jobs, monkeypatch):
+    from local.lambda_endpoint import LambdaContext, load_module
+    from local.template_model import TemplateModel
+
+    handler = load_module(TemplateModel().functions()["CloneEventsFunction"])
+    monkeypatch.setattr(handler, "jobs_repository", lambda: jobs)
+    failure = {"errorCode": "States.Timeout", "errorMessage": "AcquireSlot timed out"}
+    event = {"cloneId": CLONE_ID, "detailType": "Clone Failed", **({"failure": failure} if carried else {})}
+
+    described = handler.lambda_handler(event, LambdaContext("CloneEventsFunction"))
+
+    detail = {"cloneId": CLONE_ID, "status": "FAILED", **(failure if carried else {})}
+    assert described == {"detailType": "Clone Failed", "detail": detail}
+    jobs.record_intent(CLONE_ID, REQUEST)  # with a job, the job says it
+    described = handler.lambda_handler(event, LambdaContext("CloneEventsFunction"))
+    assert described["detail"]["status"] == "STARTING" and described["detail"]["sourceStoreId"] == 1003

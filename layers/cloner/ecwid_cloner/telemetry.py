@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
-from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, SlotTicket, StepOutcome
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
@@ -43,13 +42,13 @@ def record_outcome(state: CloneState) -> None:
         if poll is not None and poll.started_at:
             _emit("CloneDurationSeconds", MetricUnit.Seconds, round(time.time() - poll.started_at, 1))
         _emit("PollsPerClone", MetricUnit.Count, poll.attempt if poll else 0)
-    elif state.failure:
+    elif state.failure is not None:
         record_failed(state.failure, poll.attempt if poll else 0)
 
 
-def record_failed(failure: dict[str, Any], polls: int = 0) -> None:
+def record_failed(failure: Failure, polls: int = 0) -> None:
     # By Ecwid error code: a wrong request and an Ecwid outage look different.
-    code = str(failure.get("errorCode") or "UNKNOWN")[:255]
+    code = (failure.error_code or "UNKNOWN")[:255]
     _emit("ClonesFailed", MetricUnit.Count, 1, ErrorCode=code)
     if code in STORE_CREATION_ERROR_CODES:
         _emit("StoreCreationsFailed", MetricUnit.Count, 1)
@@ -60,7 +59,7 @@ def record_failed(failure: dict[str, Any], polls: int = 0) -> None:
 def record_store_created(state: CloneState) -> None:
     """StoresCreated; StoreTokensNotSaved when the new store's token could not be kept."""
     _emit("StoresCreated", MetricUnit.Count, 1)
-    if not (state.store or {}).get("tokenSaved"):
+    if state.store is None or not state.store.token_saved:
         _emit("StoreTokensNotSaved", MetricUnit.Count, 1)
 
 
@@ -75,28 +74,26 @@ def record_budget_wait(turn: BudgetTurn, step: str) -> None:
     _emit("BudgetWaitSeconds", MetricUnit.Seconds, float(turn.wait_seconds), Step=step)
 
 
-def record_slot_wait(slot: dict[str, Any]) -> None:
+def record_slot_wait(slot: SlotTicket) -> None:
     """SlotWaits (a refused try) and SlotWaitedSeconds (how long this clone has waited so
     far, on every try and at admission: the slot-wait alarm watches its maximum)."""
-    if not slot["held"]:
+    if not slot.held:
         _emit("SlotWaits", MetricUnit.Count, 1)
-    if slot.get("waitedSeconds"):
-        _emit("SlotWaitedSeconds", MetricUnit.Seconds, float(slot["waitedSeconds"]))
+    if slot.waited_seconds:
+        _emit("SlotWaitedSeconds", MetricUnit.Seconds, slot.waited_seconds)
 
 
 def record_slot_reaped() -> None:
     _emit("SlotsReaped", MetricUnit.Count, 1)
 
 
-def record_instant_site(outcome: dict[str, Any] | None) -> None:
+def record_instant_site(outcome: InstantSiteOutcome | None) -> None:
     """InstantSiteClones by Outcome: a failed Instant Site step shows though the clone COMPLETED."""
-    status = (outcome or {}).get("status")
-    if status:
-        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=status)
+    if outcome is not None and outcome.status:
+        _emit("InstantSiteClones", MetricUnit.Count, 1, Outcome=outcome.status)
 
 
-def record_profile(outcome: dict[str, Any] | None) -> None:
+def record_profile(outcome: StepOutcome | None) -> None:
     """ProfileUpdates by Outcome: a failed profile step shows though the clone COMPLETED."""
-    status = (outcome or {}).get("status")
-    if status:
-        _emit("ProfileUpdates", MetricUnit.Count, 1, Outcome=status)
+    if outcome is not None and outcome.status:
+        _emit("ProfileUpdates", MetricUnit.Count, 1, Outcome=outcome.status)

@@ -7,11 +7,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ecwid_cloner.admission.control import AdmissionControl
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.models import JobStatus
+from ecwid_cloner.state import SlotTicket
 
 
 @dataclass
@@ -20,34 +20,33 @@ class CloneSlots:
     jobs: JobsRepository
     clock: Callable[[], float] = field(default=time.time)
 
-    def acquire(self, state: dict[str, Any]) -> dict[str, Any]:
-        """The slot record (the state machine keeps it at $.slot): held, or where in line and
-        how long to wait; ``waitedSeconds`` since the first refusal, for the slot-wait alarm."""
-        clone_id = state["cloneId"]
-        previous = state.get("slot") or {}
-        number = previous.get("number")
+    def acquire(self, clone_id: str, previous: SlotTicket | None = None) -> SlotTicket:
+        """The clone's slot ticket (the state machine keeps it at $.slot): held, or where in line
+        and how long to wait; ``previous``: the ticket its last try was given (None: its first)."""
         now = self.clock()
-        since = float(previous.get("waitingSince") or now)
+        since = previous.waiting_since if previous is not None and previous.waiting_since is not None else now
         waited = round(now - since, 1)
-        first_place = int(previous.get("firstPlace") or 0)
+        first_place = previous.first_place if previous is not None else 0
         overdue = bool(first_place) and self.admission.overdue(first_place, waited)
-        admission = self.admission.acquire(clone_id, int(number) if number is not None else None, overdue)
+        number = previous.number if previous is not None else None
+        admission = self.admission.acquire(clone_id, number, overdue)
         if admission.admitted:
-            return {"held": True, "number": admission.number, "waitedSeconds": waited}
+            return SlotTicket(held=True, number=admission.number, waited_seconds=waited)
         # The job may not exist yet (an execution started without an entry point): then nothing to show.
         self.jobs.advance(clone_id, JobStatus.WAITING, waitingPlace=admission.place, slotNumber=admission.number)
-        return {
-            "held": False,
-            "number": admission.number,
-            "place": admission.place,
-            "waitingSince": since,
-            "firstPlace": first_place or admission.place,
-            "waitedSeconds": waited,
-            "waitSeconds": max(1, math.ceil(admission.wait)),
-        }
+        return SlotTicket(
+            held=False,
+            number=admission.number,
+            waited_seconds=waited,
+            place=admission.place,
+            waiting_since=since,
+            first_place=first_place or admission.place,
+            wait_seconds=max(1, math.ceil(admission.wait)),
+        )
 
-    def release(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {"released": self.admission.release(state["cloneId"])}
+    def release(self, clone_id: str) -> bool:
+        """Give the clone's slot back; False when it held none (released already)."""
+        return self.admission.release(clone_id)
 
     def reap(self, clone_id: str) -> bool:
         """After an execution ended: free what it still holds, its slot or its place in line.

@@ -17,7 +17,7 @@ from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError
 from ecwid_cloner.models import CloneStatus
 from ecwid_cloner.polling import learned_duration
-from ecwid_cloner.state import BudgetTurn, CloneState, Poll
+from ecwid_cloner.state import BudgetTurn, CloneState, Failure, Poll
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw, decimal_seconds
 
@@ -158,5 +158,4 @@ class CheckCloneStatus:
             polls=poll.attempt,
             finishedAt=iso_utc(self.timing.clock()),
         )
-        failure = {"errorCode": code, "errorMessage": message}
-        return replace(state.carried(), status=status, poll=poll, failure=failure)
+        return replace(state.carried(), status=status, poll=poll, failure=Failure(code, message))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.models import CloneRequest, StoreProfile
-from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, StepOutcome
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.personalize_store import profile_to_set
 
@@ -44,21 +44,19 @@ class CloneInstantSite:
         done = replace(state.carried(), status="COMPLETED", result=state.result)
         if isinstance(cloned, BudgetTurn):
             return replace(done, budget=cloned)
-        self.jobs.set_instant_site(state.clone_id, cloned.value)
+        self.jobs.set_instant_site(state.clone_id, cloned.value.to_state())
         return replace(done, instant_site=cloned.value)
 
     @staticmethod
     def _clone(
         client: InstantSiteClient, request: CloneRequest, secret_token: str, site_profile: dict[str, str]
-    ) -> dict[str, Any]:
+    ) -> InstantSiteOutcome:
         """The site cloned (and given the store's profile): the step's outcome."""
         draft = bool(request.instant_site_draft)
-        outcome: dict[str, Any] = {"status": "COMPLETED", "draft": draft}
         token = client.access_token(request.target, secret_token)
         client.clone(request.target, request.source_store_id, draft, token)
-        if site_profile:
-            outcome["profile"] = _site_profile_outcome(client, request.target, site_profile, token)
-        return outcome
+        profile = _site_profile_outcome(client, request.target, site_profile, token) if site_profile else None
+        return InstantSiteOutcome("COMPLETED", draft, profile=profile)
 
 
 def _site_profile(profile: StoreProfile | None) -> dict[str, str]:
@@ -69,13 +67,11 @@ def _site_profile(profile: StoreProfile | None) -> dict[str, str]:
     return {name: value for name, value in fields.items() if value}
 
 
-def _site_profile_outcome(
-    client: InstantSiteClient, store_id: int, fields: dict[str, str], token: str
-) -> dict[str, Any]:
+def _site_profile_outcome(client: InstantSiteClient, store_id: int, fields: dict[str, str], token: str) -> StepOutcome:
     """PUT the site's profile. Refused (a 4xx), the site clone still stands: the refusal is its
     outcome. Ecwid's or the network's trouble is raised: the state machine retries the step."""
     try:
         client.update_profile(store_id, fields, token)
     except EcwidTerminalError as refused:
-        return {"status": "FAILED", "error": {"errorCode": refused.code, "errorMessage": refused.message}}
-    return {"status": "COMPLETED", "fields": sorted(fields)}
+        return StepOutcome("FAILED", error=Failure(refused.code, refused.message))
+    return StepOutcome("COMPLETED", fields=tuple(sorted(fields)))

@@ -27,7 +27,7 @@ from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.ecwid.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
 from ecwid_cloner.errors import EcwidTerminalError, ErrorCode
 from ecwid_cloner.models import CloneRequest, Merchant
-from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.state import BudgetTurn, CloneState, OutcomeEvent, ProvisionedStore
 from ecwid_cloner.steps.budgeted import Ran, open_gate, run_budgeted
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client
@@ -173,6 +173,6 @@ class StoreProvisioning:
         return CloneState(
             state.clone_id,
             request.with_target(store_id),
-            store={"storeId": store_id, "tokenSaved": job.store_token_saved},
-            event=event_for(job, STORE_CREATED),  # for PublishStoreCreated
+            store=ProvisionedStore(store_id, job.store_token_saved),
+            event=OutcomeEvent.from_state(event_for(job, STORE_CREATED)),  # for PublishStoreCreated
         )

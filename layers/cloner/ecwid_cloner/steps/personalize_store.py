@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.models import StoreProfile
-from ecwid_cloner.state import BudgetTurn, CloneState
+from ecwid_cloner.state import BudgetTurn, CloneState, StepOutcome
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
@@ -33,16 +33,16 @@ class PersonalizeStore:
         done = replace(state.carried(), status="COMPLETED", result=state.result)
         profile = profile_to_set(self.jobs, state)
         if profile is None:
-            outcome: dict[str, Any] = {"status": "COMPLETED", "fields": []}
-            self.jobs.set_profile(state.clone_id, outcome)
-            return replace(done, profile=outcome)
+            return self._done(done, StepOutcome("COMPLETED", fields=()))
         store_id = state.request.target
         token = self.store_token(store_id)  # a missing token ends the step before any request is booked
         updated = run_budgeted(state.budget, self.gate, lambda: self.client_factory().update(store_id, token, profile))
         if isinstance(updated, BudgetTurn):
             return replace(done, budget=updated)
-        outcome = {"status": "COMPLETED", "fields": profile.fields}
-        self.jobs.set_profile(state.clone_id, outcome)
+        return self._done(done, StepOutcome("COMPLETED", fields=tuple(profile.fields)))
+
+    def _done(self, done: CloneState, outcome: StepOutcome) -> CloneState:
+        self.jobs.set_profile(done.clone_id, outcome.to_state())
         return replace(done, profile=outcome)
 
 

@@ -15,7 +15,7 @@ from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.errors import EcwidTerminalError, TargetBusyError
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.polling import BACKLOG_HISTORY_SIZE, RecentDurations, expected_duration
-from ecwid_cloner.state import BudgetTurn, CloneState, Poll
+from ecwid_cloner.state import BudgetTurn, CloneState, Failure, Poll
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.poll_timing import PollTiming, decimal_seconds
 
@@ -128,4 +128,6 @@ def _final_state(state: CloneState, job: Job) -> CloneState:
     final = replace(state.carried(), ticket=job.ticket or state.ticket, status=job.status)
     if job.status == "COMPLETED":
         return replace(final, result=job.counts)
-    return replace(final, failure=job.failure)
+    # Every way a clone fails writes its code on the job; the fallback only keeps the Fail state's
+    # ErrorPath ($.failure.errorCode) a string.
+    return replace(final, failure=Failure(job.error_code or "UNKNOWN_ERROR", str(job.get("errorMessage") or "")))

@@ -10,7 +10,7 @@ answers as it is; a delete whose first answer was lost meets 404 and is taken as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,39 @@ FAILED = "FAILED"  # Ecwid refused it (403: not the partner's store; 404 on susp
 PENDING = "PENDING"  # a cancel met a spent budget: the reaper, which sees the stopped execution, does it
 
 
+@dataclass(frozen=True)
+class StoreAction:
+    """What became of a store this stack created (the job's ``storeAction``; SettleFailedStore's
+    result at ``$.storeAction``): the action, how it went (DONE, KEPT, ...), when and by whom."""
+
+    action: str  # keep, suspend, resume or delete
+    status: str
+    at: str  # ISO 8601, UTC
+    by: str  # FailedStoreAction, or the operator who asked
+    store_id: int | None = None
+    reason: str | None = None  # why Ecwid did not do it (FAILED): its error code
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> StoreAction:
+        store_id, reason = data.get("storeId"), data.get("reason")
+        return cls(
+            str(data["action"]),
+            str(data["status"]),
+            str(data["at"]),
+            str(data["by"]),
+            int(store_id) if store_id is not None else None,
+            str(reason) if reason else None,
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"action": self.action, "status": self.status, "at": self.at, "by": self.by}
+        if self.store_id is not None:
+            state["storeId"] = self.store_id
+        if self.reason:
+            state["reason"] = self.reason
+        return state
+
+
 @dataclass
 class StoreActions:
     jobs: JobsRepository
@@ -40,20 +73,20 @@ class StoreActions:
     failed_store_action: str = "suspend"
     gate: RequestGate | None = None  # for the wait a step returns when the budget is spent
 
-    def settle_failed(self, clone_id: str, turn: BudgetTurn | None = None) -> dict[str, Any] | BudgetTurn:
+    def settle_failed(self, clone_id: str, turn: BudgetTurn | None = None) -> StoreAction | BudgetTurn | None:
         """After a provisioning ended FAILED, TIMED_OUT or CANCELLED: FailedStoreAction on the store
-        it created, once. Returns the job's storeAction ({} when there is no store of ours, or the
+        it created, once. Returns the job's storeAction (None when there is no store of ours, or the
         clone did not fail), or the turn to wait for when the budget says wait (``turn``: the one
         this step waited for)."""
         job = self.jobs.get(clone_id)
-        return {} if job is None else self._settle(job, turn)
+        return None if job is None else self._settle(job, turn)
 
-    def _settle(self, job: Job, turn: BudgetTurn | None) -> dict[str, Any] | BudgetTurn:
+    def _settle(self, job: Job, turn: BudgetTurn | None) -> StoreAction | BudgetTurn | None:
         if job.status not in FAILED_OUTCOMES or not created_here(job) or job.get("retriedBy"):
-            return {}  # (a retried clone's store belongs to its attempt now)
+            return None  # (a retried clone's store belongs to its attempt now)
         recorded = job.get("storeAction")
         if recorded and recorded.get("status") != PENDING:
-            return dict(recorded)  # settled already, or an operator acted on it: that stands
+            return StoreAction.from_state(recorded)  # settled already, or an operator acted on it: that stands
         if self.failed_store_action == "keep":
             return self._record(job, "keep", KEPT, by="FailedStoreAction")
         settled = run_budgeted(
@@ -63,17 +96,18 @@ class StoreActions:
 
     def settle_cancelled(self, clone_id: str) -> dict[str, Any]:
         """For a cancel (its execution stopped, so no step of it will): FailedStoreAction now when
-        the budget lets it go at once, else recorded PENDING for the reaper to finish."""
+        the budget lets it go at once, else recorded PENDING for the reaper to finish. Returns the
+        job's storeAction as the job keeps it ({}: nothing to settle)."""
         job = self.jobs.get(clone_id)
         if job is None:
             return {}
         try:
             settled = self._settle(job, None)
             if not isinstance(settled, BudgetTurn):
-                return settled
+                return settled.to_state() if settled is not None else {}
         except EcwidRetryableError:
             pass  # Ecwid did not answer: the reaper tries again, as after a spent budget
-        return self._record(job, self.failed_store_action, PENDING, by="FailedStoreAction")
+        return self._record(job, self.failed_store_action, PENDING, by="FailedStoreAction").to_state()
 
     def act(self, clone_id: str, action: str, *, by: str) -> tuple[Job, bool]:
         """An operator's suspend, resume or delete of the store a clone of this stack created.
@@ -105,9 +139,9 @@ class StoreActions:
             return job, False
         with step_budget():
             outcome = self._apply(job, action, by=by)
-        return Job({**job, "storeAction": outcome}), True
+        return Job({**job, "storeAction": outcome.to_state()}), True
 
-    def _apply(self, job: Job, action: str, *, by: str) -> dict[str, Any]:
+    def _apply(self, job: Job, action: str, *, by: str) -> StoreAction:
         client = self.reseller_factory()
         store_id = job.target_store_id
         assert store_id is not None
@@ -124,13 +158,9 @@ class StoreActions:
             return self._record(job, action, FAILED, by=by, reason=refused.code)
         return self._record(job, action, DONE, by=by)
 
-    def _record(self, job: Job, action: str, status: str, *, by: str, reason: str | None = None) -> dict[str, Any]:
-        outcome: dict[str, Any] = {"action": action, "status": status, "at": iso_utc(), "by": by}
-        if job.target_store_id is not None:
-            outcome["storeId"] = job.target_store_id
-        if reason:
-            outcome["reason"] = reason
-        self.jobs.set_store_action(job.clone_id, outcome)
+    def _record(self, job: Job, action: str, status: str, *, by: str, reason: str | None = None) -> StoreAction:
+        outcome = StoreAction(action, status, iso_utc(), by, job.target_store_id, reason)
+        self.jobs.set_store_action(job.clone_id, outcome.to_state())
         return outcome
 
 
