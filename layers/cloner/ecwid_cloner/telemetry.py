@@ -14,6 +14,7 @@ import time
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ecwid_cloner.errors import STORE_CREATION_ERROR_CODES
+from ecwid_cloner.models import JobStatus
 from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, SlotTicket, StepOutcome
 
 
@@ -30,14 +31,14 @@ def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
 
 
 def record_started(state: CloneState) -> None:
-    if state.status == "QUEUED" and state.poll is not None and state.poll.attempt == 0:
+    if state.status == JobStatus.QUEUED and state.poll is not None and state.poll.attempt == 0:
         _emit("ClonesStarted", MetricUnit.Count, 1)
 
 
 def record_outcome(state: CloneState) -> None:
     """Metrics of a state that ended the clone; nothing for one still polling."""
     poll = state.poll
-    if state.status == "COMPLETED":
+    if state.status == JobStatus.COMPLETED:
         _emit("ClonesCompleted", MetricUnit.Count, 1)
         if poll is not None and poll.started_at:
             _emit("CloneDurationSeconds", MetricUnit.Seconds, round(time.time() - poll.started_at, 1))

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.errors import EcwidRetryableError
+from ecwid_cloner.errors import EcwidRetryableError, ErrorCode
 from ecwid_cloner.state import BudgetTurn
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ class DynamoBudgetStore:
                 )
                 if written is not None:
                     return Booking(now, 0.0, True)
-        raise EcwidRetryableError("BUDGET_CONTENDED", "the request budget changed under every booking attempt")
+        raise EcwidRetryableError(ErrorCode.BUDGET_CONTENDED, "the request budget changed under every booking attempt")
 
     def lead(self, now: float) -> float:
         # Eventually consistent (half a read unit): a second-old schedule tells a backlog as well.

@@ -14,8 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecwid_cloner.data.jobs import JobsRepository, iso_utc
 from ecwid_cloner.data.mappings import MappingStore
 from ecwid_cloner.ecwid.budget import RequestGate
-from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError
-from ecwid_cloner.models import CloneStatus
+from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, ErrorCode
+from ecwid_cloner.models import CloneStatus, Entity, JobStatus, TicketStatus
 from ecwid_cloner.polling import learned_duration
 from ecwid_cloner.state import BudgetTurn, CloneState, Failure, Poll
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
@@ -23,9 +23,6 @@ from ecwid_cloner.steps.poll_timing import PollTiming, clone_draw, decimal_secon
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
     from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
-
-TIMED_OUT_CODE = "CLONE_TIMED_OUT"
-FAILED_TICKET_CODE = "CLONE_FAILED"
 
 
 @dataclass
@@ -56,15 +53,15 @@ class CheckCloneStatus:
                 poll, attempt=poll.attempt + 1, transient_errors=poll.transient_errors + 1, last_error=answer.code
             )
             min_wait = answer.retry_after if isinstance(answer, EcwidRateLimitedError) else None
-            return self._keep_polling(state, poll, state.status or "QUEUED", backlog, min_wait)
+            return self._keep_polling(state, poll, state.status or JobStatus.QUEUED, backlog, min_wait)
 
         poll = replace(poll, attempt=poll.attempt + 1, last_error=None)
         seen_at = self.timing.clock()
-        if answer.status == "COMPLETED":
+        if answer.status == TicketStatus.COMPLETED:
             return self._completed(state, poll, answer, seen_at)
-        if answer.status == "FAILED":
+        if answer.status == TicketStatus.FAILED:
             message = answer.error_message or "Ecwid reported the clone FAILED"
-            return self._fail(state, poll, "FAILED", FAILED_TICKET_CODE, message)
+            return self._fail(state, poll, JobStatus.FAILED, ErrorCode.CLONE_FAILED, message)
         if answer.status != state.status:
             self.jobs.advance(clone_id, answer.status, polls=poll.attempt)
         poll = replace(poll, running_seen=seen_at - poll.started_at)
@@ -76,14 +73,14 @@ class CheckCloneStatus:
         counts = self.mappings.write(
             clone_id,
             state.request.target,
-            {"products": answer.products, "categories": answer.categories},
+            {Entity.PRODUCTS: answer.products, Entity.CATEGORIES: answer.categories},
         )
         finished = self.timing.clock()
         self.jobs.advance(
             clone_id,
-            "COMPLETED",
-            products=counts["products"],
-            categories=counts["categories"],
+            JobStatus.COMPLETED,
+            products=counts[Entity.PRODUCTS],
+            categories=counts[Entity.CATEGORIES],
             polls=poll.attempt,
             finishedAt=iso_utc(finished),
             durationSeconds=decimal_seconds(finished - poll.started_at),
@@ -91,7 +88,7 @@ class CheckCloneStatus:
             cloneSeconds=decimal_seconds(self._learned_seconds(clone_id, poll, seen_at - poll.started_at)),
             **({"backlogPolls": poll.backlog_polls} if poll.backlog_polls else {}),
         )
-        return replace(state.carried(), status="COMPLETED", poll=poll, result=counts)
+        return replace(state.carried(), status=JobStatus.COMPLETED, poll=poll, result=counts)
 
     def _get_status(self, ticket: str) -> CloneStatus | EcwidRetryableError:
         """Ecwid's answer, or the error of a poll that failed: a value, the next poll is its retry."""
@@ -107,7 +104,7 @@ class CheckCloneStatus:
         remaining = poll.deadline_at - now
         if remaining <= 0:
             message = f"Ticket {state.ticket} did not finish within {self.timing.deadline_seconds:.0f} s"
-            return self._fail(state, poll, "TIMED_OUT", TIMED_OUT_CODE, message)
+            return self._fail(state, poll, JobStatus.TIMED_OUT, ErrorCode.CLONE_TIMED_OUT, message)
         wait, poll_at = self.timing.plan(
             poll.attempt, poll.started_at, now, remaining, backlog, durations=poll.durations, min_wait=min_wait
         )
@@ -139,7 +136,7 @@ class CheckCloneStatus:
     def _wait_for_budget(self, state: CloneState, poll: Poll, turn: BudgetTurn) -> CloneState:
         remaining = poll.deadline_at - self.timing.clock()
         if remaining <= 0:
-            return self._keep_polling(state, poll, state.status or "QUEUED", 0.0)  # records TIMED_OUT
+            return self._keep_polling(state, poll, state.status or JobStatus.QUEUED, 0.0)  # records TIMED_OUT
         # The running clone's Wait state ($.poll.waitSeconds) waits the turn, never past the deadline.
         wait = max(1, min(turn.wait_seconds, math.ceil(remaining)))
         return replace(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.errors import EcwidTerminalError
-from ecwid_cloner.models import CloneRequest, StoreProfile
+from ecwid_cloner.models import CloneRequest, JobStatus, StepStatus, StoreProfile
 from ecwid_cloner.state import BudgetTurn, CloneState, Failure, InstantSiteOutcome, StepOutcome
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 from ecwid_cloner.steps.personalize_store import profile_to_set
@@ -41,7 +41,7 @@ class CloneInstantSite:
             lambda: self._clone(client, request, secret_token, site_profile),
             requests=3 if site_profile else 2,
         )
-        done = replace(state.carried(), status="COMPLETED", result=state.result)
+        done = replace(state.carried(), status=JobStatus.COMPLETED, result=state.result)
         if isinstance(cloned, BudgetTurn):
             return replace(done, budget=cloned)
         self.jobs.set_instant_site(state.clone_id, cloned.value.to_state())
@@ -56,7 +56,7 @@ class CloneInstantSite:
         token = client.access_token(request.target, secret_token)
         client.clone(request.target, request.source_store_id, draft, token)
         profile = _site_profile_outcome(client, request.target, site_profile, token) if site_profile else None
-        return InstantSiteOutcome("COMPLETED", draft, profile=profile)
+        return InstantSiteOutcome(StepStatus.COMPLETED, draft, profile=profile)
 
 
 def _site_profile(profile: StoreProfile | None) -> dict[str, str]:
@@ -73,5 +73,5 @@ def _site_profile_outcome(client: InstantSiteClient, store_id: int, fields: dict
     try:
         client.update_profile(store_id, fields, token)
     except EcwidTerminalError as refused:
-        return StepOutcome("FAILED", error=Failure(refused.code, refused.message))
-    return StepOutcome("COMPLETED", fields=tuple(sorted(fields)))
+        return StepOutcome(StepStatus.FAILED, error=Failure(refused.code, refused.message))
+    return StepOutcome(StepStatus.COMPLETED, fields=tuple(sorted(fields)))

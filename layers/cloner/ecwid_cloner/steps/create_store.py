@@ -26,15 +26,13 @@ from ecwid_cloner.data.outcome_events import STORE_CREATED, event_for
 from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.ecwid.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError
 from ecwid_cloner.errors import EcwidTerminalError, ErrorCode
-from ecwid_cloner.models import CloneRequest, Merchant
+from ecwid_cloner.models import CloneRequest, JobStatus, Merchant
 from ecwid_cloner.state import BudgetTurn, CloneState, OutcomeEvent, ProvisionedStore
 from ecwid_cloner.steps.budgeted import Ran, open_gate, run_budgeted
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client
     from ecwid_cloner.ecwid.reseller import EcwidResellerClient
 
-MERCHANT_EMAIL_EXISTS = ErrorCode.MERCHANT_EMAIL_EXISTS
-STORE_CREATE_ANSWER_LOST = ErrorCode.STORE_CREATE_ANSWER_LOST
 # Ecwid's clock and ours may differ by a little: the lookup starts this much before the first POST.
 CLOCK_SKEW_SECONDS = 5.0
 
@@ -105,14 +103,14 @@ class StoreProvisioning:
         """POST the store (counted first): the store Ecwid made, or the state going on into the
         store found after a lost answer."""
         clone_id = state.clone_id
-        self.jobs.advance(clone_id, "CREATING_STORE")
+        self.jobs.advance(clone_id, JobStatus.CREATING_STORE)
         earlier_posts = self.jobs.begin_store_create(clone_id)
         try:
             return self.creator_factory().create_store(merchant)
         except StoreEmailTakenError as taken:
             if not earlier_posts:
                 raise EcwidTerminalError(
-                    MERCHANT_EMAIL_EXISTS,
+                    ErrorCode.MERCHANT_EMAIL_EXISTS,
                     f"A store with the merchant's e-mail exists already: {taken.message}",
                     taken.http_status,
                 ) from None
@@ -160,7 +158,7 @@ class StoreProvisioning:
     def _answer_lost(*, reason: str = "Ecwid answered 409", finding: str = "") -> EcwidTerminalError:
         # No e-mail here: the message goes into the Clone Failed event; the job's merchant names it.
         return EcwidTerminalError(
-            STORE_CREATE_ANSWER_LOST,
+            ErrorCode.STORE_CREATE_ANSWER_LOST,
             f"{reason}, after an earlier attempt of this signup to create the merchant's store went unanswered: "
             f"the store was most likely made then. {finding + ' ' if finding else ''}Find the store of the job's "
             "merchant e-mail in the reseller panel and retry the clone with its targetStoreId",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import RequestGate
-from ecwid_cloner.models import StoreProfile
+from ecwid_cloner.models import JobStatus, StepStatus, StoreProfile
 from ecwid_cloner.state import BudgetTurn, CloneState, StepOutcome
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 
@@ -30,16 +30,16 @@ class PersonalizeStore:
     gate: RequestGate = field(default_factory=open_gate)
 
     def __call__(self, state: CloneState) -> CloneState:
-        done = replace(state.carried(), status="COMPLETED", result=state.result)
+        done = replace(state.carried(), status=JobStatus.COMPLETED, result=state.result)
         profile = profile_to_set(self.jobs, state)
         if profile is None:
-            return self._done(done, StepOutcome("COMPLETED", fields=()))
+            return self._done(done, StepOutcome(StepStatus.COMPLETED, fields=()))
         store_id = state.request.target
         token = self.store_token(store_id)  # a missing token ends the step before any request is booked
         updated = run_budgeted(state.budget, self.gate, lambda: self.client_factory().update(store_id, token, profile))
         if isinstance(updated, BudgetTurn):
             return replace(done, budget=updated)
-        return self._done(done, StepOutcome("COMPLETED", fields=tuple(profile.fields)))
+        return self._done(done, StepOutcome(StepStatus.COMPLETED, fields=tuple(profile.fields)))
 
     def _done(self, done: CloneState, outcome: StepOutcome) -> CloneState:
         self.jobs.set_profile(done.clone_id, outcome.to_state())

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
-from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.errors import ErrorCode
+from ecwid_cloner.models import CloneRequest, JobStatus, StepStatus
 from ecwid_cloner.state import CloneState, Failure, InstantSiteOutcome, StepOutcome
 
 
@@ -23,7 +24,7 @@ class CloneFailed:
 
     def to_state(self) -> dict[str, Any]:
         if self.state is None:
-            return {"cloneId": self.clone_id, "status": "FAILED", "failure": self.failure.to_state()}
+            return {"cloneId": self.clone_id, "status": JobStatus.FAILED, "failure": self.failure.to_state()}
         return self.state.to_state()
 
 
@@ -91,38 +92,38 @@ class RecordFailure:
             return self._profile_failed(CloneState.from_state(caught), Failure(code, message))
         clone_id = caught["cloneId"]
         failed = {"errorCode": code, "errorMessage": message, "finishedAt": iso_utc(self.clock())}
-        if not self.jobs.advance(clone_id, "FAILED", **failed) and self.jobs.get(clone_id) is None:
+        if not self.jobs.advance(clone_id, JobStatus.FAILED, **failed) and self.jobs.get(clone_id) is None:
             # Failed before the intent was written: keep a record all the same.
             self.jobs.record_intent(clone_id, CloneRequest.from_state(caught["request"]))
-            self.jobs.advance(clone_id, "FAILED", **failed)
+            self.jobs.advance(clone_id, JobStatus.FAILED, **failed)
         failure = Failure(code, message)
         try:
             state = CloneState.from_state(caught)
         except (KeyError, TypeError, ValueError):
             # An execution started by hand with a request we cannot read: its failure is recorded all the same.
             return CloneFailed(clone_id, failure, None)
-        return CloneFailed(clone_id, failure, replace(state.carried(), status="FAILED", failure=failure))
+        return CloneFailed(clone_id, failure, replace(state.carried(), status=JobStatus.FAILED, failure=failure))
 
     def _instant_site_failed(self, state: CloneState, error: Failure) -> InstantSiteFailed:
         """The store clone stands: the job stays COMPLETED, with the Instant Site step FAILED."""
-        outcome = InstantSiteOutcome("FAILED", bool(state.request.instant_site_draft), error=error)
+        outcome = InstantSiteOutcome(StepStatus.FAILED, bool(state.request.instant_site_draft), error=error)
         self.jobs.set_instant_site(state.clone_id, outcome.to_state())
-        stands = replace(state.carried(), status="COMPLETED", result=state.result, instant_site=outcome)
+        stands = replace(state.carried(), status=JobStatus.COMPLETED, result=state.result, instant_site=outcome)
         return InstantSiteFailed(stands, outcome)
 
     def _profile_failed(self, state: CloneState, error: Failure) -> ProfileFailed:
         """The store clone stands: the job stays COMPLETED, with the profile step FAILED."""
-        outcome = StepOutcome("FAILED", error=error)
+        outcome = StepOutcome(StepStatus.FAILED, error=error)
         self.jobs.set_profile(state.clone_id, outcome.to_state())
         return ProfileFailed(
-            replace(state.carried(), status="COMPLETED", result=state.result, profile=outcome), outcome
+            replace(state.carried(), status=JobStatus.COMPLETED, result=state.result, profile=outcome), outcome
         )
 
 
 def unrecorded_failure(clone_id: str, failure: Failure | None) -> Job:
     """The job of a clone that failed before its job was written, where RecordFailure could not
     write one either: FAILED, with the failure when the state carried it (for its Clone Failed event)."""
-    return Job({"cloneId": clone_id, "status": "FAILED", **(failure.to_state() if failure is not None else {})})
+    return Job({"cloneId": clone_id, "status": JobStatus.FAILED, **(failure.to_state() if failure is not None else {})})
 
 
 def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
@@ -131,7 +132,7 @@ def describe_caught_error(error: dict[str, Any]) -> tuple[str, str]:
     Our own errors carry "CODE: message" as the Lambda's errorMessage; anything
     else (a bug, a Lambda timeout) is recorded under its error name.
     """
-    name = str(error.get("Error") or "UNKNOWN_ERROR")
+    name = str(error.get("Error") or ErrorCode.UNKNOWN_ERROR)
     cause = error.get("Cause") or ""
     try:
         cause_message = str(json.loads(cause).get("errorMessage", ""))

@@ -12,8 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
 from ecwid_cloner.ecwid.budget import Priority, RequestGate
-from ecwid_cloner.errors import EcwidTerminalError, TargetBusyError
-from ecwid_cloner.models import CloneRequest
+from ecwid_cloner.errors import EcwidTerminalError, ErrorCode, TargetBusyError
+from ecwid_cloner.models import CloneRequest, JobStatus
 from ecwid_cloner.polling import BACKLOG_HISTORY_SIZE, RecentDurations, expected_duration
 from ecwid_cloner.state import BudgetTurn, CloneState, Failure, Poll
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
@@ -22,7 +22,6 @@ from ecwid_cloner.steps.poll_timing import PollTiming, decimal_seconds
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
     from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
 
-CLONE_ANSWER_LOST_CODE = "CLONE_ANSWER_LOST"
 TARGET_NOT_EMPTY_CODES = frozenset(
     {"TARGET_PRODUCTS_NOT_EMPTY", "TARGET_CATEGORIES_NOT_EMPTY", "TARGET_PRODUCT_TYPES_NOT_EMPTY"}
 )
@@ -75,7 +74,7 @@ class StartClone:
             backlog_polls=int(poll_at is not None),
             backlog_wait=poll_at is not None,
         )
-        return CloneState(clone_id, request, ticket=ticket, status="QUEUED", poll=poll)
+        return CloneState(clone_id, request, ticket=ticket, status=JobStatus.QUEUED, poll=poll)
 
     def _post(self, clone_id: str, request: CloneRequest) -> str:
         """POST the clone (counted first); the ticket, or the running one that is ours."""
@@ -93,7 +92,7 @@ class StartClone:
                 # full now: most likely of that very clone, finished before this
                 # retry. Its ticket, and so its mapping, is lost: say so.
                 raise EcwidTerminalError(
-                    CLONE_ANSWER_LOST_CODE,
+                    ErrorCode.CLONE_ANSWER_LOST,
                     f"Ecwid says {refused.message!r} after an earlier POST of this clone went unanswered: "
                     "the target was most likely filled by that clone, whose ticket and mapping are lost",
                     refused.http_status,
@@ -126,8 +125,10 @@ class StartClone:
 def _final_state(state: CloneState, job: Job) -> CloneState:
     """A re-run of a finished clone: report what the job already says."""
     final = replace(state.carried(), ticket=job.ticket or state.ticket, status=job.status)
-    if job.status == "COMPLETED":
+    if job.status == JobStatus.COMPLETED:
         return replace(final, result=job.counts)
     # Every way a clone fails writes its code on the job; the fallback only keeps the Fail state's
     # ErrorPath ($.failure.errorCode) a string.
-    return replace(final, failure=Failure(job.error_code or "UNKNOWN_ERROR", str(job.get("errorMessage") or "")))
+    return replace(
+        final, failure=Failure(job.error_code or ErrorCode.UNKNOWN_ERROR, str(job.get("errorMessage") or ""))
+    )

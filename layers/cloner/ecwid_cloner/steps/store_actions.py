@@ -14,23 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
+from ecwid_cloner.data.jobs import RETRYABLE_STATUSES, Job, JobsRepository, iso_utc
 from ecwid_cloner.ecwid.budget import Priority, RequestGate, step_budget
 from ecwid_cloner.ecwid.reseller import EcwidResellerClient, ResellerStoreNotFoundError
-from ecwid_cloner.errors import ActionRefused, CloneNotFound, EcwidRetryableError, EcwidTerminalError
+from ecwid_cloner.errors import ActionRefused, CloneNotFound, EcwidRetryableError, EcwidTerminalError, ErrorCode
+from ecwid_cloner.models import StoreActionStatus
 from ecwid_cloner.state import BudgetTurn
 from ecwid_cloner.steps.budgeted import open_gate, run_budgeted
 
-FAILED_STORE_ACTIONS = ("keep", "suspend", "delete")  # the FailedStoreAction parameter's values
 OPERATOR_STORE_ACTIONS = ("suspend", "resume", "delete")  # POST /clones/{cloneId}/store/{action}
-FAILED_OUTCOMES = frozenset({"FAILED", "TIMED_OUT", "CANCELLED"})
-
-# storeAction.status
-DONE = "DONE"  # Ecwid did it (or had done it: a second delete)
-KEPT = "KEPT"  # FailedStoreAction=keep: nothing asked of Ecwid
-NO_RESELLER_KEY = "NO_RESELLER_KEY"  # no reseller key in the credentials secret: Ecwid cannot be asked
-FAILED = "FAILED"  # Ecwid refused it (403: not the partner's store; 404 on suspend/resume: deleted)
-PENDING = "PENDING"  # a cancel met a spent budget: the reaper, which sees the stopped execution, does it
 
 
 @dataclass(frozen=True)
@@ -82,13 +74,13 @@ class StoreActions:
         return None if job is None else self._settle(job, turn)
 
     def _settle(self, job: Job, turn: BudgetTurn | None) -> StoreAction | BudgetTurn | None:
-        if job.status not in FAILED_OUTCOMES or not created_here(job) or job.get("retriedBy"):
+        if job.status not in RETRYABLE_STATUSES or not created_here(job) or job.get("retriedBy"):
             return None  # (a retried clone's store belongs to its attempt now)
         recorded = job.get("storeAction")
-        if recorded and recorded.get("status") != PENDING:
+        if recorded and recorded.get("status") != StoreActionStatus.PENDING:
             return StoreAction.from_state(recorded)  # settled already, or an operator acted on it: that stands
         if self.failed_store_action == "keep":
-            return self._record(job, "keep", KEPT, by="FailedStoreAction")
+            return self._record(job, "keep", StoreActionStatus.KEPT, by="FailedStoreAction")
         settled = run_budgeted(
             turn, self.gate or open_gate(), lambda: self._apply(job, self.failed_store_action, by="FailedStoreAction")
         )
@@ -107,7 +99,7 @@ class StoreActions:
                 return settled.to_state() if settled is not None else {}
         except EcwidRetryableError:
             pass  # Ecwid did not answer: the reaper tries again, as after a spent budget
-        return self._record(job, self.failed_store_action, PENDING, by="FailedStoreAction").to_state()
+        return self._record(job, self.failed_store_action, StoreActionStatus.PENDING, by="FailedStoreAction").to_state()
 
     def act(self, clone_id: str, action: str, *, by: str) -> tuple[Job, bool]:
         """An operator's suspend, resume or delete of the store a clone of this stack created.
@@ -146,17 +138,19 @@ class StoreActions:
         store_id = job.target_store_id
         assert store_id is not None
         if client is None:
-            return self._record(job, action, NO_RESELLER_KEY, by=by)
+            return self._record(job, action, StoreActionStatus.NO_RESELLER_KEY, by=by)
         call = {"suspend": client.suspend, "resume": client.resume, "delete": client.delete}[action]
         try:
             call(store_id, Priority.RUNNING)
         except ResellerStoreNotFoundError:
             # Deleted already (a lost answer of our own delete): done. For suspend or resume: gone.
             if action != "delete":
-                return self._record(job, action, FAILED, by=by, reason="RESELLER_STORE_NOT_FOUND")
+                return self._record(
+                    job, action, StoreActionStatus.FAILED, by=by, reason=ErrorCode.RESELLER_STORE_NOT_FOUND
+                )
         except EcwidTerminalError as refused:
-            return self._record(job, action, FAILED, by=by, reason=refused.code)
-        return self._record(job, action, DONE, by=by)
+            return self._record(job, action, StoreActionStatus.FAILED, by=by, reason=refused.code)
+        return self._record(job, action, StoreActionStatus.DONE, by=by)
 
     def _record(self, job: Job, action: str, status: str, *, by: str, reason: str | None = None) -> StoreAction:
         outcome = StoreAction(action, status, iso_utc(), by, job.target_store_id, reason)
