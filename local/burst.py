@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from ecwid_cloner.data.jobs import FINAL_STATUSES
+from ecwid_cloner.data.job import FINAL_STATUSES
 from ecwid_cloner.models import JobStatus, Scope, StepStatus
 
 ECWID_LIMIT_PER_MINUTE = 600

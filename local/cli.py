@@ -15,7 +15,7 @@ import requests
 from pydantic import ValidationError
 
 from ecwid_cloner.api.clone_requests import CloneRequestBody
-from ecwid_cloner.data.jobs import plain
+from ecwid_cloner.data.job import plain
 from ecwid_cloner.models import Entity, JobStatus, Scope
 from ecwid_cloner.state import CloneState
 from local.api_client import LOCAL_API_URL, client_from

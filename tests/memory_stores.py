@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ecwid_cloner.admission.control import ACQUIRED, ALREADY_HELD, Line
-from ecwid_cloner.data.jobs import STATUS_RANK, Job, iso_utc
+from ecwid_cloner.data.job import STATUS_RANK, Job, iso_utc
 from ecwid_cloner.data.mappings import mapping_key
 from ecwid_cloner.ecwid.budget import Booking, BudgetPolicy, Priority, book
 from ecwid_cloner.models import CloneRequest

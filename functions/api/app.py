@@ -48,7 +48,7 @@ from ecwid_cloner.api.queries import (
     job_view,
 )
 from ecwid_cloner.api.timeline import ExecutionNotFound, cancel_event
-from ecwid_cloner.data.jobs import plain
+from ecwid_cloner.data.job import plain
 from ecwid_cloner.data.mappings import clone_partition
 from ecwid_cloner.ecwid.budget import BudgetWait
 from ecwid_cloner.errors import ActionRefused

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ecwid_cloner.data.jobs import iso_utc
+from ecwid_cloner.data.job import iso_utc
 from tests.integration.helpers import fresh_targets, run_clone, wait_until
 
 TEMPLATE = 1003

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from ecwid_cloner.data.jobs import FINAL_STATUSES, STATUS_RANK, JobsRepository
+from ecwid_cloner.data.job import FINAL_STATUSES, STATUS_RANK
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.models import CloneRequest
 
 CLONE_ID = "9001-abcdef0123456789abcdef01"

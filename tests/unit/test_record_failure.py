@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ecwid_cloner.data.jobs import iso_utc
+from ecwid_cloner.data.job import iso_utc
 from ecwid_cloner.errors import EcwidTerminalError
 from ecwid_cloner.models import CloneRequest
 from ecwid_cloner.state import CloneState, Poll

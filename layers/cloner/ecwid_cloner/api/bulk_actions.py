@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries
-from ecwid_cloner.data.jobs import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, JobsRepository, iso_utc, plain
+from ecwid_cloner.data.job import FINAL_STATUSES, RETRYABLE_STATUSES, STATUS_RANK, iso_utc, plain
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.errors import ActionRefused
 from ecwid_cloner.models import BulkStatus
 

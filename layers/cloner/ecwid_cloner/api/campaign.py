@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ecwid_cloner.admission.control import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE, SLOTS_ITEM_NAME
-from ecwid_cloner.data.jobs import FINAL_STATUSES, JobsRepository, iso_utc
+from ecwid_cloner.data.job import FINAL_STATUSES, iso_utc
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import BOOKED_TOTAL, BUDGET_ITEM_NAME
 from ecwid_cloner.models import JobStatus
 

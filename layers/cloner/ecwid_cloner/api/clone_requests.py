@@ -31,7 +31,8 @@ from pydantic import (
 
 from ecwid_cloner import iso_codes
 from ecwid_cloner.api.contract import Scope
-from ecwid_cloner.data.jobs import Job, JobsRepository
+from ecwid_cloner.data.job import Job
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.models import CloneRequest, Merchant, StoreProfile, clone_id_of, clone_key
 
 if TYPE_CHECKING:

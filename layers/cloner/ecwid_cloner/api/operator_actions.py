@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 
 from ecwid_cloner.admission.control import AdmissionControl
 from ecwid_cloner.api.clone_requests import CloneLauncher
-from ecwid_cloner.data.jobs import RETRYABLE_STATUSES, Job, JobsRepository
+from ecwid_cloner.data.job import RETRYABLE_STATUSES, Job
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.errors import ActionRefused, CloneNotFound, ErrorCode
 from ecwid_cloner.models import JobStatus
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ecwid_cloner.api.contract import CloneView
-from ecwid_cloner.data.jobs import Job, iso_utc
+from ecwid_cloner.data.job import Job, iso_utc
 from ecwid_cloner.models import Entity
 
 # The job's fields the API shows: the answer's own (CloneView), whose links are made here.

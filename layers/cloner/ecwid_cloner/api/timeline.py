@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.data.jobs import iso_utc
+from ecwid_cloner.data.job import iso_utc
 from ecwid_cloner.data.outcome_events import CLONE_FAILED, event_for
 from ecwid_cloner.models import JobStatus
 

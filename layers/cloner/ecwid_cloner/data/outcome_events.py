@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.data.jobs import JobsRepository, plain
+from ecwid_cloner.data.job import plain
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.errors import ErrorCode
 from ecwid_cloner.models import Entity
 

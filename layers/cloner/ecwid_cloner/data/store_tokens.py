@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.data.jobs import iso_utc
+from ecwid_cloner.data.job import iso_utc
 from ecwid_cloner.errors import EcwidRetryableError, EcwidTerminalError, ErrorCode
 
 if TYPE_CHECKING:

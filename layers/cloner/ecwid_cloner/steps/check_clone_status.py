@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.data.jobs import JobsRepository, iso_utc
+from ecwid_cloner.data.job import iso_utc
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.data.mappings import MappingStore
 from ecwid_cloner.ecwid.budget import RequestGate
 from ecwid_cloner.errors import EcwidRateLimitedError, EcwidRetryableError, ErrorCode

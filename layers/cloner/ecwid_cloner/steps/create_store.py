@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.data.jobs import Job, JobsRepository
+from ecwid_cloner.data.job import Job
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.data.outcome_events import STORE_CREATED, event_for
 from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.ecwid.store_creation import CreatedStore, EcwidStoreCreator, StoreEmailTakenError

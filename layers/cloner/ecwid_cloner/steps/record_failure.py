@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
+from ecwid_cloner.data.job import Job, iso_utc
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.errors import ErrorCode
 from ecwid_cloner.models import CloneRequest, JobStatus, StepStatus
 from ecwid_cloner.state import CloneState, Failure, InstantSiteOutcome, StepOutcome

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecwid_cloner.data.jobs import Job, JobsRepository, iso_utc
+from ecwid_cloner.data.job import Job, iso_utc
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import Priority, RequestGate
 from ecwid_cloner.errors import EcwidTerminalError, ErrorCode, TargetBusyError
 from ecwid_cloner.models import CloneRequest, JobStatus

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ecwid_cloner.data.jobs import RETRYABLE_STATUSES, Job, JobsRepository, iso_utc
+from ecwid_cloner.data.job import RETRYABLE_STATUSES, Job, iso_utc
+from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import Priority, RequestGate, step_budget
 from ecwid_cloner.ecwid.reseller import EcwidResellerClient, ResellerStoreNotFoundError
 from ecwid_cloner.errors import ActionRefused, CloneNotFound, EcwidRetryableError, EcwidTerminalError, ErrorCode
