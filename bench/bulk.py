@@ -101,9 +101,10 @@ def simulate(cancels: int, retries: int, per_second_setting: float, call_ms: flo
     import boto3
     from moto import mock_aws
 
-    from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy, DynamoSlotStore
+    from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy
+    from ecwid_cloner.admission.slot_store import DynamoSlotStore
     from ecwid_cloner.api.bulk_actions import BulkActions, BulkFilter, BulkRecords, BulkWorker
-    from ecwid_cloner.api.clone_requests import CloneLauncher
+    from ecwid_cloner.api.launcher import CloneLauncher
     from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries, stop_execution
     from ecwid_cloner.data.jobs import JobsRepository
     from ecwid_cloner.errors import ErrorCode

@@ -18,7 +18,8 @@ from typing import Any
 import boto3
 from pydantic import ValidationError
 
-from ecwid_cloner.api.clone_requests import CloneLauncher, CloneRequestBody
+from ecwid_cloner.api.clone_requests import CloneRequestBody
+from ecwid_cloner.api.launcher import CloneLauncher
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.data.mappings import MappingStore
 from ecwid_cloner.data.store_tokens import LegacySecrets, StoreTokens

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecwid_cloner import runtime
 from ecwid_cloner.api.action_requests import ERROR_CODE_PATTERN, BulkBody, CancelBody, RetryBody
 from ecwid_cloner.api.bulk_actions import public_record
-from ecwid_cloner.api.clone_requests import MAX_BODY_BYTES, CloneConflictError, CloneRequestBody
+from ecwid_cloner.api.clone_requests import MAX_BODY_BYTES, CloneRequestBody
 from ecwid_cloner.api.contract import (
     BAD_REQUEST,
     NOT_FOUND,
@@ -39,6 +39,7 @@ from ecwid_cloner.api.contract import (
     answer,
     openapi_document,
 )
+from ecwid_cloner.api.launcher import CloneConflictError
 from ecwid_cloner.api.queries import (
     as_created_at,
     clone_links,

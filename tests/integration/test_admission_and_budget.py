@@ -11,7 +11,7 @@ import uuid
 
 import boto3
 
-from ecwid_cloner.admission.control import DynamoSlotStore
+from ecwid_cloner.admission.slot_store import DynamoSlotStore
 from ecwid_cloner.models import clone_id_for
 from local.entry_points import execution_status_change
 from tests.integration.helpers import wait_until

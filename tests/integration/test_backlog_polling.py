@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import boto3
 import pytest
 
-from ecwid_cloner.ecwid.budget import BudgetPolicy, DynamoBudgetStore, Priority
+from ecwid_cloner.ecwid.budget import BudgetPolicy, Priority
+from ecwid_cloner.ecwid.budget_store import DynamoBudgetStore
 from ecwid_cloner.polling import DEFAULT_POLICY, MIN_BACKLOG_HISTORY
 from tests.integration.helpers import fresh_targets, run_clone, state_outputs
 

@@ -7,13 +7,8 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from ecwid_cloner.admission.control import (
-    CONFLICT_ATTEMPTS,
-    AdmissionControl,
-    AdmissionPolicy,
-    DynamoSlotStore,
-    Line,
-)
+from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy, Line
+from ecwid_cloner.admission.slot_store import CONFLICT_ATTEMPTS, DynamoSlotStore
 from tests.memory_stores import MemorySlotStore
 
 

@@ -522,13 +522,7 @@ def test_the_default_session_retries_connects_only():
 
 @responses.activate
 def test_every_request_takes_its_turn_from_the_budget_and_waits_without_calling_ecwid(credentials):
-    from ecwid_cloner.ecwid.budget import (
-        BudgetPolicy,
-        BudgetWait,
-        Priority,
-        RequestBudget,
-        RequestGate,
-    )
+    from ecwid_cloner.ecwid.budget import BudgetPolicy, BudgetWait, Priority, RequestBudget, RequestGate
 
     now = [1000.0]
     budget = RequestBudget(

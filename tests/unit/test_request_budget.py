@@ -11,13 +11,13 @@ from ecwid_cloner.ecwid.budget import (
     Booking,
     BudgetPolicy,
     BudgetWait,
-    DynamoBudgetStore,
     Priority,
     RequestBudget,
     RequestGate,
     book,
     step_budget,
 )
+from ecwid_cloner.ecwid.budget_store import DynamoBudgetStore
 from ecwid_cloner.state import BudgetTurn
 from tests.memory_stores import MemoryBudgetStore
 

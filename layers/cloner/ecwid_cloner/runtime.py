@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ecwid_cloner.admission.control import AdmissionControl
     from ecwid_cloner.api.bulk_actions import BulkActions, BulkRecords, BulkWorker
     from ecwid_cloner.api.campaign import CampaignView
-    from ecwid_cloner.api.clone_requests import CloneLauncher
+    from ecwid_cloner.api.launcher import CloneLauncher
     from ecwid_cloner.api.operator_actions import CloneCancellations, CloneRetries, PersonalData
     from ecwid_cloner.data.outcome_events import OutcomePublisher
     from ecwid_cloner.data.store_tokens import StoreTokens
@@ -91,7 +91,8 @@ def coordination_table() -> Table:
 @functools.cache
 def request_gate() -> RequestGate:
     """The one gate every Ecwid request of this process passes (open when no table is configured)."""
-    from ecwid_cloner.ecwid.budget import BudgetPolicy, DynamoBudgetStore, RequestBudget, RequestGate
+    from ecwid_cloner.ecwid.budget import BudgetPolicy, RequestBudget, RequestGate
+    from ecwid_cloner.ecwid.budget_store import DynamoBudgetStore
 
     config = settings()
     if not config.coordination_table:
@@ -105,7 +106,8 @@ def request_gate() -> RequestGate:
 
 @functools.cache
 def admission_control() -> AdmissionControl:
-    from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy, DynamoSlotStore
+    from ecwid_cloner.admission.control import AdmissionControl, AdmissionPolicy
+    from ecwid_cloner.admission.slot_store import DynamoSlotStore
 
     config = settings()
     policy = AdmissionPolicy.for_budget(config.ecwid_budget_per_minute, config.max_clones_in_flight, config.poll_scale)
@@ -279,7 +281,7 @@ def record_failure() -> RecordFailure:
 
 @functools.cache
 def clone_launcher() -> CloneLauncher:
-    from ecwid_cloner.api.clone_requests import CloneLauncher
+    from ecwid_cloner.api.launcher import CloneLauncher
 
     state_machine = _required(settings().state_machine_arn, "STATE_MACHINE_ARN")
     return CloneLauncher(jobs_repository(), stepfunctions(), state_machine)

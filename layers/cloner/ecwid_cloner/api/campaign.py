@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ecwid_cloner.admission.control import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE, SLOTS_ITEM_NAME
+from ecwid_cloner.admission.control import MEAN_CLONE_SECONDS, REQUESTS_PER_CLONE
+from ecwid_cloner.admission.slot_store import SLOTS_ITEM_NAME
 from ecwid_cloner.data.job import FINAL_STATUSES, iso_utc
 from ecwid_cloner.data.jobs import JobsRepository
-from ecwid_cloner.ecwid.budget import BOOKED_TOTAL, BUDGET_ITEM_NAME
+from ecwid_cloner.ecwid.budget_store import BOOKED_TOTAL, BUDGET_ITEM_NAME
 from ecwid_cloner.models import JobStatus
 
 if TYPE_CHECKING:

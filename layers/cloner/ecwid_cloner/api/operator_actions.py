@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ecwid_cloner.admission.control import AdmissionControl
-from ecwid_cloner.api.clone_requests import CloneLauncher
+from ecwid_cloner.api.launcher import CloneLauncher
 from ecwid_cloner.data.job import RETRYABLE_STATUSES, Job
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.errors import ActionRefused, CloneNotFound, ErrorCode
