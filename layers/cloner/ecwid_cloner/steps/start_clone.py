@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecwid_cloner.data.job import Job, iso_utc
 from ecwid_cloner.data.jobs import JobsRepository
 from ecwid_cloner.ecwid.budget import Priority, RequestGate
-from ecwid_cloner.errors import EcwidTerminalError, ErrorCode, TargetBusyError
+from ecwid_cloner.errors import TARGET_NOT_EMPTY_CODES, EcwidTerminalError, ErrorCode, TargetBusyError
 from ecwid_cloner.models import CloneRequest, JobStatus
 from ecwid_cloner.polling import BACKLOG_HISTORY_SIZE, RecentDurations, expected_duration
 from ecwid_cloner.state import BudgetTurn, CloneState, Failure, Poll
@@ -22,10 +22,6 @@ from ecwid_cloner.steps.poll_timing import PollTiming, decimal_seconds
 
 if TYPE_CHECKING:  # requests: loaded with the first HTTP client, not by every step
     from ecwid_cloner.ecwid.clone_api import EcwidCloneClient
-
-TARGET_NOT_EMPTY_CODES = frozenset(
-    {"TARGET_PRODUCTS_NOT_EMPTY", "TARGET_CATEGORIES_NOT_EMPTY", "TARGET_PRODUCT_TYPES_NOT_EMPTY"}
-)
 
 
 @dataclass
@@ -58,7 +54,7 @@ class StartClone:
         deadline_at = started_at + self.timing.deadline_seconds * self.timing.poll_scale
         self.jobs.advance(
             clone_id,
-            "QUEUED",
+            JobStatus.QUEUED,
             ticket=ticket,
             startedAt=iso_utc(started_at),
             startedAtEpoch=decimal_seconds(started_at),
